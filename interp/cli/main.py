@@ -1,0 +1,47 @@
+"""Entry point of the ``cos`` command.
+
+Each subcommand is a module ``interp.cli.<name>`` that defines ``register(subparsers)``; the
+module adds its parser and sets ``func`` to a callable taking the parsed arguments. Modules
+import heavy libraries inside ``func`` so that ``cos --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from interp.errors import InputError
+
+SUBCOMMANDS = ("demo", "tasks", "organism", "trace", "steps", "probe", "maps")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cos", description="Chain-of-Steps interpretability toolkit for video diffusion transformers."
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"interp.cli.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"interp.cli.{name}":
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.func(args)
+    except InputError as err:
+        print(f"cos: error: {err}", file=sys.stderr)
+        return 2
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

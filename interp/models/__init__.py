@@ -1,0 +1,24 @@
+"""Model adapters: one small file per family, one declarative spec each.
+
+``load_model`` turns what a user has (the word ``"organism"``, a folder, a pipeline object) into a
+:class:`VideoModel` the sampling loop, capture and interventions understand.
+"""
+
+from interp.models.base import ArchitectureSpec, CallLabel, LoopInputs, VideoModel, generators_for
+from interp.models.loading import load_model
+from interp.models.organism import ORGANISM_SPEC, OrganismModel
+from interp.models.wan import WAN_SPEC, WanModel
+
+ARCHITECTURES = {spec.family: spec for spec in (WAN_SPEC, ORGANISM_SPEC)}
+
+__all__ = [
+    "ARCHITECTURES",
+    "ArchitectureSpec",
+    "CallLabel",
+    "LoopInputs",
+    "OrganismModel",
+    "VideoModel",
+    "WanModel",
+    "generators_for",
+    "load_model",
+]

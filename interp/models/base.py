@@ -1,0 +1,247 @@
+"""What every model adapter provides to the sampling loop, capture and interventions.
+
+An adapter is a :class:`VideoModel`: an ``nn.Module`` whose children are the model's expert
+transformers under the names the diffusers pipeline uses (``transformer``, ``transformer_2``),
+so ``model.transformer.blocks[3]`` means the same thing as in diffusers, and wrapping the
+adapter with ``nnsight.NNsight`` exposes every block. Calling the adapter runs the whole
+denoising loop (``model(inputs, num_steps=...)`` is :func:`interp.sampling.sample`).
+
+What differs between families is declared once in an :class:`ArchitectureSpec`; the code that
+differs (preparing latents and conditioning, decoding to pixels) lives in one file per family.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from interp.errors import InputError, check_choice
+
+BRANCHES = ("cond", "uncond")
+
+
+@dataclass(frozen=True)
+class ArchitectureSpec:
+    """Declarative facts about one family of video DiT.
+
+    Attributes:
+        family: short name, e.g. ``"wan"``.
+        block_lists: attribute paths of the ``ModuleList`` s that hold the blocks, in run order
+            (HunyuanVideo would list ``transformer_blocks`` then ``single_transformer_blocks``).
+        block_sites: site name inside a block -> submodule path, e.g. ``{"attn1": "attn1"}``.
+        guidance_layout: ``"sequential"`` (one call per branch, cond first, as Wan and
+            HunyuanVideo do) or ``"batched"`` (one call on ``cat([uncond, cond])`` as CogVideoX
+            and LTX do).
+        expert_names: attribute names of the expert transformers, high-noise expert first.
+    """
+
+    family: str
+    block_lists: tuple[str, ...] = ("blocks",)
+    block_sites: dict[str, str] = field(default_factory=lambda: {"attn1": "attn1", "attn2": "attn2", "ffn": "ffn"})
+    guidance_layout: str = "sequential"
+    expert_names: tuple[str, ...] = ("transformer",)
+
+    def __post_init__(self):
+        check_choice("guidance layout", self.guidance_layout, ("sequential", "batched"))
+
+
+@dataclass(frozen=True)
+class CallLabel:
+    """Which denoising step, guidance branch and expert a transformer call belongs to.
+
+    ``branch`` is ``"cond"`` or ``"uncond"`` for sequential guidance; a batched call carries
+    ``"uncond+cond"`` and its batch halves are split by whoever reads it.
+    """
+
+    step: int
+    branch: str
+    expert: str
+
+
+@dataclass
+class LoopInputs:
+    """Everything the loop needs besides the schedule: x_T and the per-branch conditioning.
+
+    Attributes:
+        latents: initial noise x_T, ``[B, C, F, H, W]`` float32.
+        cond: keyword arguments of the transformer call for the conditional branch
+            (``encoder_hidden_states`` and, for Wan2.1 I2V, ``encoder_hidden_states_image``).
+        uncond: the same for the unconditional branch, or ``None`` when guidance is off.
+        latent_condition: concatenated to x_t on the channel axis at every call (image-to-video).
+        guidance_scale: CFG scale of the first (or only) expert.
+        guidance_scale_2: CFG scale of the second expert (Wan2.2); defaults to ``guidance_scale``.
+        seeds: one seed per batch element, kept as provenance.
+        extras: anything the adapter wants back when decoding.
+    """
+
+    latents: torch.Tensor
+    cond: dict[str, torch.Tensor]
+    uncond: dict[str, torch.Tensor] | None = None
+    latent_condition: torch.Tensor | None = None
+    guidance_scale: float = 1.0
+    guidance_scale_2: float | None = None
+    seeds: list[int] | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def do_guidance(self) -> bool:
+        return self.uncond is not None
+
+    @property
+    def batch_size(self) -> int:
+        return self.latents.shape[0]
+
+
+def generators_for(seeds: int | list[int], batch_size: int, device="cpu") -> list[torch.Generator]:
+    """One ``torch.Generator`` per batch element, so each sample's noise depends on its seed alone."""
+    if isinstance(seeds, int):
+        seeds = [seeds + i for i in range(batch_size)]
+    if len(seeds) != batch_size:
+        raise InputError(f"got {len(seeds)} seeds for a batch of {batch_size}: give one seed per sample")
+    return [torch.Generator(device=device).manual_seed(int(s)) for s in seeds]
+
+
+class VideoModel(nn.Module):
+    """Base adapter. Subclasses set :attr:`spec` and implement ``prepare``, ``decode``, ``make_scheduler``.
+
+    The loop calls :meth:`predict` once per step; it labels each transformer call in
+    :attr:`current_call` while the call runs, so hooks can tell (step, branch, expert) without
+    counting calls.
+    """
+
+    spec: ClassVar[ArchitectureSpec]
+    name: str = "model"
+
+    def __init__(self):
+        super().__init__()
+        self.current_call: CallLabel | None = None
+        self.boundary_timestep: float | None = None
+
+    # --- structure ---------------------------------------------------------------------------
+    @property
+    def experts(self) -> dict[str, nn.Module]:
+        return {n: getattr(self, n) for n in self.spec.expert_names if getattr(self, n, None) is not None}
+
+    def blocks(self, expert: str | None = None) -> nn.ModuleList:
+        expert = expert or next(iter(self.experts))
+        check_choice("expert", expert, list(self.experts))
+        module = self.experts[expert]
+        blocks = []
+        for path in self.spec.block_lists:
+            blocks.extend(module.get_submodule(path))
+        return nn.ModuleList(blocks) if len(self.spec.block_lists) > 1 else module.get_submodule(self.spec.block_lists[0])
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.blocks())
+
+    @property
+    def patch_size(self) -> tuple[int, int, int]:
+        return tuple(next(iter(self.experts.values())).config.patch_size)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(iter(self.experts.values())).dtype
+
+    @property
+    def device(self) -> torch.device:
+        return next(iter(self.experts.values())).device
+
+    def token_grid(self, latent_shape) -> tuple[int, int, int]:
+        """Tokens per axis (frames, height, width) for latents of shape ``[B, C, F, H, W]``.
+
+        Tokens are ordered frame-major, then height, then width, as Wan's patch embedding flattens them.
+        """
+        pt, ph, pw = self.patch_size
+        f, h, w = latent_shape[-3:]
+        if f % pt or h % ph or w % pw:
+            raise InputError(f"latent grid {(f, h, w)} is not divisible by the patch size {(pt, ph, pw)}")
+        return f // pt, h // ph, w // pw
+
+    def token_coords(self, latent_shape) -> np.ndarray:
+        """``[T, 3]`` int array of (frame, h, w) for every token, in sequence order."""
+        f, h, w = self.token_grid(latent_shape)
+        grid = np.stack(np.meshgrid(np.arange(f), np.arange(h), np.arange(w), indexing="ij"), axis=-1)
+        return grid.reshape(-1, 3).astype(np.int32)
+
+    # --- the denoising step ------------------------------------------------------------------
+    def expert_for(self, timestep: torch.Tensor | float) -> str:
+        """The expert that runs at ``timestep`` (Wan2.2 switches below the boundary)."""
+        names = list(self.experts)
+        if self.boundary_timestep is None or len(names) == 1 or float(timestep) >= self.boundary_timestep:
+            return names[0]
+        return names[1]
+
+    def guidance_scale_for(self, expert: str, inputs: LoopInputs) -> float:
+        if expert == self.spec.expert_names[0] or inputs.guidance_scale_2 is None:
+            return inputs.guidance_scale
+        return inputs.guidance_scale_2
+
+    def transformer_input(self, x_t: torch.Tensor, inputs: LoopInputs) -> torch.Tensor:
+        x = x_t if inputs.latent_condition is None else torch.cat([x_t, inputs.latent_condition], dim=1)
+        return x.to(self.dtype)
+
+    def call_transformer(self, expert: str, x_t, timestep, inputs: LoopInputs, kwargs: dict) -> torch.Tensor:
+        batch = x_t.shape[0]
+        return self.experts[expert](
+            hidden_states=self.transformer_input(x_t, inputs),
+            timestep=timestep.expand(batch),
+            return_dict=False,
+            **kwargs,
+        )[0]
+
+    def predict(self, step: int, timestep, x_t, inputs: LoopInputs):
+        """Velocities of one step: ``(expert, v_cond, v_uncond or None)``, labelling each call."""
+        expert = self.expert_for(timestep)
+        try:
+            self.current_call = CallLabel(step, "cond", expert)
+            v_cond = self.call_transformer(expert, x_t, timestep, inputs, inputs.cond)
+            v_uncond = None
+            if inputs.do_guidance:
+                self.current_call = CallLabel(step, "uncond", expert)
+                v_uncond = self.call_transformer(expert, x_t, timestep, inputs, inputs.uncond)
+        finally:
+            self.current_call = None
+        return expert, v_cond, v_uncond
+
+    def forward(self, inputs: LoopInputs, **sampling_options):
+        """Run the whole denoising loop (see :func:`interp.sampling.sample`)."""
+        from interp.sampling import sample
+
+        return sample(self, inputs, **sampling_options)
+
+    # --- family-specific ---------------------------------------------------------------------
+    def prepare(self, **kwargs) -> LoopInputs:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def decode(self, latents: torch.Tensor) -> np.ndarray:  # pragma: no cover - abstract
+        """Latents ``[B, C, F, H, W]`` -> uint8 video ``[B, F', H', W', 3]``."""
+        raise NotImplementedError
+
+    def make_scheduler(self, shift: float | None = None):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # --- provenance --------------------------------------------------------------------------
+    def fingerprint(self) -> str:
+        """A short hash of the configs and of a sample of every weight tensor.
+
+        Reading a few values per tensor keeps this fast on a 14B model, while any retraining,
+        fine-tune or LoRA merge changes it.
+        """
+        digest = hashlib.sha256()
+        for name, module in self.experts.items():
+            digest.update(name.encode())
+            digest.update(json.dumps(dict(module.config), sort_keys=True, default=str).encode())
+            for pname, p in module.state_dict().items():
+                flat = p.detach().reshape(-1)
+                probe = torch.cat([flat[:16], flat[-16:], flat[:: max(1, flat.numel() // 16)][:16]])
+                digest.update(pname.encode())
+                digest.update(str(tuple(p.shape)).encode())
+                digest.update(probe.float().cpu().numpy().tobytes())
+        return digest.hexdigest()[:16]

@@ -1,0 +1,69 @@
+"""Turn a name, a folder or a pipeline object into a :class:`VideoModel`. Nothing is downloaded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from interp.errors import InputError
+from interp.models.base import VideoModel
+
+# diffusers pipeline class name -> adapter class name (in interp.models)
+PIPELINE_ADAPTERS = {
+    "WanPipeline": "WanModel",
+    "WanImageToVideoPipeline": "WanModel",
+}
+
+
+def _adapter_for(pipeline_class: str):
+    import interp.models as models
+
+    if pipeline_class not in PIPELINE_ADAPTERS:
+        raise InputError(
+            f"pipeline {pipeline_class!r} is not supported: supported are {', '.join(sorted(PIPELINE_ADAPTERS))}"
+        )
+    return getattr(models, PIPELINE_ADAPTERS[pipeline_class])
+
+
+def load_model(source="organism", *, device: str | torch.device = "cpu", dtype: torch.dtype | None = None) -> VideoModel:
+    """Load a model adapter.
+
+    Args:
+        source: ``"organism"`` (the bundled maze organism), a folder holding an organism
+            (``organism.json``) or a diffusers pipeline (``model_index.json``), or a pipeline object.
+        device: where the model runs.
+        dtype: weight dtype (default: float32 for the organism, the folder's own for pipelines).
+
+    Raises:
+        InputError: the folder does not exist or holds neither an organism nor a supported pipeline.
+    """
+    from interp.models.organism import OrganismModel
+
+    if not isinstance(source, (str, Path)):
+        return _adapter_for(type(source).__name__)(source).to(device)
+    if str(source) == "organism":
+        from interp.organism import DEFAULT_ORGANISM
+
+        source = DEFAULT_ORGANISM
+    path = Path(source)
+    if not path.is_dir():
+        raise InputError(f"model folder {str(path)!r} does not exist (give 'organism' or a local diffusers folder)")
+    if (path / "organism.json").is_file():
+        from interp.organism import MazeOrganism
+
+        organism = MazeOrganism.from_pretrained(path, device=device, dtype=dtype or torch.float32)
+        return OrganismModel(organism, name=path.name).to(device)
+    index = path / "model_index.json"
+    if not index.is_file():
+        raise InputError(f"{str(path)!r} is not a diffusers model folder: it has no model_index.json")
+    pipeline_class = json.loads(index.read_text()).get("_class_name", "?")
+    adapter = _adapter_for(pipeline_class)
+    from diffusers import DiffusionPipeline
+
+    kwargs = {"local_files_only": True}
+    if dtype is not None:
+        kwargs["torch_dtype"] = dtype
+    pipe = DiffusionPipeline.from_pretrained(path, **kwargs).to(device)
+    return adapter(pipe, name=path.name).to(device)

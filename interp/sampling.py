@@ -1,0 +1,173 @@
+"""One denoising loop for every supported video DiT, with every step's state exposed.
+
+The loop mirrors the diffusers Wan pipelines operation for operation (same scheduler calls, same
+guidance formula, same dtype casts), so with nothing attached it reproduces their output for the
+same inputs and seed. Two hooks make it an instrument:
+
+* ``before_step(step, x_t)`` may return a replacement for x_t (noise injection, merging the
+  latents of several seeds, patching a whole state);
+* ``on_step(state)`` sees a :class:`StepState` after each step: x_t, the velocity per guidance
+  branch and combined, x0_hat = x_t - sigma * v, sigma and the expert.
+
+Edits inside the transformer (one site at a chosen step, branch, layer and tokens) go through
+nnsight or forward hooks, which read :attr:`VideoModel.current_call` to know where they are.
+
+Example:
+    >>> from interp.models import load_model                                  # doctest: +SKIP
+    >>> model = load_model("organism")                                        # doctest: +SKIP
+    >>> inputs = model.prepare(first_frame=frame, seeds=[0])                  # doctest: +SKIP
+    >>> x0s = []
+    >>> result = sample(model, inputs, num_steps=20, on_step=lambda s: x0s.append(s.x0))  # doctest: +SKIP
+    >>> result.video.shape                                                    # doctest: +SKIP
+    (1, 4, 30, 30, 3)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from interp.errors import InputError, check_range
+from interp.models.base import LoopInputs, VideoModel
+
+
+@dataclass
+class StepState:
+    """The state of one denoising step, as the loop saw it.
+
+    Attributes:
+        step: 0-based step index; ``num_steps`` steps in all.
+        sigma, sigma_next: noise level of x_t and of the state the step produces.
+        timestep: the value the transformer received (``1000 * sigma`` for flow matching).
+        expert: name of the transformer that ran (``"transformer"`` or ``"transformer_2"``).
+        x_t: latents entering the step, ``[B, C, F, H, W]``.
+        velocity: the guided velocity the scheduler used.
+        velocity_cond, velocity_uncond: per-branch velocities (``velocity_uncond`` is ``None``
+            without guidance).
+        x0: the clean-video estimate ``x_t - sigma * velocity``.
+        x_next: latents after the scheduler step.
+    """
+
+    step: int
+    num_steps: int
+    sigma: float
+    sigma_next: float
+    timestep: torch.Tensor
+    expert: str
+    x_t: torch.Tensor
+    velocity: torch.Tensor
+    velocity_cond: torch.Tensor
+    velocity_uncond: torch.Tensor | None
+    x0: torch.Tensor
+    x_next: torch.Tensor
+
+
+@dataclass
+class SampleResult:
+    """Final latents, and the decoded uint8 video ``[B, F, H, W, 3]`` unless decoding was skipped."""
+
+    latents: torch.Tensor
+    video: np.ndarray | None
+    sigmas: np.ndarray
+    timesteps: np.ndarray
+    experts: list[str]
+
+
+def schedule(model: VideoModel, num_steps: int, shift: float | None = None):
+    """The scheduler, timesteps and sigmas the loop will use for ``num_steps`` steps."""
+    check_range("num_steps", num_steps, 1, 1000)
+    scheduler = model.make_scheduler(shift)
+    scheduler.set_timesteps(num_steps, device=model.device)
+    return scheduler, scheduler.timesteps, scheduler.sigmas
+
+
+@torch.no_grad()
+def sample(
+    model: VideoModel,
+    inputs: LoopInputs,
+    *,
+    num_steps: int = 50,
+    shift: float | None = None,
+    before_step: Callable[[int, torch.Tensor], torch.Tensor | None] | None = None,
+    on_step: Callable[[StepState], None] | None = None,
+    decode: bool = True,
+    progress: bool = True,
+) -> SampleResult:
+    """Denoise ``inputs.latents`` over ``num_steps`` steps and decode the result.
+
+    Args:
+        model: the adapter of the model to run.
+        inputs: from ``model.prepare(...)``.
+        num_steps: number of denoising steps.
+        shift: override of the scheduler's flow shift (``None`` keeps the model's).
+        before_step: ``f(step, x_t)`` returning a replacement for x_t, or ``None`` to keep it.
+        on_step: ``f(state)`` called after every step with a :class:`StepState`.
+        decode: decode the final latents to a uint8 video.
+        progress: show a tqdm bar over steps.
+    """
+    scheduler, timesteps, sigmas = schedule(model, num_steps, shift)
+    scheduler.set_begin_index(0)
+    latents = inputs.latents
+    experts = []
+    for i, t in enumerate(tqdm(timesteps, desc="denoising", disable=not progress, leave=False)):
+        if before_step is not None:
+            replaced = before_step(i, latents)
+            if replaced is not None:
+                if replaced.shape != latents.shape:
+                    raise InputError(
+                        f"before_step returned x_t of shape {tuple(replaced.shape)} at step {i}: "
+                        f"expected {tuple(latents.shape)}"
+                    )
+                latents = replaced.to(latents.dtype)
+        expert, v_cond, v_uncond = model.predict(i, t, latents, inputs)
+        velocity = v_cond
+        if v_uncond is not None:
+            velocity = v_uncond + model.guidance_scale_for(expert, inputs) * (v_cond - v_uncond)
+        experts.append(expert)
+        x_next = scheduler.step(velocity, t, latents, return_dict=False)[0]
+        if on_step is not None:
+            sigma = float(sigmas[i])
+            on_step(
+                StepState(
+                    step=i,
+                    num_steps=num_steps,
+                    sigma=sigma,
+                    sigma_next=float(sigmas[i + 1]),
+                    timestep=t,
+                    expert=expert,
+                    x_t=latents,
+                    velocity=velocity,
+                    velocity_cond=v_cond,
+                    velocity_uncond=v_uncond,
+                    x0=latents - sigma * velocity.to(latents.dtype),
+                    x_next=x_next,
+                )
+            )
+        latents = x_next
+    video = model.decode(latents) if decode else None
+    return SampleResult(
+        latents=latents,
+        video=video,
+        sigmas=sigmas.detach().cpu().numpy(),
+        timesteps=timesteps.detach().cpu().numpy(),
+        experts=experts,
+    )
+
+
+def sample_organism(organism, first_frames, *, num_steps: int = 20, shift: float | None = None, seed=0,
+                    on_step=None, before_step=None, progress: bool = False) -> SampleResult:
+    """Let the maze organism solve the mazes in ``first_frames`` (uint8 ``[B, H, W, 3]``).
+
+    A shortcut for ``sample(model, model.prepare(first_frame=..., seeds=...), ...)`` with the
+    organism's adapter; ``seed`` is an int (sample ``b`` gets ``seed + b``) or one seed per maze.
+    """
+    from interp.models.organism import OrganismModel
+
+    model = organism if isinstance(organism, OrganismModel) else OrganismModel(organism)
+    inputs = model.prepare(first_frame=first_frames, seeds=seed)
+    return sample(model, inputs, num_steps=num_steps, shift=shift, on_step=on_step,
+                  before_step=before_step, progress=progress)

@@ -1,0 +1,315 @@
+"""Write samples into a trace store, one crash-safe sample file at a time.
+
+See :mod:`interp.store.layout` for the on-disk design. A :class:`TraceWriter` owns the store
+for as long as it is open (an advisory lock keeps a second writer out); each sample is written
+through a :class:`SampleWriter` and becomes visible to readers only when it commits.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import fcntl
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from interp.errors import InputError
+from interp.store import layout
+
+
+def to_json(value: Any) -> str:
+    """JSON with numpy scalars and arrays turned into plain Python values."""
+
+    def default(obj):
+        if isinstance(obj, np.ndarray):
+            return obj.tolist()
+        if isinstance(obj, np.generic):
+            return obj.item()
+        if isinstance(obj, Path):
+            return str(obj)
+        raise TypeError(f"cannot store {type(obj).__name__} as JSON")
+
+    return json.dumps(value, sort_keys=True, default=default)
+
+
+def package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("cos-interp", "torch", "diffusers", "nnsight", "h5py", "numpy"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+class TraceWriter:
+    """Create a trace store or append to one written by the same model and capture spec.
+
+    Args:
+        path: the store's index file (``*.h5``); per-sample files go to ``<path>.d/``.
+        model_name: a readable model name, stored as provenance.
+        fingerprint: a digest of the model's weights; appending needs the same one.
+        spec: the capture spec as a JSON-able dict with at least ``sites`` (site name ->
+            ``{"branches": [...], ...}``) and ``steps`` (captured step indices); appending
+            needs an identical one.
+        compression: ``None``, ``"gzip"`` or ``"lzf"`` for the per-site datasets.
+
+    Opening validates everything before touching the disk, so a mismatched append raises
+    :class:`~interp.errors.InputError` and leaves the store as it was. Opening also tidies up
+    after a killed writer: temporary files are dropped, and a sample that was renamed into
+    place but not yet listed in the index is adopted.
+
+    Example:
+        >>> import tempfile, numpy as np
+        >>> spec = {"sites": {"x0": {"branches": ["guided"]}}, "steps": [0, 1]}
+        >>> path = tempfile.mkdtemp() + "/trace.h5"
+        >>> with TraceWriter(path, model_name="toy", fingerprint="abc", spec=spec) as store:
+        ...     sample = store.begin("s0", seed=0)
+        ...     for step in (0, 1):
+        ...         sample.write("x0", "guided", step, np.zeros((4, 3), np.float16))
+        ...     sample.commit()
+        >>> TraceWriter(path, model_name="toy", fingerprint="abc", spec=spec).completed()
+        ['s0']
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        model_name: str,
+        fingerprint: str,
+        spec: dict,
+        compression: str | None = None,
+    ) -> None:
+        if compression not in (None, "gzip", "lzf"):
+            raise InputError(f"unknown compression {compression!r}: valid are none, gzip, lzf")
+        if not isinstance(spec.get("sites"), dict) or not spec["sites"] or "steps" not in spec:
+            raise InputError("a capture spec needs a non-empty 'sites' table and a 'steps' list")
+        self.path = Path(path)
+        self.compression = compression
+        self.spec = json.loads(to_json(spec))
+        self.attrs = {
+            "schema_version": layout.SCHEMA_VERSION,
+            "model_name": model_name,
+            "fingerprint": fingerprint,
+            "spec": to_json(self.spec),
+            "versions": to_json(package_versions()),
+        }
+        self._order = self._check_existing()
+        self._lock = None
+        self._open_and_lock()
+
+    # -- opening -------------------------------------------------------------------------
+    def _check_existing(self) -> list[str]:
+        """Validate an existing index against this writer (reads only); return its samples."""
+        if self.path.is_dir():
+            raise InputError(f"trace path {self.path} is a folder: give a file name such as trace.h5")
+        if not self.path.exists():
+            return []
+        try:
+            with h5py.File(self.path, "r") as f:
+                old = dict(f.attrs)
+                order = [s.decode() if isinstance(s, bytes) else s for s in f["sample_ids"][()]]
+        except (OSError, KeyError) as err:
+            raise InputError(f"{self.path} exists and is not a trace store ({err}); choose another --out") from err
+        self.attrs["created"] = str(old.get("created", ""))
+        for key in ("schema_version", "fingerprint", "model_name", "spec"):
+            if str(old.get(key)) != str(self.attrs[key]):
+                raise InputError(
+                    f"cannot append to {self.path}: its {key} is {_short(old.get(key))}, this run's is "
+                    f"{_short(self.attrs[key])}; write to a new file or rerun with the store's model and spec"
+                )
+        return order
+
+    def _open_and_lock(self) -> None:
+        folder = layout.data_dir(self.path)
+        folder.mkdir(parents=True, exist_ok=True)
+        self._lock = open(folder / layout.LOCK_NAME, "a")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            self._lock.close()
+            self._lock = None
+            raise InputError(f"{self.path} is being written by another process; wait for it to finish") from err
+        self.attrs.setdefault("created", "")
+        if not self.attrs["created"]:
+            self.attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        for stale in list(folder.glob("*" + layout.TEMP_SUFFIX)) + list(
+            self.path.parent.glob(self.path.name + ".*" + layout.TEMP_SUFFIX)
+        ):
+            stale.unlink()
+        adopted = self._adopt(folder)
+        if adopted or not self.path.exists():
+            self._write_index()
+
+    def _adopt(self, folder: Path) -> list[str]:
+        """List samples renamed into place by a writer killed before it updated the index."""
+        known = set(self._order)
+        found = []
+        for file in folder.glob("*" + layout.SAMPLE_SUFFIX):
+            sample_id = file.name[: -len(layout.SAMPLE_SUFFIX)]
+            if sample_id in known:
+                continue
+            try:
+                with h5py.File(file, "r") as f:
+                    ok = bool(f.attrs.get("complete")) and f.attrs.get("fingerprint") == self.attrs["fingerprint"]
+                    ok = ok and f.attrs.get("spec") == self.attrs["spec"]
+                    rank = int(f.attrs.get("write_index", 1 << 30))
+            except OSError:
+                ok = False
+            if ok:
+                found.append((rank, sample_id))
+            else:
+                file.unlink()
+        found.sort()
+        self._order.extend(sample_id for _, sample_id in found)
+        return [sample_id for _, sample_id in found]
+
+    # -- public --------------------------------------------------------------------------
+    def completed(self) -> list[str]:
+        """Ids of the completed samples, in write order."""
+        return list(self._order)
+
+    def begin(self, sample_id: str, *, seed: int | None = None, task: dict | None = None, **meta) -> SampleWriter:
+        """Start writing sample ``sample_id``; it becomes visible when it commits."""
+        if self._lock is None:
+            raise InputError(f"the writer of {self.path} is closed")
+        if not layout.is_valid_sample_id(sample_id):
+            raise InputError(
+                f"invalid sample id {sample_id!r}: use letters, digits, '_', '.', '-' (at most 128 characters)"
+            )
+        if sample_id in self._order:
+            raise InputError(f"sample {sample_id!r} is already in {self.path}; skip it or choose another id")
+        return SampleWriter(self, sample_id, seed=seed, task=task or {}, meta=meta)
+
+    def close(self) -> None:
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+
+    def __enter__(self) -> TraceWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- internals -----------------------------------------------------------------------
+    def _commit(self, sample_id: str) -> None:
+        self._order.append(sample_id)
+        self._write_index()
+
+    def _write_index(self) -> None:
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}{layout.TEMP_SUFFIX}")
+        folder = layout.data_dir(self.path).name
+        with h5py.File(tmp, "w") as f:
+            for key, value in self.attrs.items():
+                f.attrs[key] = value
+            f.create_dataset("sample_ids", data=np.array(self._order, dtype=object), dtype=h5py.string_dtype())
+            group = f.create_group("samples")
+            for sample_id in self._order:
+                group[sample_id] = h5py.ExternalLink(f"{folder}/{sample_id}{layout.SAMPLE_SUFFIX}", "/")
+        layout.replace_atomically(tmp, self.path)
+
+
+class SampleWriter:
+    """Writes one sample's datasets; :meth:`commit` makes it visible, :meth:`abort` drops it.
+
+    Per-site datasets are created at their first write, shaped ``[step, token, dim]`` and chunked
+    one step per chunk, so memory stays bounded by one ``[token, dim]`` slab however many steps
+    and sites are captured.
+    """
+
+    def __init__(self, store: TraceWriter, sample_id: str, *, seed, task: dict, meta: dict) -> None:
+        self.store = store
+        self.sample_id = sample_id
+        self.final = layout.sample_path(store.path, sample_id)
+        self.tmp = self.final.with_name(self.final.name + layout.TEMP_SUFFIX)
+        self.steps = [int(s) for s in store.spec["steps"]]
+        self._position = {step: i for i, step in enumerate(self.steps)}
+        self._sites = store.spec["sites"]
+        self._written: set[tuple[str, str, int]] = set()
+        self.file = h5py.File(self.tmp, "w")
+        a = self.file.attrs
+        a["sample_id"] = sample_id
+        a["seed"] = -1 if seed is None else int(seed)
+        a["task"] = to_json(task)
+        a["meta"] = to_json(meta)
+        a["fingerprint"] = store.attrs["fingerprint"]
+        a["spec"] = store.attrs["spec"]
+        a["complete"] = False
+        self.file.create_dataset("steps", data=np.asarray(self.steps, dtype=np.int64))
+
+    def set_schedule(self, **arrays) -> None:
+        """Store per-step arrays such as ``sigmas``, ``timesteps`` or ``experts`` (strings)."""
+        for name, values in arrays.items():
+            values = list(values) if not isinstance(values, np.ndarray) else values
+            if len(values) and isinstance(values[0], str):
+                self.file.create_dataset(name, data=np.array(values, dtype=object), dtype=h5py.string_dtype())
+            else:
+                self.file.create_dataset(name, data=np.asarray(values))
+
+    def set_token_grid(self, site: str, grid: np.ndarray) -> None:
+        """Store the ``(frame, h, w)`` of each stored token of ``site`` (``-1`` on pooled axes)."""
+        self._group(site).create_dataset("token_grid", data=np.asarray(grid, dtype=np.int32))
+
+    def write(self, site: str, branch: str, step: int, values: np.ndarray) -> None:
+        """Write one ``[token, dim]`` slab of ``site`` / ``branch`` at denoising step ``step``."""
+        if site not in self._sites or branch not in self._sites[site]["branches"]:
+            raise KeyError(f"{site}/{branch} is not in this store's capture spec")
+        position = self._position[int(step)]
+        group = self._group(site)
+        if branch not in group:
+            group.create_dataset(
+                branch,
+                shape=(len(self.steps),) + values.shape,
+                dtype=values.dtype,
+                chunks=(1,) + values.shape,
+                compression=self.store.compression,
+            )
+        group[branch][position] = values
+        self._written.add((site, branch, position))
+
+    def missing(self) -> list[str]:
+        """Slabs the spec asks for that have not been written yet."""
+        out = []
+        for site, info in self._sites.items():
+            for branch in info["branches"]:
+                for position, step in enumerate(self.steps):
+                    if (site, branch, position) not in self._written:
+                        out.append(f"{site}/{branch}@step{step}")
+        return out
+
+    def commit(self) -> None:
+        """Flush, mark complete, sync and rename into place, then list the sample in the index."""
+        missing = self.missing()
+        if missing:
+            self.abort()
+            raise RuntimeError(f"sample {self.sample_id} is missing {len(missing)} slabs, e.g. {missing[:3]}")
+        self.file.attrs["write_index"] = len(self.store.completed())
+        self.file.flush()
+        self.file.attrs["complete"] = True
+        self.file.close()
+        layout.replace_atomically(self.tmp, self.final)
+        self.store._commit(self.sample_id)
+
+    def abort(self) -> None:
+        """Close and delete the unfinished sample file."""
+        try:
+            self.file.close()
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+    def _group(self, site: str) -> h5py.Group:
+        return self.file.require_group(f"sites/{site}")
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,59 @@
+"""What the loop exposes per step, and replacing x_t at a chosen step."""
+
+import torch
+
+from interp.models import WanModel
+from interp.models.tiny import TEXT_DIM, tiny_wan_pipeline
+from interp.sampling import sample
+
+
+def make(guidance=5.0, seeds=(0,)):
+    model = WanModel(tiny_wan_pipeline("t2v"))
+    g = torch.Generator().manual_seed(3)
+    inputs = model.prepare(prompt_embeds=torch.randn(1, 8, TEXT_DIM, generator=g),
+                           negative_prompt_embeds=torch.randn(1, 8, TEXT_DIM, generator=g),
+                           height=16, width=16, num_frames=5, guidance_scale=guidance, seeds=list(seeds))
+    return model, inputs
+
+
+def test_states_follow_flow_matching_identities():
+    model, inputs = make()
+    states = []
+    sample(model, inputs, num_steps=4, decode=False, progress=False, on_step=states.append)
+    assert [s.step for s in states] == [0, 1, 2, 3]
+    for s in states:
+        guided = s.velocity_uncond + 5.0 * (s.velocity_cond - s.velocity_uncond)
+        assert torch.equal(s.velocity, guided)
+        torch.testing.assert_close(s.x0, s.x_t - s.sigma * s.velocity)
+        # Euler: x_next = x_t + (sigma_next - sigma) v
+        torch.testing.assert_close(s.x_next, s.x_t + (s.sigma_next - s.sigma) * s.velocity, rtol=1e-5, atol=1e-5)
+    for prev, nxt in zip(states, states[1:]):
+        assert torch.equal(prev.x_next, nxt.x_t)
+        assert nxt.sigma < prev.sigma
+
+
+def test_before_step_replaces_x_t_only_from_that_step():
+    model, inputs = make(guidance=1.0, seeds=(0, 1, 2))
+    clean = []
+    sample(model, inputs, num_steps=4, decode=False, progress=False, on_step=clean.append)
+
+    def merge_seeds(step, x_t):
+        if step == 2:
+            return x_t.mean(dim=0, keepdim=True).expand_as(x_t).clone()
+        return None
+
+    edited = []
+    sample(model, inputs, num_steps=4, decode=False, progress=False, before_step=merge_seeds, on_step=edited.append)
+    for step in (0, 1):
+        assert torch.equal(clean[step].x_t, edited[step].x_t)
+    merged = edited[2].x_t
+    assert torch.equal(merged[0], merged[1]) and torch.equal(merged[1], merged[2])
+    torch.testing.assert_close(merged[0], clean[2].x_t.mean(dim=0))
+    # once merged, the three trajectories stay identical
+    assert torch.equal(edited[3].x_next[0], edited[3].x_next[2])
+
+
+def test_per_sample_seeds_are_independent_of_batch():
+    model, alone = make(guidance=1.0, seeds=(5,))
+    _, batch = make(guidance=1.0, seeds=(4, 5))
+    assert torch.equal(alone.latents[0], batch.latents[1])
