@@ -43,5 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     return int(result or 0)
 
 
+
+def help_texts(parser: argparse.ArgumentParser | None = None, prefix: str = "cos"):
+    """Yield ``(command, help text)`` for ``cos`` and every subcommand, depth first (for the docs)."""
+    parser = parser or build_parser()
+    yield prefix, parser.format_help()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from help_texts(sub, f"{prefix} {name}")
+
+
 if __name__ == "__main__":
     sys.exit(main())

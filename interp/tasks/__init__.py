@@ -5,7 +5,14 @@ Example:
     >>> video = ground_truth_video(generate_maze(5, seed=0), num_frames=6)
     >>> video.shape
     (6, 22, 22, 3)
+    >>> from interp.tasks import score_video
+    >>> score_video(video, generate_maze(5, seed=0)).exact
+    True
 """
+
+from __future__ import annotations
+
+import importlib
 
 from interp.tasks.maze import Maze, generate_maze, shortest_routes
 from interp.tasks.render import (
@@ -37,4 +44,31 @@ __all__ = [
     "render_labels",
     "render_maze",
     "ground_truth_video",
+    "MazeScore",
+    "score_video",
+    "score_video_images",
+    "Task",
+    "save_task",
+    "load_task",
+    "read_video",
+    "write_video",
 ]
+
+# scoring and file I/O pull in scipy and Pillow: loaded on first use, so data workers that only
+# generate and render stay light
+_LAZY = {
+    "MazeScore": "score",
+    "score_video": "score",
+    "score_video_images": "score",
+    "Task": "vbvr",
+    "save_task": "vbvr",
+    "load_task": "vbvr",
+    "read_video": "video_io",
+    "write_video": "video_io",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"interp.tasks.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'interp.tasks' has no attribute {name!r}")

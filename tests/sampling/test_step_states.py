@@ -49,8 +49,8 @@ def test_before_step_replaces_x_t_only_from_that_step():
     merged = edited[2].x_t
     assert torch.equal(merged[0], merged[1]) and torch.equal(merged[1], merged[2])
     torch.testing.assert_close(merged[0], clean[2].x_t.mean(dim=0))
-    # once merged, the three trajectories stay identical
-    assert torch.equal(edited[3].x_next[0], edited[3].x_next[2])
+    # once merged, the three trajectories stay together (up to batched-matmul rounding)
+    torch.testing.assert_close(edited[3].x_next[0], edited[3].x_next[2], rtol=1e-5, atol=1e-5)
 
 
 def test_per_sample_seeds_are_independent_of_batch():

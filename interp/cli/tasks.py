@@ -1,0 +1,140 @@
+"""``cos tasks``: make maze task folders and score videos against them.
+
+Examples::
+
+    cos tasks make --sizes 5 7 --count 10 --seed 0 --frames 6 --px 2 --out outputs/tasks
+    cos tasks score outputs/tasks/maze5_s0/ground_truth.mp4 --task outputs/tasks/maze5_s0 --json scores.json
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("tasks", help="make maze tasks (VBVR layout) and score videos")
+    actions = parser.add_subparsers(dest="tasks_command", metavar="ACTION", required=True)
+
+    make = actions.add_parser("make", help="write one VBVR-layout task folder per maze")
+    make.add_argument("--sizes", type=int, nargs="+", default=[5], help="maze sizes in cells per side, 4..12")
+    make.add_argument("--count", type=int, default=1, help="mazes per size (seeds SEED..SEED+COUNT-1)")
+    make.add_argument("--seed", type=int, default=0, help="first generator seed")
+    make.add_argument("--frames", type=int, default=6, help="frames of the ground-truth video (>= 2)")
+    make.add_argument("--px", type=int, default=2, help="pixels per grid unit")
+    make.add_argument("--extra-openings", type=float, default=0.1, help="fraction of removable walls opened (0..1)")
+    make.add_argument("--min-route-cells", type=int, default=None, help="minimum cells on the route (default: size)")
+    make.add_argument("--palette", default="default", help="colour palette name")
+    make.add_argument("--video-format", default="auto", help="auto, mp4, png or gif")
+    make.add_argument("--fps", type=float, default=4.0, help="frame rate of the ground-truth video")
+    make.add_argument("--overwrite", action="store_true", help="replace files in non-empty folders")
+    make.add_argument("--out", required=True, help="output folder; one subfolder maze<size>_s<seed> per maze")
+    make.set_defaults(func=run_make)
+
+    score = actions.add_parser("score", help="score videos against a task folder")
+    score.add_argument("videos", nargs="+", metavar="VIDEO_OR_DIR", help="video files or folders of PNG frames")
+    score.add_argument("--task", required=True, help="task folder (this package's or VBVR-Bench's)")
+    score.add_argument("--palette", default=None, help="palette (default: the task's)")
+    score.add_argument("--json", default=None, metavar="OUT", help="also write all scores to this JSON file")
+    score.set_defaults(func=run_score)
+
+
+def task_folder_name(size: int, seed: int) -> str:
+    """Folder name of one maze in ``cos tasks make`` output."""
+    return f"maze{size}_s{seed}"
+
+
+def run_make(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from interp.errors import InputError, check_choice, check_range
+    from interp.tasks import PALETTES, generate_maze
+    from interp.tasks.maze import MAX_SIZE, MIN_SIZE
+    from interp.tasks.render import MAX_PX_PER_UNIT
+    from interp.tasks.vbvr import VIDEO_FORMATS, check_writable, save_task
+    from interp.tasks.video_io import has_ffmpeg
+
+    for size in args.sizes:
+        check_range("maze size", size, MIN_SIZE, MAX_SIZE)
+    check_range("count", args.count, 1, 10**7)
+    check_range("frames", args.frames, 2, 10_000)
+    check_range("px", args.px, 1, MAX_PX_PER_UNIT)
+    check_choice("palette", args.palette, tuple(PALETTES))
+    check_choice("video format", args.video_format, VIDEO_FORMATS)
+    if args.video_format == "mp4" and not has_ffmpeg():
+        raise InputError("video format 'mp4' needs imageio and imageio-ffmpeg: pip install 'cos-interp[video]'")
+    if args.seed < 0:
+        raise InputError(f"seed {args.seed} is not valid: use a non-negative integer")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {str(out)!r} exists and is not a folder")
+    if args.fps <= 0:
+        raise InputError(f"fps {args.fps} must be positive")
+    jobs = [(size, args.seed + i) for size in dict.fromkeys(args.sizes) for i in range(args.count)]
+    for size, seed in jobs:
+        check_writable(out / task_folder_name(size, seed), overwrite=args.overwrite)
+    # every maze is made before anything is written, so a bad option leaves the disk untouched;
+    # generation takes about a millisecond per maze, so only big batches get a bar
+    mazes = [
+        generate_maze(size, seed, extra_openings=args.extra_openings, min_route_cells=args.min_route_cells)
+        for size, seed in tqdm(jobs, desc="generate", unit="maze", leave=False, disable=len(jobs) < 2000)
+    ]
+    for (size, seed), maze in tqdm(list(zip(jobs, mazes)), desc="write", unit="task"):
+        save_task(
+            maze,
+            out / task_folder_name(size, seed),
+            num_frames=args.frames,
+            px_per_unit=args.px,
+            palette=args.palette,
+            video_format=args.video_format,
+            fps=args.fps,
+            overwrite=args.overwrite,
+        )
+    print(f"wrote {len(jobs)} task folders to {out}")
+    return 0
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def run_score(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from interp.errors import InputError, check_choice
+    from interp.tasks import PALETTES
+    from interp.tasks.score import score_video, score_video_images
+    from interp.tasks.vbvr import load_task
+    from interp.tasks.video_io import read_video
+
+    task = load_task(args.task)
+    palette = args.palette or task.palette
+    check_choice("palette", palette, tuple(PALETTES))
+    if args.json is not None and Path(args.json).is_dir():
+        raise InputError(f"--json {args.json!r} is a folder: give a file name")
+    rows = []
+    for path in args.videos:
+        video = read_video(path)
+        if task.maze is not None:
+            result = score_video(video, task.maze, palette=palette)
+        else:
+            result = score_video_images(video, first_frame=task.first_frame, palette=palette)
+        rows.append({"video": str(path), **result.to_dict()})
+
+    columns = ("video", "mode", "exact", "valid_route", "vbvr_score", "avoids_walls", "touches_start_goal", "connected", "walls_preserved")
+    table = [[_fmt(row[c]) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in table)) for i, c in enumerate(columns)]
+    for r in [list(columns)] + table:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+    if args.json is not None:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({"task": str(args.task), "scores": rows}, indent=1) + "\n")
+    return 0

@@ -1,0 +1,128 @@
+"""``cos trace``: sample a model on tasks or a prompt and capture activations into a trace store.
+
+Examples::
+
+    cos trace --model organism --task outputs/tasks --out trace.h5 --sites resid_post,x0 --num-steps 20 --seeds 0-3
+    cos trace --model organism --task outputs/tasks/maze5_s0 --out pooled.h5 --tokens frame_mean --layers 2-5
+    cos trace --model /models/Wan2.1-T2V-1.3B --prompt "a maze" --frames 33 --out wan.h5 --branch cond,uncond
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("trace", help="capture activations while sampling, into an HDF5 trace store")
+    parser.add_argument("--model", default="organism", help="'organism' or a local diffusers/organism folder")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--task", nargs="+", metavar="DIR", help="task folders, or folders holding task folders")
+    source.add_argument("--prompt", help="text prompt (diffusers models with a text encoder)")
+    parser.add_argument("--image", help="first frame for image-to-video models (with --prompt)")
+    parser.add_argument("--out", required=True, help="trace store to create or append to (*.h5)")
+    parser.add_argument("--sites", default="resid_post,x0",
+                        help="comma list of resid_post, attn1.out, attn2.out, ffn.out, blocks.L.<kind>, x_t, velocity, x0")
+    parser.add_argument("--layers", default=None, help="blocks, e.g. 0,3,5-7 (default: all)")
+    parser.add_argument("--steps", default=None, help="denoising steps, e.g. 0-9,19 (default: all)")
+    parser.add_argument("--branch", default="cond", help="cond, uncond or cond,uncond (block sites)")
+    parser.add_argument("--tokens", default="all", help="all, stride:N, frame_mean or pool:K")
+    parser.add_argument("--dtype", default="float16", help="float16 or float32")
+    parser.add_argument("--compression", default=None, help="gzip or lzf (default: none)")
+    parser.add_argument("--num-steps", type=int, default=None, help="denoising steps (default: the model's)")
+    parser.add_argument("--shift", type=float, default=None, help="flow shift (default: the model's)")
+    parser.add_argument("--seeds", default="0", help="seeds, e.g. 0 or 0-3 or 0,7")
+    parser.add_argument("--guidance", type=float, default=5.0, help="CFG scale for diffusers models")
+    parser.add_argument("--height", type=int, default=480, help="video height (diffusers models)")
+    parser.add_argument("--width", type=int, default=832, help="video width (diffusers models)")
+    parser.add_argument("--frames", type=int, default=81, help="video frames (diffusers models)")
+    parser.add_argument("--device", default="cpu", help="torch device")
+    parser.add_argument("--no-video", action="store_true", help="do not store the decoded final video")
+    parser.set_defaults(func=run)
+
+
+def find_tasks(folders: list[str]) -> list:
+    """Load task folders; a folder without ``first_frame.png`` contributes its task subfolders."""
+    from pathlib import Path
+
+    from interp.errors import InputError
+    from interp.tasks.vbvr import load_task
+
+    tasks = []
+    for folder in map(Path, folders):
+        if folder.is_dir() and not (folder / "first_frame.png").is_file():
+            children = sorted(p for p in folder.iterdir() if (p / "first_frame.png").is_file())
+            if not children:
+                raise InputError(f"{str(folder)!r} is neither a task folder nor a folder of task folders")
+            tasks.extend(load_task(child) for child in children)
+        else:
+            tasks.append(load_task(folder))
+    return tasks
+
+
+def prepare(model, args, seed: int, task=None):
+    """Loop inputs for one sample: the organism takes a first frame, diffusers models a prompt."""
+    from interp.errors import InputError
+    from interp.models import OrganismModel
+
+    if isinstance(model, OrganismModel):
+        if task is None:
+            raise InputError("the organism solves maze tasks: give --task instead of --prompt")
+        return model.prepare(first_frame=task.first_frame, seeds=[seed])
+    from PIL import Image
+
+    prompt = task.prompt if task is not None else args.prompt
+    image = Image.fromarray(task.first_frame) if task is not None else None
+    if task is None and args.image:
+        try:
+            image = Image.open(args.image).convert("RGB")
+        except OSError as err:
+            raise InputError(f"cannot read image {args.image!r}: {err}") from None
+    if image is not None and not model.image_to_video:
+        image = None  # text-to-video: the task's first frame is not an input
+    return model.prepare(prompt=prompt, image=image, height=args.height, width=args.width,
+                         num_frames=args.frames, guidance_scale=args.guidance, seeds=[seed])
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from interp.capture import CaptureSpec, capture, parse_int_list
+    from interp.errors import InputError
+    from interp.models import load_model
+
+    sites = [s.strip() for s in args.sites.split(",") if s.strip()]
+    layers = None if args.layers is None else parse_int_list(args.layers, "layer")
+    steps = None if args.steps is None else parse_int_list(args.steps, "step")
+    seeds = parse_int_list(args.seeds, "seed")
+    branches = tuple(b.strip() for b in args.branch.split(","))
+    spec = CaptureSpec.make(sites, layers=layers, tokens=args.tokens, steps=steps, branches=branches, dtype=args.dtype)
+    if args.compression not in (None, "gzip", "lzf"):
+        raise InputError(f"unknown compression {args.compression!r}: valid are gzip, lzf")
+    if not str(args.out).endswith((".h5", ".hdf5")):
+        raise InputError(f"--out {args.out!r} should name an HDF5 file ending in .h5")
+
+    model = load_model(args.model, device=args.device)
+    num_steps = args.num_steps
+    if num_steps is None:
+        organism = getattr(model, "organism", None)
+        num_steps = organism.config.num_inference_steps if organism is not None else 50
+    tasks = find_tasks(args.task) if args.task else [None]
+    jobs = []
+    for task in tasks:  # prepare everything first: bad input fails before anything is written
+        for seed in seeds:
+            inputs = prepare(model, args, seed, task)
+            name = f"{task.folder.name}-seed{seed}" if task is not None else f"seed{seed}"
+            meta = {} if task is None else {"folder": str(task.folder), "prompt": task.prompt, **task.metadata}
+            jobs.append((name, inputs, meta))
+    spec.resolve(num_layers=model.num_layers, num_steps=num_steps, guidance=jobs[0][1].do_guidance)
+
+    written = skipped = 0
+    for name, inputs, meta in tqdm(jobs, desc="capturing", disable=len(jobs) < 2):
+        result = capture(model, inputs, spec, args.out, num_steps=num_steps, shift=args.shift, sample_ids=[name],
+                         tasks=[meta], save_video=not args.no_video, compression=args.compression,
+                         progress=len(jobs) < 2)
+        written += len(result.written)
+        skipped += len(result.skipped)
+    print(f"{args.out}: wrote {written} samples, {skipped} already complete; "
+          f"{len(result.plan.sites)} sites x {len(result.plan.steps)} steps each")
+    return 0

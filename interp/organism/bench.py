@@ -1,0 +1,71 @@
+"""Time training steps and sampling of organism configs before committing to a long run."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from interp.organism.model import MazeOrganism, build_organism, default_transformer_config
+from interp.organism.train import TrainConfig, flow_matching_loss
+
+
+def time_train_step(transformer_config: dict, size: int, batch: int, *, num_frames: int = 4, compile: bool = True,
+                    steps: int = 10, device: str = "cuda") -> dict:
+    """Seconds per optimizer step on random videos of one maze size (compile time reported apart)."""
+    cfg = TrainConfig(num_frames=num_frames, transformer=transformer_config)
+    org = build_organism(cfg.organism_config(), transformer_config, seed=0).to(device).train()
+    opt = torch.optim.AdamW(org.parameters(), lr=1e-4, fused=device == "cuda")
+    module = torch.compile(org.transformer, dynamic=False) if compile else org.transformer
+
+    def call(h, t, p):
+        return module(hidden_states=h, timestep=t, encoder_hidden_states=p, return_dict=False)[0]
+
+    u = (2 * size + 1) * 2
+    x0 = torch.rand(batch, 3, num_frames, u, u, device=device) * 2 - 1
+
+    def one():
+        sigma = torch.rand(batch, device=device)
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=device == "cuda"):
+            loss = flow_matching_loss(call, org, x0, sigma, torch.randn_like(x0))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    t0 = time.time()
+    one()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    first = time.time() - t0
+    one()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.time()
+    for _ in range(steps):
+        one()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    per = (time.time() - t0) / steps
+    mem = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else 0.0
+    return {"size": size, "batch": batch, "compile": compile, "first_s": round(first, 1), "step_s": round(per, 4),
+            "videos_per_s": round(batch / per, 1), "tokens_per_s": round(batch * num_frames * (u // 2) ** 2 / per),
+            "max_mem_gib": round(mem, 1)}
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    plans = [
+        ("w256L12", dict(num_layers=12), [(5, 256, False), (5, 256, True), (7, 144, True), (9, 88, True),
+                                          (7, 288, True)]),
+        ("w256L8", dict(num_layers=8), [(7, 144, True)]),
+        ("w384L8", dict(num_layers=8, num_attention_heads=6, ffn_dim=1536), [(7, 144, True)]),
+    ]
+    for name, over, runs in plans:
+        tcfg = default_transformer_config(**over)
+        for size, batch, comp in runs:
+            r = time_train_step(tcfg, size, batch, compile=comp)
+            print(name, json.dumps(r), flush=True)
+            torch.cuda.reset_peak_memory_stats()
+    sys.exit(0)

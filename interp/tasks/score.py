@@ -1,0 +1,358 @@
+"""Scoring maze videos: did the video draw a shortest route without breaking the maze?
+
+Two modes share one set of rules (the VBVR-Bench maze rules):
+
+* :func:`score_video` knows the maze (walls, start, goal, all shortest routes). It decodes every
+  frame into grid-unit labels and scores units; it also says whether the final frame is *exactly*
+  one of the shortest routes and how much of that route each frame has drawn.
+* :func:`score_video_images` knows only pixels (a real model's 480x832 output of a VBVR-Bench
+  task): walls, start and goal come from the first frame, the path from the last, and the same
+  rules are applied to pixels.
+
+VBVR partial score = 0.45 ``avoids_walls`` + 0.30 ``touches_start_goal`` + 0.20 ``connected``
++ 0.05 ``walls_preserved`` (definitions in :class:`MazeScore`).
+
+Example:
+    >>> from interp.tasks import generate_maze, ground_truth_video
+    >>> maze = generate_maze(5, seed=0)
+    >>> s = score_video(ground_truth_video(maze, 6), maze)
+    >>> s.exact, s.vbvr_score, s.progress[0], s.progress[-1]
+    (True, 1.0, 0.0, 1.0)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from interp.errors import InputError, check_choice, check_range
+from interp.tasks.maze import Maze
+from interp.tasks.render import FLOOR, GOAL, PALETTES, PATH, START, WALL, palette_array
+from interp.tasks.video_io import to_uint8
+
+WEIGHTS = {"avoids_walls": 0.45, "touches_start_goal": 0.30, "connected": 0.20, "walls_preserved": 0.05}
+SAMPLE_OFFSETS = (0.3, 0.5, 0.7)  # where in a unit (as a fraction of its side) colours are read
+MIN_AGREEMENT = 0.9
+_FOUR = ndimage.generate_binary_structure(2, 1)
+_EIGHT = ndimage.generate_binary_structure(2, 2)
+
+
+@dataclass
+class MazeScore:
+    """Scores of one video. Grid-mode counts are units; image-mode counts are pixels.
+
+    Attributes:
+        mode: ``"grid"`` (:func:`score_video`) or ``"image"`` (:func:`score_video_images`).
+        vbvr_score: ``0.45 avoids_walls + 0.30 touches_start_goal + 0.20 connected
+            + 0.05 walls_preserved``, in [0, 1].
+        avoids_walls: fraction of path units not on a wall; 0 when nothing is drawn.
+        touches_start_goal: (touches_start + touches_goal) / 2.
+        touches_start: some path unit is the start or 4-adjacent to it (image mode: a path pixel
+            lies within ``touch_px`` pixels of a start pixel).
+        touches_goal: the same for the goal.
+        connected: 1 when the path units form exactly one connected component (4-connected for
+            units, 8-connected for pixels), else 0.
+        walls_preserved: fraction of wall units (of the maze; image mode: wall pixels of the first
+            frame) still wall in the last frame.
+        path_size: path units (pixels) in the last frame.
+        exact: path units + start + goal equal one shortest route exactly (grid mode only).
+        valid_route: no path unit on a wall and start and goal joined by a 4-connected chain of
+            path units (grid mode only).
+        matched_route: index in ``maze.routes`` of the route with the highest overlap
+            (intersection over union) with path + start + goal (grid mode only).
+        route_iou: that overlap.
+        progress: per frame, the fraction of the matched route's units between start and goal
+            that are drawn as path (grid mode only).
+        first_frame_agreement: fraction of units whose wall/not-wall label in the decoded first
+            frame equals the maze's (grid mode only).
+    """
+
+    mode: str
+    vbvr_score: float
+    avoids_walls: float
+    touches_start_goal: float
+    touches_start: bool
+    touches_goal: bool
+    connected: float
+    walls_preserved: float
+    path_size: int
+    exact: bool | None = None
+    valid_route: bool | None = None
+    matched_route: int | None = None
+    route_iou: float | None = None
+    progress: list[float] | None = None
+    first_frame_agreement: float | None = None
+
+    def to_dict(self) -> dict:
+        """JSON-safe dict of all fields."""
+        return asdict(self)
+
+
+def _vbvr(avoids: float, touches: float, connected: float, walls: float) -> float:
+    parts = {"avoids_walls": avoids, "touches_start_goal": touches, "connected": connected, "walls_preserved": walls}
+    return float(round(sum(WEIGHTS[k] * v for k, v in parts.items()), 10))
+
+
+def sample_units(video: np.ndarray, units: int) -> np.ndarray:
+    """Mean colour of the central region of every unit: float ``[F, U, U, 3]``.
+
+    Unit ``(r, c)`` spans rows ``r * H / U .. (r + 1) * H / U`` (not assumed integer); colours
+    are read at fractions :data:`SAMPLE_OFFSETS` of it on both axes and averaged, so a slightly
+    rescaled video decodes like the original and edges blurred into a unit count little.
+    """
+    _, H, W, _ = video.shape
+    offsets = np.asarray(SAMPLE_OFFSETS)
+    rows = np.clip(((np.arange(units)[:, None] + offsets) * H / units).astype(int), 0, H - 1)
+    cols = np.clip(((np.arange(units)[:, None] + offsets) * W / units).astype(int), 0, W - 1)
+    k = len(offsets)
+    samples = video[:, rows.reshape(-1)][:, :, cols.reshape(-1)].astype(np.float32)
+    return samples.reshape(video.shape[0], units, k, units, k, 3).mean(axis=(2, 4))
+
+
+def _calibrate(colours: np.ndarray, maze: Maze, palette: np.ndarray) -> np.ndarray:
+    """Map observed colours into palette space per channel, fixing the first frame's median wall
+    colour to the palette's wall colour and its median floor colour to the floor colour."""
+    first = colours[0]
+    floor = ~maze.walls
+    floor[maze.start] = floor[maze.goal] = False
+    seen_wall, seen_floor = np.median(first[maze.walls], axis=0), np.median(first[floor], axis=0)
+    want_wall, want_floor = palette[WALL].astype(np.float32), palette[FLOOR].astype(np.float32)
+    out = colours.copy()
+    for ch in range(3):
+        spread_seen, spread_want = seen_floor[ch] - seen_wall[ch], want_floor[ch] - want_wall[ch]
+        # only channels where walls and floor differ clearly say anything about the drift
+        if abs(spread_want) > 50 and spread_seen * np.sign(spread_want) > 25:
+            out[..., ch] = (colours[..., ch] - seen_wall[ch]) * (spread_want / spread_seen) + want_wall[ch]
+    return out
+
+
+def _neighbours(grid: np.ndarray, fill: np.ndarray) -> np.ndarray:
+    """The 3 x 3 neighbourhood of every unit, ``[9, U, U, 3]``, ``fill`` outside the grid."""
+    U = grid.shape[0]
+    padded = np.empty((U + 2, U + 2, grid.shape[-1]), np.float32)
+    padded[:] = fill
+    padded[1:-1, 1:-1] = grid
+    return np.stack([padded[1 + dr : 1 + dr + U, 1 + dc : 1 + dc + U] for dr in (-1, 0, 1) for dc in (-1, 0, 1)])
+
+
+def _deblur(colours: np.ndarray, maze: Maze, palette: np.ndarray, strength: float = 0.05) -> np.ndarray:
+    """Undo blur between neighbouring units, with the blur measured on the first frame.
+
+    The first frame should show the bare maze, whose labels the metadata gives; a 3 x 3 kernel
+    over units is fitted by least squares so that blurring the ideal first frame reproduces the
+    observed one, and every frame is then deconvolved with it (Tikhonov-regularised toward the
+    observed colours). A sharp video fits the identity kernel and is left as it is; a kernel that
+    does not look like a blur (the first frame is not the bare maze) is not used.
+    """
+    F, U = colours.shape[0], maze.units
+    ideal = palette.astype(np.float32)[np.where(maze.walls, WALL, FLOOR)]
+    ideal[maze.start], ideal[maze.goal] = palette[START], palette[GOAL]
+    fill = palette[WALL].astype(np.float32)
+    design = _neighbours(ideal, fill).reshape(9, -1).T
+    kernel, *_ = np.linalg.lstsq(design, colours[0].reshape(-1), rcond=None)
+    identity = np.zeros(9)
+    identity[4] = 1.0
+    if np.abs(kernel - identity).max() < 0.05 or not (0.25 <= kernel[4] <= 1.5 and 0.7 <= kernel.sum() <= 1.3):
+        return colours
+    n = U * U
+    index = np.arange(n).reshape(U, U)
+    rows, cols = np.meshgrid(np.arange(U), np.arange(U), indexing="ij")
+    blur = np.zeros((n, n), np.float64)
+    for weight, (dr, dc) in zip(kernel, [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1)]):
+        r2, c2 = rows + dr, cols + dc
+        inside = (r2 >= 0) & (r2 < U) & (c2 >= 0) & (c2 < U)
+        blur[index[inside], index[r2[inside], c2[inside]]] += weight
+    # contributions from outside the grid are the fill colour, a constant: move them to the left side
+    outside = (_neighbours(np.zeros((U, U, 3), np.float32), fill).reshape(9, n, 3) * kernel[:, None, None]).sum(0)
+    observed = colours.reshape(F, n, 3).transpose(1, 0, 2).reshape(n, -1).astype(np.float64)
+    target = observed - np.tile(outside, (1, F))
+    lhs = blur.T @ blur + strength * np.eye(n)
+    sharp = np.linalg.solve(lhs, blur.T @ target + strength * observed)
+    return sharp.reshape(n, F, 3).transpose(1, 0, 2).reshape(colours.shape).astype(np.float32)
+
+
+def nearest_label(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Label of the nearest palette colour (Euclidean in RGB) for every colour: uint8 ``[...]``.
+
+    Blends of the wall and floor colours (the greys of blurred or anti-aliased edges) are
+    measured against the whole wall-floor segment, so a grey is wall or floor (whichever end is
+    nearer), never a far-off colour such as the path's that happens to be nearer than both ends.
+    """
+    pal = palette.astype(np.float32)
+    x = colours.astype(np.float32)
+    dist = ((x[..., None, :] - pal) ** 2).sum(-1)
+    wall, floor = pal[WALL], pal[FLOOR]
+    axis = floor - wall
+    t = np.clip(((x - wall) @ axis) / max(float(axis @ axis), 1e-6), 0.0, 1.0)
+    on_segment = ((x - wall - t[..., None] * axis) ** 2).sum(-1)
+    labels = dist.argmin(-1).astype(np.uint8)
+    blend = on_segment < dist[..., [START, GOAL, PATH]].min(-1)
+    labels[blend] = np.where(t[blend] < 0.5, WALL, FLOOR)
+    return labels
+
+
+def decode_labels(video, maze: Maze, *, palette: str = "default") -> np.ndarray:
+    """Decode every frame into unit labels uint8 ``[F, U, U]`` (see :func:`score_video`)."""
+    check_choice("palette", palette, tuple(PALETTES))
+    frames = to_uint8(video)
+    _, H, W, _ = frames.shape
+    U = maze.units
+    if abs(H / W - 1.0) > 0.1:
+        raise InputError(f"video frames are {W}x{H} (width x height) but a maze of {U}x{U} units is square")
+    if min(H, W) < U:
+        raise InputError(f"video frames of {W}x{H} px are too small for a maze of {U}x{U} units")
+    pal = palette_array(palette)
+    colours = _deblur(_calibrate(sample_units(frames, U), maze, pal), maze, pal)
+    return nearest_label(colours, pal)
+
+
+def _touches(path: np.ndarray, point_mask: np.ndarray, structure: np.ndarray, reach: int = 1) -> bool:
+    if not point_mask.any():
+        return False
+    return bool((path & ndimage.binary_dilation(point_mask, structure, iterations=reach)).any())
+
+
+def _one_component(path: np.ndarray, structure: np.ndarray) -> float:
+    return 1.0 if path.any() and ndimage.label(path, structure)[1] == 1 else 0.0
+
+
+def score_labels(labels: np.ndarray, maze: Maze) -> MazeScore:
+    """Score decoded unit labels ``[F, U, U]`` (or one ``[U, U]`` grid) against ``maze``."""
+    labels = np.asarray(labels)
+    if labels.ndim == 2:
+        labels = labels[None]
+    if labels.shape[1:] != maze.walls.shape:
+        raise InputError(f"labels of shape {labels.shape[1:]} do not fit a maze of {maze.walls.shape}")
+    last = labels[-1]
+    walls = maze.walls
+    path = last == PATH
+    start, goal = np.zeros_like(walls), np.zeros_like(walls)
+    start[maze.start] = goal[maze.goal] = True
+    drawn = path | start | goal
+
+    on_wall = int((path & walls).sum())
+    avoids = 1.0 - on_wall / path.sum() if path.any() else 0.0
+    t_start, t_goal = _touches(path, start, _FOUR), _touches(path, goal, _FOUR)
+    touches = (t_start + t_goal) / 2
+    connected = _one_component(path, _FOUR)
+    preserved = float((last[walls] == WALL).mean())
+
+    comp, _ = ndimage.label(drawn, _FOUR)
+    valid = on_wall == 0 and comp[maze.start] == comp[maze.goal]
+    masks = np.zeros((len(maze.routes),) + walls.shape, bool)
+    for i, route in enumerate(maze.routes):
+        r, c = np.array(route).T
+        masks[i, r, c] = True
+    inter = (masks & drawn).sum((1, 2))
+    union = (masks | drawn).sum((1, 2))
+    iou = inter / union
+    best = int(iou.argmax())
+    exact = bool((masks == drawn).all((1, 2)).any())
+    r, c = np.array(maze.routes[best][1:-1]).T
+    progress = [float(v) for v in (labels[:, r, c] == PATH).mean(axis=1)]
+    agreement = float(((labels[0] == WALL) == walls).mean())
+    return MazeScore(
+        mode="grid",
+        vbvr_score=_vbvr(avoids, touches, connected, preserved),
+        avoids_walls=float(avoids),
+        touches_start_goal=float(touches),
+        touches_start=t_start,
+        touches_goal=t_goal,
+        connected=connected,
+        walls_preserved=preserved,
+        path_size=int(path.sum()),
+        exact=exact,
+        valid_route=bool(valid),
+        matched_route=best,
+        route_iou=float(iou[best]),
+        progress=progress,
+        first_frame_agreement=agreement,
+    )
+
+
+def score_video(video, maze: Maze, *, palette: str = "default") -> MazeScore:
+    """Score a video of ``maze`` unit by unit.
+
+    Args:
+        video: frames ``[F, H, W, 3]`` (or one ``[H, W, 3]`` frame): uint8 0..255, or float in
+            ``[0, 1]``, or float in ``[-1, 1]`` (recognised by any value below -0.05).
+        maze: the maze the video should solve.
+        palette: palette the maze was drawn with.
+
+    Decoding: the unit size is ``H / U`` by ``W / U`` pixels, not assumed integer; each unit's
+    colour is the mean over its central region; colours are calibrated per video so that the
+    first frame's median wall and floor colours land on the palette's (undoing brightness,
+    contrast and tint drift); each unit takes the nearest palette colour's label.
+
+    Raises:
+        InputError: frames not square, smaller than the grid, or a first frame that does not
+            show this maze (fewer than 90% of units agree on wall / not wall).
+    """
+    labels = decode_labels(video, maze, palette=palette)
+    result = score_labels(labels, maze)
+    if result.first_frame_agreement < MIN_AGREEMENT:
+        raise InputError(
+            f"video does not show this maze: its first frame agrees with the maze's walls on "
+            f"{result.first_frame_agreement:.0%} of {maze.units}x{maze.units} units (need {MIN_AGREEMENT:.0%}); "
+            "check the task folder, grid size and palette"
+        )
+    return result
+
+
+def score_video_images(
+    video, *, first_frame=None, palette: str = "default", tolerance_px: int = 0, touch_px: int | None = None
+) -> MazeScore:
+    """Score a video from pixels alone, when the maze's grid is unknown.
+
+    Every pixel takes the label of the nearest palette colour. Walls, start and goal are the
+    wall-, start- and goal-coloured pixels of ``first_frame`` (default: the video's first frame);
+    the path is the path-coloured pixels of the last frame. The rules of :class:`MazeScore` then
+    apply to pixels: ``avoids_walls`` counts path pixels on wall pixels (walls eroded by
+    ``tolerance_px`` pixels first, to forgive anti-aliased edges), touching means a path pixel
+    within ``touch_px`` pixels (Chebyshev distance) of a start (goal) pixel; the default is half
+    the marker's side (square root of its pixel count; at least 2), because the blended border
+    between marker and path in a resampled video can be several pixels wide;
+    ``connected`` uses 8-connectivity. ``exact``, ``valid_route``, ``progress`` stay None.
+
+    Example:
+        >>> from interp.tasks import generate_maze, ground_truth_video
+        >>> score_video_images(ground_truth_video(generate_maze(5, seed=0), 6, px_per_unit=4)).vbvr_score
+        1.0
+    """
+    check_choice("palette", palette, tuple(PALETTES))
+    check_range("tolerance_px", tolerance_px, 0, 1000)
+    frames = to_uint8(video)
+    if touch_px is not None:
+        check_range("touch_px", touch_px, 1, 1000)
+    first = frames[0] if first_frame is None else to_uint8(first_frame)[0]
+    if first.shape != frames.shape[1:]:
+        raise InputError(f"first frame is {first.shape[1]}x{first.shape[0]} but the video is {frames.shape[2]}x{frames.shape[1]}")
+    pal = palette_array(palette)
+    first_labels = nearest_label(first, pal)
+    last_labels = nearest_label(frames[-1], pal)
+    walls = first_labels == WALL
+    path = last_labels == PATH
+    hard_walls = ndimage.binary_erosion(walls, _EIGHT, iterations=tolerance_px) if tolerance_px else walls
+    avoids = 1.0 - (path & hard_walls).sum() / path.sum() if path.any() else 0.0
+    marks = first_labels == START, first_labels == GOAL
+    # default reach: half a marker's side, so blended colour borders between marker and path
+    # (a few pixels wide in upscaled video) do not count as a gap
+    reach = [touch_px or max(2, round(0.5 * float(np.sqrt(m.sum())))) for m in marks]
+    t_start = _touches(path, marks[0], _EIGHT, reach[0])
+    t_goal = _touches(path, marks[1], _EIGHT, reach[1])
+    touches = (t_start + t_goal) / 2
+    connected = _one_component(path, _EIGHT)
+    preserved = float((last_labels[walls] == WALL).mean()) if walls.any() else 0.0
+    return MazeScore(
+        mode="image",
+        vbvr_score=_vbvr(avoids, touches, connected, preserved),
+        avoids_walls=float(avoids),
+        touches_start_goal=float(touches),
+        touches_start=t_start,
+        touches_goal=t_goal,
+        connected=connected,
+        walls_preserved=preserved,
+        path_size=int(path.sum()),
+    )

@@ -1,0 +1,218 @@
+"""Per-token probe targets derived from maze metadata and from the model's own output.
+
+A target is computed on the maze's unit grid (``[U, U]``, or ``[F, U, U]`` when it depends on
+the frame) and then read out at each stored token through the store's token grid
+(``(frame, h, w)`` per token; the organism has one token per maze unit). Units where a target
+is undefined are masked: ``-1`` for class targets, ``NaN`` for the regression target.
+
+================  ==============  ====================================================================
+name              family          label per unit
+================  ==============  ====================================================================
+``wall``          perception      1 wall, 0 floor
+``start``         perception      1 at the start unit, else 0
+``goal``          perception      1 at the goal unit, else 0
+``route``         reasoning       floor only: 1 on any shortest route, 0 elsewhere
+``dead_end``      reasoning       floor only: 1 if removed by dead-end filling, 0 elsewhere
+``distance``      reasoning       floor only: BFS steps to the goal (regression)
+``route_chosen``  reasoning       floor only: 1 where the model's final frame draws the path
+``final_output``  consolidation   the label (floor/wall/start/goal/path) the model's final output
+                                  shows at that token's own frame and unit
+================  ==============  ====================================================================
+
+Dead-end filling repeatedly removes floor units other than start and goal that have at most one
+floor neighbour; what it removes is exactly the set of units from which every walk to the goal
+must come back the way it went (in a maze without loops: every floor unit off the route).
+
+Example:
+    >>> from interp.tasks import generate_maze
+    >>> maze = generate_maze(4, seed=0)
+    >>> grids = unit_targets(maze)
+    >>> int(grids["start"].sum()), grids["wall"].shape
+    (1, (9, 9))
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from interp.errors import InputError, check_choice
+
+PERCEPTION, REASONING, CONSOLIDATION = "perception", "reasoning", "consolidation"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a target is: its kind (``"class"`` or ``"regress"``), family and whether it needs
+    the model's final output."""
+
+    name: str
+    kind: str
+    family: str
+    needs_output: bool = False
+    n_classes: int = 2
+
+
+TARGETS: dict[str, Target] = {
+    t.name: t
+    for t in (
+        Target("wall", "class", PERCEPTION),
+        Target("start", "class", PERCEPTION),
+        Target("goal", "class", PERCEPTION),
+        Target("route", "class", REASONING),
+        Target("dead_end", "class", REASONING),
+        Target("distance", "regress", REASONING),
+        Target("route_chosen", "class", REASONING, needs_output=True),
+        Target("final_output", "class", CONSOLIDATION, needs_output=True, n_classes=5),
+    )
+}
+
+
+def check_targets(names) -> list[Target]:
+    """Validate target names; returns their :class:`Target` records in the given order."""
+    names = list(names)
+    if not names:
+        raise InputError(f"no targets given: choose from {', '.join(TARGETS)}")
+    for name in names:
+        check_choice("target", name, tuple(TARGETS))
+    return [TARGETS[n] for n in dict.fromkeys(names)]
+
+
+def _neighbours(r: int, c: int, U: int):
+    for dr, dc in ((-1, 0), (0, -1), (0, 1), (1, 0)):
+        rr, cc = r + dr, c + dc
+        if 0 <= rr < U and 0 <= cc < U:
+            yield rr, cc
+
+
+def bfs_distance(walls: np.ndarray, source) -> np.ndarray:
+    """Steps from ``source`` to every floor unit (float ``[U, U]``, NaN at walls/unreachable)."""
+    walls = np.asarray(walls, bool)
+    U = walls.shape[0]
+    dist = np.full(walls.shape, np.nan)
+    dist[tuple(source)] = 0
+    queue = deque([tuple(source)])
+    while queue:
+        r, c = queue.popleft()
+        for rr, cc in _neighbours(r, c, U):
+            if not walls[rr, cc] and np.isnan(dist[rr, cc]):
+                dist[rr, cc] = dist[r, c] + 1
+                queue.append((rr, cc))
+    return dist
+
+
+def dead_end_units(walls: np.ndarray, start, goal) -> np.ndarray:
+    """Bool ``[U, U]``: floor units removed by dead-end filling (start and goal never are)."""
+    walls = np.asarray(walls, bool)
+    U = walls.shape[0]
+    alive = ~walls
+    keep = {tuple(start), tuple(goal)}
+    degree = np.zeros(walls.shape, int)
+    for r, c in zip(*np.nonzero(alive)):
+        degree[r, c] = sum(alive[n] for n in _neighbours(r, c, U))
+    queue = deque((r, c) for r, c in zip(*np.nonzero(alive)) if degree[r, c] <= 1 and (r, c) not in keep)
+    filled = np.zeros(walls.shape, bool)
+    while queue:
+        u = queue.popleft()
+        if filled[u]:
+            continue
+        filled[u] = True
+        alive[u] = False
+        for n in _neighbours(*u, U):
+            if alive[n]:
+                degree[n] -= 1
+                if degree[n] <= 1 and n not in keep:
+                    queue.append(n)
+    return filled
+
+
+def unit_targets(maze, final_labels: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Every target on the unit grid of ``maze`` (an :class:`interp.tasks.Maze`).
+
+    Args:
+        maze: the maze.
+        final_labels: the model's decoded output, int ``[F, U, U]`` (see :func:`decode_labels`);
+            without it the output-based targets are left out.
+
+    Returns:
+        name -> ``[U, U]`` array (``final_output``: ``[F, U, U]``); int with ``-1`` = masked for
+        class targets, float with ``NaN`` = masked for ``distance``.
+    """
+    from interp.tasks.render import PATH
+
+    walls = np.asarray(maze.walls, bool)
+    floor_mask = np.where(walls, -1, 0)
+    out = {"wall": walls.astype(np.int64)}
+    for name, unit in (("start", maze.start), ("goal", maze.goal)):
+        grid = np.zeros(walls.shape, np.int64)
+        grid[tuple(unit)] = 1
+        out[name] = grid
+    route = floor_mask.copy()
+    for path in maze.routes:
+        rows, cols = np.array(path).T
+        route[rows, cols] = 1
+    out["route"] = route
+    dead = floor_mask.copy()
+    dead[dead_end_units(walls, maze.start, maze.goal)] = 1
+    out["dead_end"] = dead
+    out["distance"] = bfs_distance(walls, maze.goal)
+    if final_labels is not None:
+        final_labels = np.asarray(final_labels)
+        if final_labels.ndim != 3 or final_labels.shape[1:] != walls.shape:
+            raise InputError(f"final labels of shape {final_labels.shape} do not fit the "
+                             f"{walls.shape[0]}x{walls.shape[1]} maze: expected [F, {walls.shape[0]}, {walls.shape[1]}]")
+        chosen = floor_mask.copy()
+        chosen[(final_labels[-1] == PATH) & ~walls] = 1
+        out["route_chosen"] = chosen
+        out["final_output"] = final_labels.astype(np.int64)
+    return out
+
+
+def decode_labels(video: np.ndarray, px_per_unit: int, palette: str = "default",
+                  value_range: tuple[float, float] = (0.0, 255.0)) -> np.ndarray:
+    """Nearest-palette label of every unit of every frame: int ``[F, U, U]``.
+
+    Args:
+        video: ``[F, H, W, 3]`` with values in ``value_range`` (``(-1, 1)`` for model space).
+        px_per_unit: pixels per maze unit; each unit's pixels are averaged before decoding.
+        palette: palette name of :data:`interp.tasks.render.PALETTES`.
+        value_range: what the video's black and white are.
+    """
+    from interp.tasks.render import palette_array
+
+    video = np.asarray(video, np.float64)
+    if video.ndim != 4 or video.shape[-1] != 3:
+        raise InputError(f"video of shape {video.shape} is not [F, H, W, 3]")
+    F_, H, W, _ = video.shape
+    if H % px_per_unit or W % px_per_unit:
+        raise InputError(f"video of {H}x{W} px does not split into units of {px_per_unit} px")
+    lo, hi = value_range
+    rgb = (video - lo) / (hi - lo) * 255.0
+    units = rgb.reshape(F_, H // px_per_unit, px_per_unit, W // px_per_unit, px_per_unit, 3).mean(axis=(2, 4))
+    colours = palette_array(palette).astype(np.float64)
+    d = ((units[..., None, :] - colours) ** 2).sum(-1)
+    return d.argmin(-1).astype(np.int64)
+
+
+def token_values(unit_grid: np.ndarray, token_grid: np.ndarray) -> np.ndarray:
+    """Read a unit-grid target out at each token ``(frame, h, w)``; returns ``[T]``.
+
+    Tokens on a pooled axis (``-1`` in the token grid) get the masked value, as do tokens
+    outside the grid (e.g. a store of another resolution).
+    """
+    grid = np.asarray(unit_grid)
+    tg = np.asarray(token_grid)
+    masked = np.nan if grid.dtype.kind == "f" else -1
+    frame, h, w = tg[:, 0], tg[:, 1], tg[:, 2]
+    U0, U1 = grid.shape[-2:]
+    ok = (h >= 0) & (w >= 0) & (h < U0) & (w < U1)
+    if grid.ndim == 3:
+        ok &= (frame >= 0) & (frame < grid.shape[0])
+    out = np.full(len(tg), masked, dtype=grid.dtype)
+    if grid.ndim == 3:
+        out[ok] = grid[frame[ok], h[ok], w[ok]]
+    else:
+        out[ok] = grid[h[ok], w[ok]]
+    return out

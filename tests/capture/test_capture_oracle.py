@@ -1,0 +1,114 @@
+"""Captured values and labels against raw ``register_forward_hook`` oracles; capture changes nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from interp.capture import CaptureSpec, capture
+from interp.capture.sites import site_module
+from interp.sampling import sample
+from interp.store import TraceStore
+
+from conftest import tiny_inputs
+
+STEPS = 6
+KINDS = ("resid_post", "attn1.out", "attn2.out", "ffn.out")
+
+
+def hook_oracle(model, inputs):
+    """Record every block-site output with plain torch hooks, labelled by call order alone.
+
+    Each transformer call (of whichever expert) is counted by a pre-hook; with sequential guidance
+    call c belongs to step c // 2, branch ("cond", "uncond")[c % 2], expert = the module that fired.
+    """
+    calls, records, handles = [], {}, []
+    per_step = 2 if inputs.do_guidance else 1
+    for expert, transformer in model.experts.items():
+        handles.append(transformer.register_forward_pre_hook(lambda m, a, k=None, e=expert: calls.append(e)))
+        for layer in range(model.num_layers):
+            for kind in KINDS:
+                def hook(module, args, output, layer=layer, kind=kind, expert=expert):
+                    c = len(calls) - 1
+                    label = (c // per_step, ("cond", "uncond")[c % per_step], calls[-1])
+                    assert calls[-1] == expert
+                    records[(label, f"blocks.{layer}.{kind}")] = output.detach().clone()
+                handles.append(site_module(model, expert, layer, kind).register_forward_hook(hook))
+    try:
+        result = sample(model, inputs, num_steps=STEPS, progress=False)
+    finally:
+        for h in handles:
+            h.remove()
+    return result, records
+
+
+@pytest.mark.parametrize("fixture", ["wan21", "wan22"])
+def test_labels_and_values_match_hook_oracle(fixture, request, tmp_path):
+    model = request.getfixturevalue(fixture)
+    inputs = tiny_inputs(model, guidance=5.0)
+    clean, records = hook_oracle(model, inputs)
+    spec = CaptureSpec.make(KINDS + ("x_t", "velocity", "x0"), branches=("cond", "uncond"), dtype="float32")
+    out = capture(model, inputs, spec, tmp_path / "t.h5", num_steps=STEPS, progress=False)
+
+    # Capturing changes nothing: same final latents and video as a plain run.
+    assert torch.equal(out.result.latents, clean.latents)
+    assert np.array_equal(out.result.video, clean.video)
+
+    with TraceStore.open(tmp_path / "t.h5") as store:
+        experts = store.meta("seed7")["experts"]
+        assert experts == clean.experts
+        if fixture == "wan22":
+            assert set(experts) == {"transformer", "transformer_2"}
+        checked = 0
+        for (label, site), expected in records.items():
+            step, branch, expert = label
+            assert experts[step] == expert
+            got = store.read("seed7", site, branch=branch, steps=[step])[0]
+            np.testing.assert_array_equal(got, expected[0].float().numpy())
+            checked += 1
+        # every block site, both branches, every step, 2 layers
+        assert checked == 2 * len(KINDS) * 2 * STEPS
+
+
+def test_loop_sites_match_step_states(wan21, tmp_path):
+    inputs = tiny_inputs(wan21, guidance=4.0)
+    states = []
+    sample(wan21, inputs, num_steps=STEPS, progress=False, decode=False, on_step=lambda s: states.append(s))
+    spec = CaptureSpec.make(("x_t", "velocity", "x0"), branches=("cond", "uncond"), dtype="float32")
+    capture(wan21, inputs, spec, tmp_path / "t.h5", num_steps=STEPS, progress=False, save_video=False)
+    with TraceStore.open(tmp_path / "t.h5") as store:
+        assert store.branches("x_t") == ["guided"]
+        assert store.branches("x0") == ["guided", "cond", "uncond"]
+        grid = store.token_grid("x0")
+        for s in states:
+            def as_tokens(x):  # [1, C, F, H, W] -> [F*H*W, C], frame-major
+                return x[0].permute(1, 2, 3, 0).reshape(-1, x.shape[1]).float().numpy()
+
+            np.testing.assert_array_equal(store.read("seed7", "x_t", steps=[s.step])[0], as_tokens(s.x_t))
+            np.testing.assert_array_equal(store.read("seed7", "x0", steps=[s.step])[0], as_tokens(s.x0))
+            np.testing.assert_array_equal(store.read("seed7", "velocity", branch="uncond", steps=[s.step])[0],
+                                          as_tokens(s.velocity_uncond))
+            x0_cond = s.x_t - s.sigma * s.velocity_cond
+            np.testing.assert_allclose(store.read("seed7", "x0", branch="cond", steps=[s.step])[0],
+                                       as_tokens(x0_cond), rtol=0, atol=1e-6)
+        # token (f, h, w) really is where the voxel sits
+        f, h, w = states[0].x_t.shape[-3:]
+        assert grid.tolist()[: w + 1][-1] == [0, 1, 0] and len(grid) == f * h * w
+
+
+def test_selected_steps_layers_and_float16(wan21, tmp_path):
+    inputs = tiny_inputs(wan21, guidance=1.0)
+    _, records = hook_oracle(wan21, inputs)
+    spec = CaptureSpec.make(("resid_post",), layers=[1], steps=[0, 4], tokens="frame_mean")
+    capture(wan21, inputs, spec, tmp_path / "t.h5", num_steps=STEPS, progress=False)
+    with TraceStore.open(tmp_path / "t.h5") as store:
+        assert store.sites() == ["blocks.1.resid_post"] and store.layers() == [1]
+        assert store.branches("blocks.1.resid_post") == ["cond"]
+        assert store.steps().tolist() == [0, 4]
+        x = store.read("seed7", "blocks.1.resid_post", dtype=None)
+        assert x.dtype == np.float16 and x.shape == (2, 3, 24)  # 3 frames pooled
+        for row, step in enumerate([0, 4]):
+            full = records[((step, "cond", "transformer"), "blocks.1.resid_post")][0].double()
+            expected = full.reshape(3, 4, 24).mean(1).numpy()
+            np.testing.assert_allclose(x[row].astype(np.float64), expected, rtol=2e-3, atol=2e-3)
