@@ -24,9 +24,16 @@ def sample_maze(store, sample_id: str):
     from interp.tasks import Maze
 
     task = store.meta(sample_id).get("task") or {}
-    if "walls" not in task:
+    maze = task.get("maze", task)  # a task folder's metadata nests the maze; a bare Maze dict does not
+    if not isinstance(maze, dict) or "walls" not in maze:
         raise InputError(f"sample {sample_id!r} has no maze in its task metadata: maze targets need one")
-    return Maze.from_dict(task)
+    return Maze.from_dict(maze)
+
+
+def sample_palette(store, sample_id: str) -> str:
+    """The palette the sample's task was drawn with (``"default"`` when not recorded)."""
+    task = store.meta(sample_id).get("task") or {}
+    return str(task.get("palette", "default"))
 
 
 def final_output_labels(store, sample_id: str, units: int, *, site: str = "x0", palette: str = "default") -> np.ndarray:
@@ -51,7 +58,7 @@ def final_output_labels(store, sample_id: str, units: int, *, site: str = "x0", 
     return decode_labels(video, H // units, palette=palette, value_range=(-1.0, 1.0))
 
 
-def label_matrix(store, sample_ids, targets, token_grid: np.ndarray, *, palette: str = "default") -> dict[str, np.ndarray]:
+def label_matrix(store, sample_ids, targets, token_grid: np.ndarray) -> dict[str, np.ndarray]:
     """Labels ``[N_samples, T]`` per target for the tokens described by ``token_grid`` ``[T, 3]``.
 
     Class targets are int64 with ``-1`` = masked; ``distance`` is float64 with ``NaN`` = masked.
@@ -61,7 +68,9 @@ def label_matrix(store, sample_ids, targets, token_grid: np.ndarray, *, palette:
     rows: dict[str, list[np.ndarray]] = {t.name: [] for t in records}
     for sample_id in sample_ids:
         maze = sample_maze(store, sample_id)
-        final = final_output_labels(store, sample_id, maze.units, palette=palette) if needs_output else None
+        final = None
+        if needs_output:
+            final = final_output_labels(store, sample_id, maze.units, palette=sample_palette(store, sample_id))
         grids = unit_targets(maze, final)
         for t in records:
             rows[t.name].append(token_values(grids[t.name], token_grid))

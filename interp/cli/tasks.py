@@ -109,9 +109,10 @@ def run_score(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from tqdm import tqdm
+
     from interp.errors import InputError, check_choice
     from interp.tasks import PALETTES
-    from interp.tasks.score import score_video, score_video_images
     from interp.tasks.vbvr import load_task
     from interp.tasks.video_io import read_video
 
@@ -121,15 +122,12 @@ def run_score(args: argparse.Namespace) -> int:
     if args.json is not None and Path(args.json).is_dir():
         raise InputError(f"--json {args.json!r} is a folder: give a file name")
     rows = []
-    for path in args.videos:
-        video = read_video(path)
-        if task.maze is not None:
-            result = score_video(video, task.maze, palette=palette)
-        else:
-            result = score_video_images(video, first_frame=task.first_frame, palette=palette)
+    for path in tqdm(args.videos, desc="score", unit="video", leave=False, disable=len(args.videos) < 20):
+        result = task.score(read_video(path), palette=palette)
         rows.append({"video": str(path), **result.to_dict()})
 
-    columns = ("video", "mode", "exact", "valid_route", "vbvr_score", "avoids_walls", "touches_start_goal", "connected", "walls_preserved")
+    columns = ("video", "mode", "exact", "valid_route", "vbvr_score",
+               "avoids_walls", "touches_start_goal", "connected", "walls_preserved")
     table = [[_fmt(row[c]) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in table)) for i, c in enumerate(columns)]
     for r in [list(columns)] + table:

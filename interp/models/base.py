@@ -237,7 +237,8 @@ class VideoModel(nn.Module):
         digest = hashlib.sha256()
         for name, module in self.experts.items():
             digest.update(name.encode())
-            digest.update(json.dumps(dict(module.config), sort_keys=True, default=str).encode())
+            config = {k: v for k, v in module.config.items() if not k.startswith("_")}  # "_" keys vary by process
+            digest.update(json.dumps(config, sort_keys=True, default=str).encode())
             for pname, p in module.state_dict().items():
                 flat = p.detach().reshape(-1)
                 probe = torch.cat([flat[:16], flat[-16:], flat[:: max(1, flat.numel() // 16)][:16]])

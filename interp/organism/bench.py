@@ -10,13 +10,15 @@ from interp.organism.model import MazeOrganism, build_organism, default_transfor
 from interp.organism.train import TrainConfig, flow_matching_loss
 
 
-def time_train_step(transformer_config: dict, size: int, batch: int, *, num_frames: int = 4, compile: bool = True,
+def time_train_step(transformer_config: dict, size: int, batch: int, *, num_frames: int = 4, compile: str = "blocks",
                     steps: int = 10, device: str = "cuda") -> dict:
     """Seconds per optimizer step on random videos of one maze size (compile time reported apart)."""
     cfg = TrainConfig(num_frames=num_frames, transformer=transformer_config)
     org = build_organism(cfg.organism_config(), transformer_config, seed=0).to(device).train()
     opt = torch.optim.AdamW(org.parameters(), lr=1e-4, fused=device == "cuda")
-    module = torch.compile(org.transformer, dynamic=False) if compile else org.transformer
+    from interp.organism.train import compiled
+
+    module = compiled(org.transformer, compile)
 
     def call(h, t, p):
         return module(hidden_states=h, timestep=t, encoder_hidden_states=p, return_dict=False)[0]
@@ -53,19 +55,17 @@ def time_train_step(transformer_config: dict, size: int, batch: int, *, num_fram
 
 
 if __name__ == "__main__":
+    # python -m interp.organism.bench: the step-time table quoted in docs/organism.md
     import json
-    import sys
 
     plans = [
-        ("w256L12", dict(num_layers=12), [(5, 256, False), (5, 256, True), (7, 144, True), (9, 88, True),
-                                          (7, 288, True)]),
-        ("w256L8", dict(num_layers=8), [(7, 144, True)]),
-        ("w384L8", dict(num_layers=8, num_attention_heads=6, ffn_dim=1536), [(7, 144, True)]),
+        ("w256L12", dict(num_layers=12), [(5, 256, "none"), (5, 256, "full"), (5, 256, "blocks"),
+                                          (7, 144, "blocks"), (9, 88, "blocks")]),
+        ("w256L8", dict(num_layers=8), [(7, 144, "full")]),
+        ("w384L8", dict(num_layers=8, num_attention_heads=6, ffn_dim=1536), [(7, 144, "full")]),
     ]
     for name, over, runs in plans:
-        tcfg = default_transformer_config(**over)
-        for size, batch, comp in runs:
-            r = time_train_step(tcfg, size, batch, compile=comp)
+        for size, batch, mode in runs:
+            r = time_train_step(default_transformer_config(**over), size, batch, compile=mode)
             print(name, json.dumps(r), flush=True)
             torch.cuda.reset_peak_memory_stats()
-    sys.exit(0)

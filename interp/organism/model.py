@@ -55,7 +55,7 @@ def default_transformer_config(**overrides) -> dict:
         text_dim=32,
         freq_dim=64,
         ffn_dim=1024,
-        num_layers=8,
+        num_layers=12,
         cross_attn_norm=True,
         qk_norm="rms_norm_across_heads",
         eps=1e-6,

@@ -121,9 +121,12 @@ class TraceWriter:
         self.attrs["created"] = str(old.get("created", ""))
         for key in ("schema_version", "fingerprint", "model_name", "spec"):
             if str(old.get(key)) != str(self.attrs[key]):
+                what, theirs, ours = key, old.get(key), self.attrs[key]
+                if key == "spec":
+                    what, theirs, ours = _first_difference(json.loads(str(theirs)), self.spec)
                 raise InputError(
-                    f"cannot append to {self.path}: its {key} is {_short(old.get(key))}, this run's is "
-                    f"{_short(self.attrs[key])}; write to a new file or rerun with the store's model and spec"
+                    f"cannot append to {self.path}: its {what} is {_short(theirs)}, this run's is "
+                    f"{_short(ours)}; write to a new file or rerun with the store's model and spec"
                 )
         return order
 
@@ -308,6 +311,15 @@ class SampleWriter:
 
     def _group(self, site: str) -> h5py.Group:
         return self.file.require_group(f"sites/{site}")
+
+
+def _first_difference(old: Any, new: Any, where: str = "spec") -> tuple[str, Any, Any]:
+    """The first place two JSON values differ, as ``(path, old, new)``."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new), key=str):
+            if old.get(key) != new.get(key):
+                return _first_difference(old.get(key), new.get(key), f"{where}.{key}")
+    return where, old, new
 
 
 def _short(value: Any, limit: int = 80) -> str:

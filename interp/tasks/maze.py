@@ -120,6 +120,11 @@ class Maze:
     def __hash__(self) -> int:
         return self._hash
 
+    def __reduce__(self):
+        # rebuild through __init__ so that copies in worker processes get read-only walls too
+        args = (self.size, self.walls, self.start, self.goal, self.routes, self.seed, self.extra_openings, self.version)
+        return (type(self), args)
+
     def to_dict(self) -> dict:
         """JSON-safe dict; walls as rows of ``#`` (wall) and ``.`` (floor)."""
         return {
@@ -348,6 +353,8 @@ def generate_maze(
         >>> (len(maze.route) + 1) // 2 >= 7      # cells on the route
         True
     """
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
+        raise InputError(f"maze size {size!r} is not valid: use an integer in {MIN_SIZE}..{MAX_SIZE}")
     check_range("maze size", size, MIN_SIZE, MAX_SIZE)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed {seed!r} is not valid: use a non-negative integer")

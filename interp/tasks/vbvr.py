@@ -19,6 +19,8 @@ Example:
     >>> task = load_task(folder)
     >>> task.maze == generate_maze(5, seed=0), task.ground_truth.shape
     (True, (6, 22, 22, 3))
+    >>> task.score(task.ground_truth).exact
+    True
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ COLOUR_WORDS: dict[str, dict[str, str]] = {
 def maze_prompt(palette: str = "default") -> str:
     """The instruction that goes with a maze drawn in ``palette``."""
     check_choice("palette", palette, tuple(PALETTES))
-    w = COLOUR_WORDS[palette]
+    # a palette added to PALETTES without words is described by its RGB values
+    w = COLOUR_WORDS.get(palette) or {k: f"RGB{tuple(v)}" for k, v in PALETTES[palette].items()}
     return (
         f"The image shows a maze seen from above: {w['wall']} walls, {w['floor']} corridors, "
         f"a {w['start']} start square and a {w['goal']} goal square. Draw the shortest path from the "
@@ -91,6 +94,19 @@ class Task:
     def px_per_unit(self) -> int | None:
         """Pixels per grid unit, for folders written by this package."""
         return int(self.metadata["px_per_unit"]) if self.maze is not None else None
+
+    def score(self, video, *, palette: str | None = None):
+        """Score ``video``: by grid units when the maze is known, else from pixels.
+
+        Uses :func:`~interp.tasks.score.score_video` or, for folders without maze metadata,
+        :func:`~interp.tasks.score.score_video_images` with this task's first frame.
+        """
+        from interp.tasks.score import score_video, score_video_images
+
+        palette = palette or self.palette
+        if self.maze is not None:
+            return score_video(video, self.maze, palette=palette)
+        return score_video_images(video, first_frame=self.first_frame, palette=palette)
 
 
 def is_own_task(folder: str | os.PathLike) -> bool:
@@ -157,6 +173,8 @@ def save_task(
     check_choice("palette", palette, tuple(PALETTES))
     check_choice("video_format", video_format, VIDEO_FORMATS)
     check_range("route_index", route_index, 0, len(maze.routes) - 1)
+    if not fps > 0:
+        raise InputError(f"fps {fps} must be positive")
     if video_format == "auto":
         video_format = "mp4" if has_ffmpeg() else "png"
     if video_format == "mp4" and not has_ffmpeg():

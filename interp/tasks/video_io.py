@@ -46,8 +46,10 @@ def to_uint8(video) -> np.ndarray:
     uint8 is kept. Floats are read as ``[-1, 1]`` when any value is below -0.05, else as
     ``[0, 1]``; values slightly outside are clipped, values far outside (say 0..255 floats)
     are refused. Other integer types must hold 0..255. One ``[H, W, 3]`` frame becomes ``F = 1``;
-    a fourth (alpha) channel is dropped.
+    a fourth (alpha) channel is dropped. Torch tensors (any device, bfloat16 too) are accepted.
     """
+    if hasattr(video, "detach"):  # a torch tensor, possibly bfloat16 or on an accelerator
+        video = video.detach().float().cpu().numpy() if video.is_floating_point() else video.detach().cpu().numpy()
     array = np.asarray(video)
     if array.ndim == 3:
         array = array[None]
@@ -140,7 +142,8 @@ def read_video(path: str | os.PathLike) -> np.ndarray:
 
                 video = iio.imread(path, plugin="FFMPEG")
             else:
-                raise InputError(f"unknown video type {suffix!r} of {str(path)!r}: use one of {', '.join(VIDEO_SUFFIXES)} or a PNG folder")
+                kinds = ", ".join(VIDEO_SUFFIXES)
+                raise InputError(f"unknown video type {suffix!r} of {str(path)!r}: use one of {kinds} or a PNG folder")
     except InputError:
         raise
     except (OSError, ValueError, RuntimeError, UnidentifiedImageError, IndexError) as err:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from collections import deque
 
 import numpy as np
@@ -138,6 +139,8 @@ def test_bad_input_raises_input_error():
         generate_maze(3, 0)
     with pytest.raises(InputError, match="13"):
         generate_maze(13, 0)
+    with pytest.raises(InputError, match="maze size 5.0"):
+        generate_maze(5.0, 0)
     with pytest.raises(InputError, match="seed"):
         generate_maze(5, -1)
     with pytest.raises(InputError, match="extra_openings"):
@@ -153,7 +156,10 @@ def test_bad_input_raises_input_error():
     assert issubclass(InputError, ValueError)
 
 
-def test_walls_are_read_only():
+def test_walls_are_read_only_also_in_copies():
     maze = generate_maze(5, 0)
-    with pytest.raises(ValueError):
-        maze.walls[1, 1] = True
+    copied = pickle.loads(pickle.dumps(maze))  # as sent to worker processes
+    assert copied == maze
+    for m in (maze, copied):
+        with pytest.raises(ValueError):
+            m.walls[1, 1] = True

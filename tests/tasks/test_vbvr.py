@@ -54,7 +54,7 @@ def test_own_folder_can_be_rewritten_in_another_format(tmp_path):
 
 def test_bad_arguments_write_nothing(tmp_path):
     maze = generate_maze(5, seed=1)
-    for kwargs in ({"palette": "neon"}, {"num_frames": 1}, {"px_per_unit": 0}, {"video_format": "avi"}):
+    for kwargs in ({"palette": "neon"}, {"num_frames": 1}, {"px_per_unit": 0}, {"video_format": "avi"}, {"fps": 0}):
         with pytest.raises(InputError):
             save_task(maze, tmp_path / "t", **kwargs)
     assert not (tmp_path / "t").exists()
@@ -88,3 +88,24 @@ def test_metadata_that_does_not_fit_the_images_is_refused(tmp_path):
     (folder / "metadata.json").write_text(json.dumps(meta))
     with pytest.raises(InputError, match="describes 33x33"):
         load_task(folder)
+
+
+def test_task_scores_in_the_right_mode(tmp_path):
+    maze = generate_maze(5, seed=3)
+    task = load_task(save_task(maze, tmp_path / "t", video_format="png", px_per_unit=3))
+    assert task.score(task.ground_truth).mode == "grid" and task.score(task.ground_truth).exact
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    Image.fromarray(task.first_frame).save(bench / "first_frame.png")
+    assert load_task(bench).score(task.ground_truth[-1]).mode == "image"
+
+
+def test_prompt_of_a_palette_without_colour_words():
+    from interp.tasks import PALETTES
+    from interp.tasks.vbvr import maze_prompt
+
+    PALETTES["grey-test"] = {**PALETTES["default"], "path": (128, 128, 0)}
+    try:
+        assert "RGB(128, 128, 0)" in maze_prompt("grey-test")
+    finally:
+        del PALETTES["grey-test"]

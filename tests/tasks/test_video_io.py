@@ -47,6 +47,9 @@ def test_to_uint8_range_rules(video):
     assert to_uint8(video[0]).shape == (1,) + video.shape[1:]
     rgba = np.concatenate([video, np.full(video.shape[:-1] + (1,), 255, np.uint8)], axis=-1)
     assert np.array_equal(to_uint8(rgba), video)
+    torch = pytest.importorskip("torch")
+    assert np.array_equal(to_uint8(torch.from_numpy(as_float * 2 - 1).to(torch.float64)), video)
+    assert np.abs(to_uint8(torch.from_numpy(as_float).bfloat16()).astype(int) - video).max() <= 1
     with pytest.raises(InputError, match="expected \\[0, 1\\] or \\[-1, 1\\]"):
         to_uint8(video.astype(np.float32))
     with pytest.raises(InputError, match="not frames x height x width x 3"):

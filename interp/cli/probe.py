@@ -1,0 +1,103 @@
+"""``cos probe``: linear probes per (layer, step, branch) from a trace store, with a report.
+
+Examples::
+
+    cos probe trace.h5 --targets wall route dead_end distance final_output --out outputs/probes
+    cos probe trace.h5 --targets wall route --control random.h5 --layers 0-3 --steps 0,10,19 --out outputs/p
+
+Writes ``probes.csv`` / ``probes.json`` (one row per branch, layer, step and target: held-out
+score with a bootstrap interval over test mazes, shuffled-label control, selectivity) and the
+localisation report (``report.md``, ``localisation.json``, ``heatmaps.png``, ``profiles.png``).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+DEFAULT_TARGETS = ("wall", "start", "goal", "route", "dead_end", "distance", "route_chosen", "final_output")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("probe", help="linear probes per layer x step from a trace store, with a report")
+    parser.add_argument("trace", help="trace store (*.h5) written by `cos trace`")
+    parser.add_argument("--targets", nargs="+", default=list(DEFAULT_TARGETS),
+                        help=f"targets to probe (default: all of {', '.join(DEFAULT_TARGETS)})")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--control", help="trace of a randomly initialised model of the same architecture, "
+                                          "traced the same way: selectivity = score - its score")
+    parser.add_argument("--layers", help="layers, e.g. 0-3,7 (default: all captured)")
+    parser.add_argument("--steps", help="steps, e.g. 0,5,10-19 (default: all captured)")
+    parser.add_argument("--branch", nargs="+", help="guidance branches (default: all the store has)")
+    parser.add_argument("--site", default="blocks.{layer}.resid_post", help="site template with {layer}")
+    parser.add_argument("--frames", help="probe only tokens of these frames, e.g. 0 or 1-3 (default: all)")
+    parser.add_argument("--C", type=float, default=0.1, help="inverse L2 strength of the logistic probes")
+    parser.add_argument("--alpha", type=float, default=10.0, help="L2 strength of the ridge probe")
+    parser.add_argument("--test-fraction", type=float, default=0.25, help="share of mazes held out")
+    parser.add_argument("--shuffle", default="token", choices=["token", "maze", "none"],
+                        help="shuffled-label control (default: token)")
+    parser.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates over test mazes")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split, control and bootstrap")
+    parser.add_argument("--band-frac", type=float, default=0.9, help="band = layers within this share of the best")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1: faster for these skinny products on small machines)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    import torch
+
+    from interp.capture.spec import parse_int_list
+    from interp.errors import InputError, check_range
+    from interp.store import TraceStore
+    from probes.report import write_report
+    from probes.sweep import SweepSettings, attach_control, save_table, sweep
+    from probes.targets import check_targets
+
+    # validate everything before reading activations or writing anything
+    check_targets(args.targets)
+    check_range("--threads", args.threads, 1, 1024)
+    check_range("--band-frac", args.band_frac, 0.0, 1.0)
+    layers = None if args.layers is None else parse_int_list(args.layers, "layer")
+    steps = None if args.steps is None else parse_int_list(args.steps, "step")
+    frames = None if args.frames is None else list(parse_int_list(args.frames, "frame"))
+    settings = SweepSettings(C=args.C, alpha=args.alpha, test_fraction=args.test_fraction, seed=args.seed,
+                             n_boot=args.n_boot, shuffle=None if args.shuffle == "none" else args.shuffle,
+                             frames=frames, device=args.device, site_template=args.site)
+    settings.validate()
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {str(out)!r} is a file: give a folder")
+    stores = [TraceStore.open(args.trace)]
+    if args.control:
+        stores.append(TraceStore.open(args.control))
+        if stores[1].attrs.get("spec") != stores[0].attrs.get("spec"):
+            raise InputError(f"control {args.control!r} was not traced the same way as {args.trace!r} "
+                             "(its capture spec differs): trace the random model with the same options")
+        if stores[1].attrs.get("fingerprint") == stores[0].attrs.get("fingerprint"):
+            raise InputError(f"control {args.control!r} holds the same model as {args.trace!r}: "
+                             "the control must be a randomly initialised model")
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(args.threads)
+    try:
+        started = time.perf_counter()
+        rows = sweep(stores[0], args.targets, layers=layers, steps=steps, branches=args.branch, settings=settings)
+        if len(stores) > 1:
+            control = sweep(stores[1], args.targets, layers=layers, steps=steps, branches=args.branch,
+                            settings=settings)
+            attach_control(rows, control)
+        seconds = time.perf_counter() - started
+    finally:
+        torch.set_num_threads(previous)
+        for s in stores:
+            s.close()
+    meta = {"trace": str(args.trace), "control": args.control, "seconds": round(seconds, 2),
+            "model_name": stores[0].attrs.get("model_name"), "fingerprint": stores[0].attrs.get("fingerprint")}
+    save_table(rows, out, settings=settings, meta=meta)
+    paths = write_report(rows, out, frac=args.band_frac, source=f"cos probe {args.trace}")
+    print(f"{out}: {len(rows)} probes in {seconds:.1f} s; report {paths['markdown']}")
+    return 0

@@ -1,0 +1,227 @@
+"""Localisation report: which layer bands carry perception, reasoning and consolidation.
+
+The rule (stated in every report it writes):
+
+1. *selectivity* of a probe = its held-out score minus a control's score on the same
+   (branch, layer, step, target): the randomly initialised model's when the sweep had one
+   (``selectivity``), else the shuffled-label control's (``selectivity_shuffle``);
+2. a target's *layer profile* ``s(l)`` = its selectivity averaged over the probed steps;
+3. the target's *band* = the layers with ``s(l) >= frac * max_l s(l)`` (default ``frac = 0.9``);
+   its *onset* is the band's first layer; a target whose best ``s(l)`` is below
+   ``min_selectivity`` (default 0.05) is reported as *not decodable*;
+4. a family's band (perception, reasoning, consolidation) applies the same rule to the mean of
+   its decodable targets' profiles, each divided by its own maximum;
+5. the *step onset* of a target = the first step at which the selectivity at its peak layer
+   reaches ``frac`` of that layer's best over steps (when in the denoising the answer appears).
+
+Example:
+    >>> rows = [{"branch": "cond", "layer": l, "step": 0, "target": "wall", "family": "perception",
+    ...          "score": 0.5 + 0.1 * l, "selectivity_shuffle": 0.1 * l} for l in range(4)]
+    >>> localise(rows)["targets"]["cond/wall"]["band"]
+    [3]
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from interp.errors import InputError, check_range
+from probes.targets import TARGETS
+
+FAMILY_ORDER = ("perception", "reasoning", "consolidation")
+
+
+def selectivity_key(rows: list[dict]) -> str:
+    """``selectivity`` (vs the random model) when present, else ``selectivity_shuffle``."""
+    if any(np.isfinite(r.get("selectivity", np.nan)) for r in rows):
+        return "selectivity"
+    return "selectivity_shuffle"
+
+
+def grid_of(rows: list[dict], branch: str, target: str, key: str) -> tuple[list[int], list[int], np.ndarray]:
+    """``(layers, steps, values [L, S])`` of one target (NaN where a cell is missing)."""
+    mine = [r for r in rows if r["branch"] == branch and r["target"] == target]
+    layers = sorted({r["layer"] for r in mine})
+    steps = sorted({r["step"] for r in mine})
+    values = np.full((len(layers), len(steps)), np.nan)
+    for r in mine:
+        values[layers.index(r["layer"]), steps.index(r["step"])] = r.get(key, np.nan)
+    return layers, steps, values
+
+
+def _band(profile: np.ndarray, layers: list[int], frac: float) -> list[int]:
+    best = np.nanmax(profile)
+    return [l for l, v in zip(layers, profile) if np.isfinite(v) and v >= frac * best]
+
+
+def localise(rows: list[dict], *, frac: float = 0.9, min_selectivity: float = 0.05) -> dict:
+    """Apply the rule of this module to a sweep table; returns a JSON-able dict."""
+    if not rows:
+        raise InputError("the probe table is empty: nothing to localise")
+    check_range("frac", frac, 0.0, 1.0)
+    key = selectivity_key(rows)
+    out = {"rule": {"selectivity": key, "frac": frac, "min_selectivity": min_selectivity,
+                    "profile": "mean over steps"},
+           "targets": {}, "families": {}}
+    profiles: dict[tuple[str, str], list] = {}
+    all_layers = sorted({r["layer"] for r in rows})
+    depth = max(all_layers) if all_layers else 1
+    for branch in sorted({r["branch"] for r in rows}):
+        for target in dict.fromkeys(r["target"] for r in rows if r["branch"] == branch):
+            layers, steps, values = grid_of(rows, branch, target, key)
+            scores = grid_of(rows, branch, target, "score")[2]
+            with np.errstate(all="ignore"):
+                import warnings
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    profile = np.nanmean(values, axis=1)
+            family = TARGETS[target].family if target in TARGETS else "other"
+            entry = {"branch": branch, "target": target, "family": family,
+                     "layers": layers, "profile": [None if not np.isfinite(v) else round(float(v), 4) for v in profile]}
+            if not np.isfinite(profile).any() or np.nanmax(profile) < min_selectivity:
+                entry.update(decodable=False, band=[], peak_layer=None, onset_layer=None, step_onset=None,
+                             best_selectivity=None if not np.isfinite(profile).any() else round(float(np.nanmax(profile)), 4))
+            else:
+                peak = int(np.nanargmax(profile))
+                band = _band(profile, layers, frac)
+                row = values[peak]
+                step_onset = next((s for s, v in zip(steps, row) if np.isfinite(v) and v >= frac * np.nanmax(row)), None)
+                entry.update(decodable=True, band=band, peak_layer=layers[peak], onset_layer=band[0],
+                             step_onset=step_onset, best_selectivity=round(float(profile[peak]), 4),
+                             best_score=round(float(np.nanmax(scores[peak])), 4),
+                             relative_depth=[round(band[0] / depth, 3), round(band[-1] / depth, 3)])
+                profiles.setdefault((branch, family), []).append((layers, profile / np.nanmax(profile)))
+            out["targets"][f"{branch}/{target}"] = entry
+    for (branch, family), items in profiles.items():
+        layers = items[0][0]
+        mean = np.nanmean(np.stack([p for _, p in items]), axis=0)
+        band = _band(mean, layers, frac)
+        out["families"][f"{branch}/{family}"] = {
+            "branch": branch, "family": family, "targets": len(items), "band": band,
+            "peak_layer": layers[int(np.nanargmax(mean))], "profile": [round(float(v), 4) for v in mean],
+            "relative_depth": [round(band[0] / depth, 3), round(band[-1] / depth, 3)],
+        }
+    return out
+
+
+def plot_heatmaps(rows: list[dict], path: str | Path, *, key: str | None = None) -> Path:
+    """One layer x step heatmap of selectivity per (branch, target), shared colour scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    key = key or selectivity_key(rows)
+    panels = [(b, t) for b in sorted({r["branch"] for r in rows})
+              for t in dict.fromkeys(r["target"] for r in rows if r["branch"] == b)]
+    cols = min(4, len(panels))
+    nrows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.4 * cols, 2.8 * nrows), squeeze=False)
+    values = [v for v in (r.get(key, np.nan) for r in rows) if np.isfinite(v)]
+    lim = max(0.05, max(abs(v) for v in values)) if values else 1.0
+    image = None
+    for ax, (branch, target) in zip(axes.ravel(), panels):
+        layers, steps, grid = grid_of(rows, branch, target, key)
+        image = ax.imshow(grid, aspect="auto", origin="lower", cmap="RdBu_r", vmin=-lim, vmax=lim,
+                          extent=(-0.5, len(steps) - 0.5, -0.5, len(layers) - 0.5), interpolation="nearest")
+        ax.set_xticks(range(len(steps)), [str(s) for s in steps], fontsize=6)
+        ax.set_yticks(range(len(layers)), [str(l) for l in layers], fontsize=6)
+        ax.set_title(f"{target} ({branch})", fontsize=9)
+        ax.set_xlabel("denoising step", fontsize=7)
+        ax.set_ylabel("layer", fontsize=7)
+    for ax in axes.ravel()[len(panels):]:
+        ax.axis("off")
+    if image is not None:
+        fig.colorbar(image, ax=axes, shrink=0.7, label=key)
+    path = Path(path)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_profiles(result: dict, path: str | Path) -> Path:
+    """Layer profiles (selectivity averaged over steps) of every target, bands shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    colours = {"perception": "tab:blue", "reasoning": "tab:orange", "consolidation": "tab:green"}
+    styles = ["-", "--", ":", "-."]
+    seen: dict[str, int] = {}
+    for name, entry in result["targets"].items():
+        fam = entry["family"]
+        k = seen.get(fam, 0)
+        seen[fam] = k + 1
+        prof = [np.nan if v is None else v for v in entry["profile"]]
+        ax.plot(entry["layers"], prof, styles[k % 4], marker="o", ms=3, color=colours.get(fam, "gray"), label=name)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xlabel("layer")
+    ax.set_ylabel(f"{result['rule']['selectivity']} (mean over steps)")
+    ax.legend(fontsize=6, ncol=2)
+    path = Path(path)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _fmt_band(band: list[int]) -> str:
+    if not band:
+        return "-"
+    runs, start = [], band[0]
+    for a, b in zip(band, band[1:] + [None]):
+        if b is None or b != a + 1:
+            runs.append(f"{start}" if start == a else f"{start}-{a}")
+            if b is not None:
+                start = b
+    return ", ".join(runs)
+
+
+def markdown(result: dict, *, title: str = "Probe localisation", source: str = "") -> str:
+    """The written result: the rule, a table per target and family, and one line per family."""
+    rule = result["rule"]
+    lines = [f"# {title}", ""]
+    if source:
+        lines += [f"Source: `{source}`", ""]
+    lines += [
+        f"Rule: selectivity = held-out score minus control (`{rule['selectivity']}`); layer profile = "
+        f"{rule['profile']}; band = layers whose profile is at least {rule['frac']:.0%} of the target's best; "
+        f"targets whose best profile is below {rule['min_selectivity']} count as not decodable.",
+        "",
+        "| target | family | decodable | best selectivity | best score | peak layer | band | step onset |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, e in result["targets"].items():
+        lines.append(f"| {name} | {e['family']} | {'yes' if e['decodable'] else 'no'} | {e['best_selectivity']} | "
+                     f"{e.get('best_score', '-')} | {e['peak_layer'] if e['peak_layer'] is not None else '-'} | "
+                     f"{_fmt_band(e['band'])} | {e['step_onset'] if e['step_onset'] is not None else '-'} |")
+    lines += ["", "| family | targets | band | peak layer | relative depth |", "|---|---|---|---|---|"]
+    for name, f in sorted(result["families"].items(), key=lambda kv: FAMILY_ORDER.index(kv[1]["family"])
+                          if kv[1]["family"] in FAMILY_ORDER else 9):
+        lines.append(f"| {name} | {f['targets']} | {_fmt_band(f['band'])} | {f['peak_layer']} | "
+                     f"{f['relative_depth'][0]:.2f}-{f['relative_depth'][1]:.2f} |")
+    lines.append("")
+    for name, f in result["families"].items():
+        lines.append(f"- **{f['family']}** ({f['branch']}): layers {_fmt_band(f['band'])}, peak at layer "
+                     f"{f['peak_layer']}.")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(rows: list[dict], out_dir: str | Path, *, frac: float = 0.9, min_selectivity: float = 0.05,
+                 title: str = "Probe localisation", source: str = "") -> dict[str, Path]:
+    """Write ``localisation.json``, ``heatmaps.png``, ``profiles.png`` and ``report.md``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    result = localise(rows, frac=frac, min_selectivity=min_selectivity)
+    paths = {"json": out / "localisation.json", "heatmaps": out / "heatmaps.png",
+             "profiles": out / "profiles.png", "markdown": out / "report.md"}
+    paths["json"].write_text(json.dumps(result, indent=1) + "\n")
+    plot_heatmaps(rows, paths["heatmaps"], key=result["rule"]["selectivity"])
+    plot_profiles(result, paths["profiles"])
+    paths["markdown"].write_text(markdown(result, title=title, source=source))
+    return paths
