@@ -115,7 +115,8 @@ class LogisticProbe(ClassifierMixin, _TorchProbe):
         C: inverse regularisation strength (> 0).
         fit_intercept: learn an unpenalised intercept.
         standardize: z-score features before fitting (regularisation then acts on z-scores).
-        class_weight: ``None`` or ``"balanced"`` (weights ``n / (k * count)`` per class).
+        class_weight: ``None``, ``"balanced"`` (weights ``n / (k * count)`` per class) or a dict
+            ``{class: weight}``, as in scikit-learn.
         max_iter: L-BFGS iterations at most.
         tol: gradient tolerance of the mean-scaled objective.
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
@@ -151,17 +152,18 @@ class LogisticProbe(ClassifierMixin, _TorchProbe):
         """Fit on ``X`` ``[n, D]`` and labels ``y`` ``[n]``; returns ``self``."""
         if not (isinstance(self.C, (int, float, np.number)) and self.C > 0):
             raise InputError(f"C {self.C!r} must be a positive number (inverse regularisation)")
-        if self.class_weight not in (None, "balanced"):
-            raise InputError(f"class_weight {self.class_weight!r} is not supported: use None or 'balanced'")
+        if not (self.class_weight in (None, "balanced") or isinstance(self.class_weight, dict)):
+            raise InputError(f"class_weight {self.class_weight!r} is not supported: use None, 'balanced' "
+                             "or a dict {class: weight}")
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False)
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
-            raise ValueError(f"needs samples of at least 2 classes, got only {self.classes_.tolist()}")
+            raise ValueError(f"needs samples of at least 2 classes, got 1 class: {self.classes_.tolist()}")
         weight = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
         Xt, sw, mean, scale = self._prepare(X, weight)
-        if self.class_weight == "balanced":
-            cw = torch.as_tensor(compute_sample_weight("balanced", y), dtype=Xt.dtype, device=Xt.device)
+        if self.class_weight is not None:
+            cw = torch.as_tensor(compute_sample_weight(self.class_weight, y), dtype=Xt.dtype, device=Xt.device)
             sw = cw if sw is None else sw * cw
         head = Head(torch.as_tensor(codes, device=Xt.device), len(self.classes_), float(self.C), sw)
         fit = fit_logistic_heads(Xt, [head], fit_intercept=self.fit_intercept,
@@ -242,6 +244,12 @@ class RidgeProbe(RegressorMixin, _TorchProbe):
         if self._single_output:
             self.coef_, self.intercept_ = self.coef_[0], float(self.intercept_[0])
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
 
     def predict(self, X) -> np.ndarray:
         """Predicted targets ``[n]`` or ``[n, k]``."""

@@ -8,7 +8,7 @@ Example:
     >>> import numpy as np
     >>> y = np.array([0, 1, 1, 0, 1, 1]); pred = np.array([0, 1, 0, 0, 1, 1]); maze = np.array([0, 0, 0, 1, 1, 1])
     >>> stats = class_stats(y, pred, maze, n_classes=2)
-    >>> round(class_scores(stats.sum(0))["accuracy"], 3)
+    >>> round(float(class_scores(stats.sum(0))["accuracy"]), 3)
     0.833
 """
 

@@ -57,12 +57,15 @@ def _band(profile: np.ndarray, layers: list[int], frac: float) -> list[int]:
     return [l for l, v in zip(layers, profile) if np.isfinite(v) and v >= frac * best]
 
 
-def localise(rows: list[dict], *, frac: float = 0.9, min_selectivity: float = 0.05) -> dict:
-    """Apply the rule of this module to a sweep table; returns a JSON-able dict."""
+def localise(rows: list[dict], *, frac: float = 0.9, min_selectivity: float = 0.05, key: str | None = None) -> dict:
+    """Apply the rule of this module to a sweep table; returns a JSON-able dict.
+
+    ``key`` picks the selectivity column (default: :func:`selectivity_key`).
+    """
     if not rows:
         raise InputError("the probe table is empty: nothing to localise")
     check_range("frac", frac, 0.0, 1.0)
-    key = selectivity_key(rows)
+    key = key or selectivity_key(rows)
     out = {"rule": {"selectivity": key, "frac": frac, "min_selectivity": min_selectivity,
                     "profile": "mean over steps"},
            "targets": {}, "families": {}}
@@ -120,7 +123,7 @@ def plot_heatmaps(rows: list[dict], path: str | Path, *, key: str | None = None)
               for t in dict.fromkeys(r["target"] for r in rows if r["branch"] == b)]
     cols = min(4, len(panels))
     nrows = -(-len(panels) // cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(3.4 * cols, 2.8 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.4 * cols, 3.0 * nrows), squeeze=False, layout="constrained")
     values = [v for v in (r.get(key, np.nan) for r in rows) if np.isfinite(v)]
     lim = max(0.05, max(abs(v) for v in values)) if values else 1.0
     image = None
@@ -214,14 +217,26 @@ def markdown(result: dict, *, title: str = "Probe localisation", source: str = "
 
 def write_report(rows: list[dict], out_dir: str | Path, *, frac: float = 0.9, min_selectivity: float = 0.05,
                  title: str = "Probe localisation", source: str = "") -> dict[str, Path]:
-    """Write ``localisation.json``, ``heatmaps.png``, ``profiles.png`` and ``report.md``."""
+    """Write ``localisation.json``, ``heatmaps.png``, ``profiles.png`` and ``report.md``.
+
+    The primary result uses :func:`selectivity_key`; when the table also has the other control,
+    the report adds its localisation (``*_shuffle`` files, a second section of ``report.md``).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    result = localise(rows, frac=frac, min_selectivity=min_selectivity)
-    paths = {"json": out / "localisation.json", "heatmaps": out / "heatmaps.png",
-             "profiles": out / "profiles.png", "markdown": out / "report.md"}
-    paths["json"].write_text(json.dumps(result, indent=1) + "\n")
-    plot_heatmaps(rows, paths["heatmaps"], key=result["rule"]["selectivity"])
-    plot_profiles(result, paths["profiles"])
-    paths["markdown"].write_text(markdown(result, title=title, source=source))
+    primary = selectivity_key(rows)
+    keys = [primary] + [k for k in ("selectivity_shuffle",) if k != primary
+                        and any(np.isfinite(r.get(k, np.nan)) for r in rows)]
+    paths = {"json": out / "localisation.json", "markdown": out / "report.md"}
+    results, texts = {}, []
+    for k in keys:
+        suffix = "" if k == primary else "_shuffle"
+        result = localise(rows, frac=frac, min_selectivity=min_selectivity, key=k)
+        results[k] = result
+        paths[f"heatmaps{suffix}"] = plot_heatmaps(rows, out / f"heatmaps{suffix}.png", key=k)
+        paths[f"profiles{suffix}"] = plot_profiles(result, out / f"profiles{suffix}.png")
+        heading = title if k == primary else f"{title}: against shuffled labels"
+        texts.append(markdown(result, title=heading, source=source if k == primary else ""))
+    paths["json"].write_text(json.dumps({"primary": primary, **results}, indent=1) + "\n")
+    paths["markdown"].write_text("\n".join(texts).replace("\n# ", "\n## ") if len(texts) > 1 else texts[0])
     return paths

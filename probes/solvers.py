@@ -68,6 +68,7 @@ def fit_logistic_heads(
     max_iter: int = 200,
     tol: float = 1e-5,
     init: tuple[torch.Tensor, torch.Tensor] | None = None,
+    change_tol: float = 1e-10,
 ) -> LogisticFit:
     """Fit independent L2 logistic regressions sharing ``X`` ``[n, D]``.
 
@@ -81,6 +82,8 @@ def fit_logistic_heads(
         max_iter: L-BFGS iterations at most.
         tol: stop when the largest absolute gradient entry falls below this.
         init: warm start ``(coef, intercept)`` of the right shapes (e.g. the previous step's fit).
+        change_tol: also stop when an iteration changes the objective (a sum over heads of
+            mean losses) by less than this.
     """
     n, D = X.shape
     slices = LogisticFit(X.new_empty(0), X.new_empty(0), 0, False).head_slices(heads)
@@ -149,7 +152,7 @@ def fit_logistic_heads(
 
     optimizer = torch.optim.LBFGS(
         params, lr=1.0, max_iter=max_iter, history_size=20, tolerance_grad=tol,
-        tolerance_change=1e-10, line_search_fn="strong_wolfe",
+        tolerance_change=change_tol, line_search_fn="strong_wolfe",
     )
 
     with torch.no_grad():

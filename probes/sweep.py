@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 
 from interp.errors import InputError, check_range
 from probes.labels import label_matrix
-from probes.linear import resolve_device, standardization
+from probes.linear import resolve_device
 from probes.metrics import bootstrap_interval, class_scores, class_stats, regress_scores, regress_stats
 from probes.solvers import Head, fit_logistic_heads, fit_ridge
 from probes.split import shuffled_sources, split_samples

@@ -12,16 +12,16 @@ name              family          label per unit
 ``start``         perception      1 at the start unit, else 0
 ``goal``          perception      1 at the goal unit, else 0
 ``route``         reasoning       floor only: 1 on any shortest route, 0 elsewhere
-``dead_end``      reasoning       floor only: 1 if removed by dead-end filling, 0 elsewhere
+``dead_end``      reasoning       floor only: 1 if on no simple route from start to goal, else 0
 ``distance``      reasoning       floor only: BFS steps to the goal (regression)
 ``route_chosen``  reasoning       floor only: 1 where the model's final frame draws the path
 ``final_output``  consolidation   the label (floor/wall/start/goal/path) the model's final output
                                   shows at that token's own frame and unit
 ================  ==============  ====================================================================
 
-Dead-end filling repeatedly removes floor units other than start and goal that have at most one
-floor neighbour; what it removes is exactly the set of units from which every walk to the goal
-must come back the way it went (in a maze without loops: every floor unit off the route).
+A dead-end unit lies on no simple (self-avoiding) route from start to goal: a walk that enters
+it must come back out the way it went in. In a maze without loops that is every floor unit off
+the route; with loops, a loop that offers another way to the goal is not a dead end.
 
 Example:
     >>> from interp.tasks import generate_maze
@@ -104,28 +104,63 @@ def bfs_distance(walls: np.ndarray, source) -> np.ndarray:
 
 
 def dead_end_units(walls: np.ndarray, start, goal) -> np.ndarray:
-    """Bool ``[U, U]``: floor units removed by dead-end filling (start and goal never are)."""
+    """Bool ``[U, U]``: floor units that lie on no simple route from ``start`` to ``goal``.
+
+    A walk that enters such a unit must leave the region the way it came in. Computed exactly
+    (loops included): with an extra edge joining start and goal, the units on some simple
+    start-goal route are those of the biconnected component holding that edge (Tarjan).
+    """
     walls = np.asarray(walls, bool)
     U = walls.shape[0]
-    alive = ~walls
-    keep = {tuple(start), tuple(goal)}
-    degree = np.zeros(walls.shape, int)
-    for r, c in zip(*np.nonzero(alive)):
-        degree[r, c] = sum(alive[n] for n in _neighbours(r, c, U))
-    queue = deque((r, c) for r, c in zip(*np.nonzero(alive)) if degree[r, c] <= 1 and (r, c) not in keep)
-    filled = np.zeros(walls.shape, bool)
-    while queue:
-        u = queue.popleft()
-        if filled[u]:
+    s, g = tuple(map(int, start)), tuple(map(int, goal))
+
+    def neighbours(u):
+        out = [n for n in _neighbours(*u, U) if not walls[n]]
+        if u == s:
+            out.append(g)
+        elif u == g:
+            out.append(s)
+        return out
+
+    disc: dict = {s: 0}
+    low: dict = {s: 0}
+    edges: list = []
+    keep: set = set()
+    stack = [(s, None, iter(neighbours(s)))]
+    while stack:
+        u, parent, it = stack[-1]
+        advanced = False
+        for v in it:
+            if v == parent:
+                continue
+            if v not in disc:
+                disc[v] = low[v] = len(disc)
+                edges.append((u, v))
+                stack.append((v, u, iter(neighbours(v))))
+                advanced = True
+                break
+            if disc[v] < disc[u]:
+                edges.append((u, v))
+                low[u] = min(low[u], disc[v])
+        if advanced:
             continue
-        filled[u] = True
-        alive[u] = False
-        for n in _neighbours(*u, U):
-            if alive[n]:
-                degree[n] -= 1
-                if degree[n] <= 1 and n not in keep:
-                    queue.append(n)
-    return filled
+        stack.pop()
+        if parent is not None:
+            low[parent] = min(low[parent], low[u])
+            if low[u] >= disc[parent]:  # parent separates u's subtree: pop one component
+                component = []
+                while True:
+                    e = edges.pop()
+                    component.append(e)
+                    if e == (parent, u):
+                        break
+                if any({a, b} == {s, g} for a, b in component):
+                    keep = {x for e in component for x in e}
+    floor = ~walls
+    dead = floor.copy()
+    for u in keep | {s, g}:
+        dead[u] = False
+    return dead
 
 
 def unit_targets(maze, final_labels: np.ndarray | None = None) -> dict[str, np.ndarray]:

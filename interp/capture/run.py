@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +30,24 @@ class CaptureResult:
     result: object | None = None
     bytes_written: int = 0
     plan: Plan | None = field(default=None, repr=False)
+
+
+_FINGERPRINTS: "weakref.WeakKeyDictionary[VideoModel, tuple[tuple, str]]" = weakref.WeakKeyDictionary()
+
+
+def fingerprint(model: VideoModel) -> str:
+    """``model.fingerprint()``, recomputed only when a parameter was replaced or changed in place.
+
+    Hashing samples of every weight costs a device sync per tensor on a GPU; a capture per sample
+    would pay it every time. ``Tensor._version`` counts in-place updates, so the cache key changes
+    with any optimiser step or edit of the weights.
+    """
+    key = tuple((p.data_ptr(), p._version) for p in model.parameters())
+    cached = _FINGERPRINTS.get(model)
+    if cached is None or cached[0] != key:
+        cached = (key, model.fingerprint())
+        _FINGERPRINTS[model] = cached
+    return cached[1]
 
 
 def store_spec(model: VideoModel, inputs: LoopInputs, plan: Plan, num_steps: int, shift) -> dict:
@@ -96,7 +114,9 @@ def capture(
     plan = spec.resolve(num_layers=model.num_layers, num_steps=num_steps, guidance=inputs.do_guidance)
     batch = inputs.batch_size
     seeds = list(inputs.seeds or [None] * batch)
-    ids = list(sample_ids) if sample_ids is not None else [f"seed{s}" for s in seeds]
+    ids = list(sample_ids) if sample_ids is not None else [
+        f"seed{s}" if s is not None else f"sample{b}" for b, s in enumerate(seeds)
+    ]
     if len(ids) != batch or len(set(ids)) != batch:
         raise InputError(f"need {batch} distinct sample ids for a batch of {batch}; got {ids}")
     if tasks is not None and len(tasks) != batch:
@@ -104,7 +124,7 @@ def capture(
     writer = TraceWriter(
         out,
         model_name=model.name,
-        fingerprint=model.fingerprint(),
+        fingerprint=fingerprint(model),
         spec=store_spec(model, inputs, plan, num_steps, shift),
         compression=compression,
     )

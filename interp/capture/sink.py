@@ -64,7 +64,7 @@ class SlabSink:
             host = self._host_buffer(tuple(slab.shape), slab.dtype)
             host.copy_(slab, non_blocking=True)
             event = torch.cuda.Event()
-            event.record()
+            event.record(torch.cuda.current_stream(slab.device))
         else:
             # A fresh copy: the model may reuse or edit the tensor it handed us.
             host = slab.contiguous()

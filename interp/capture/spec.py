@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from interp.capture.tokens import TokenSelection, parse_tokens
 from interp.errors import InputError, check_choice, check_range
@@ -35,7 +35,10 @@ BLOCK_KINDS = ("resid_post", "attn1.out", "attn2.out", "ffn.out")
 LOOP_SITES = ("x_t", "velocity", "x0")
 BRANCHES = ("cond", "uncond", "guided")
 DTYPES = ("float16", "float32")
-_FULL_NAME = re.compile(r"^blocks\.(-?\d+)\.(.+)$")
+#: Block site kinds in the order they run inside a block.
+RUN_ORDER = ("attn1.out", "attn2.out", "ffn.out", "resid_post")
+#: ``blocks.{layer}.{kind}``
+BLOCK_SITE = re.compile(r"^blocks\.(-?\d+)\.(.+)$")
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,7 @@ def _expand(entry: str, layers: tuple[int, ...] | None, num_layers: int):
     if entry in LOOP_SITES:
         yield entry, entry, None
         return
-    match = _FULL_NAME.match(entry)
+    match = BLOCK_SITE.match(entry)
     if match:
         kind = match.group(2)
         if kind not in BLOCK_KINDS:

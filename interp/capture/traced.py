@@ -24,7 +24,7 @@ from nnsight.intervention.cache import Cache
 from nnsight.intervention.interleaver import Mediator
 
 from interp.capture.sites import Route, site_module
-from interp.capture.spec import BLOCK_KINDS, _FULL_NAME
+from interp.capture.spec import BLOCK_KINDS, BLOCK_SITE, RUN_ORDER
 from interp.errors import InputError, check_choice, check_range
 from interp.models.base import CallLabel, VideoModel
 
@@ -77,7 +77,7 @@ class Edit:
 
     @property
     def layer_kind(self) -> tuple[int, str]:
-        match = _FULL_NAME.match(self.site)
+        match = BLOCK_SITE.match(self.site)
         if not match or match.group(2) not in BLOCK_KINDS:
             raise InputError(f"cannot edit site {self.site!r}: valid are blocks.{{l}}.<{'|'.join(BLOCK_KINDS)}>")
         return int(match.group(1)), match.group(2)
@@ -119,12 +119,12 @@ def _plan_edits(model: VideoModel, inputs, edits: Sequence[Edit], num_steps: int
         batch = inputs.batch_size
         rows = slice(None) if sequential else (slice(batch, None) if edit.branch == "cond" else slice(0, batch))
         label = CallLabel(edit.step, edit.branch if sequential else "uncond+cond", expert)
-        key = (edit.step, edit.branch, edit.site)
-        if key in seen and sequential:
-            raise InputError(f"{edit.site} is edited twice at step {edit.step} ({edit.branch}): combine the edits")
+        key = (edit.step, edit.branch if sequential else "both", edit.site)  # batched: one call per step
+        if key in seen:
+            raise InputError(f"{edit.site} is edited twice in one call at step {edit.step}: combine the edits")
         seen.add(key)
         module = site_module(model, expert, layer, kind)
-        order = (edit.step, branches.index(edit.branch), layer, BLOCK_KINDS.index(kind) - 4 if kind != "resid_post" else 0)
+        order = (edit.step, branches.index(edit.branch), layer, RUN_ORDER.index(kind))
         planned.append((order, names[id(module)], label, rows, occurrence, edit))
     planned.sort(key=lambda item: item[0])
     return [item[1:] for item in planned]

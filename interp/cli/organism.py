@@ -58,6 +58,8 @@ def register(subparsers) -> None:
     curve.add_argument("--batch", type=int, default=64, help="mazes per sampling batch")
     curve.add_argument("--device", default="cpu", help="torch device")
     curve.add_argument("--out", required=True, help="folder for cos_curve.json and cos_curve.png")
+    curve.add_argument("--replot", action="store_true",
+                       help="only redraw cos_curve.png from the cos_curve.json already in --out")
     curve.set_defaults(func=_cos_curve)
 
 
@@ -109,8 +111,11 @@ def _eval(args) -> int:
 
 
 def _cos_curve(args) -> int:
-    from interp.organism.cos_curve import cos_curve
+    from interp.organism.cos_curve import cos_curve, replot
 
+    if args.replot:
+        print(replot(args.out, args.model, args.device))
+        return 0
     result = cos_curve(args.model, sizes=args.sizes, count=args.count, num_steps=args.steps,
                        sample_seed=args.sample_seed, batch=args.batch, device=args.device, out=args.out)
     print(json.dumps(result["summary"], indent=2))

@@ -36,7 +36,6 @@ def run(args: argparse.Namespace) -> int:
 
     from interp.capture import parse_int_list
     from interp.errors import InputError
-    from interp.models import load_model
     from interp.viz import decode_x0, step_frame_grid, steps_gif
 
     if not str(args.out).lower().endswith(".png"):

@@ -5,6 +5,7 @@ Examples::
     cos trace --model organism --task outputs/tasks --out trace.h5 --sites resid_post,x0 --num-steps 20 --seeds 0-3
     cos trace --model organism --task outputs/tasks/maze5_s0 --out pooled.h5 --tokens frame_mean --layers 2-5
     cos trace --model /models/Wan2.1-T2V-1.3B --prompt "a maze" --frames 33 --out wan.h5 --branch cond,uncond
+    torchrun --nproc-per-node 4 -m interp.cli.main trace --device cuda --task tasks --seeds 0-99 --out trace.h5
 """
 
 from __future__ import annotations
@@ -101,28 +102,49 @@ def run(args: argparse.Namespace) -> int:
     if not str(args.out).endswith((".h5", ".hdf5")):
         raise InputError(f"--out {args.out!r} should name an HDF5 file ending in .h5")
 
-    model = load_model(args.model, device=args.device)
-    num_steps = args.num_steps
-    if num_steps is None:
-        organism = getattr(model, "organism", None)
-        num_steps = organism.config.num_inference_steps if organism is not None else 50
-    tasks = find_tasks(args.task) if args.task else [None]
-    jobs = []
-    for task in tasks:  # prepare everything first: bad input fails before anything is written
-        for seed in seeds:
-            inputs = prepare(model, args, seed, task)
-            name = f"{task.folder.name}-seed{seed}" if task is not None else f"seed{seed}"
-            meta = {} if task is None else {"folder": str(task.folder), "prompt": task.prompt, **task.metadata}
-            jobs.append((name, inputs, meta))
-    spec.resolve(num_layers=model.num_layers, num_steps=num_steps, guidance=jobs[0][1].do_guidance)
+    from interp.distributed import init_from_env, shutdown
+    from interp.store.shards import merge_shards, shard_path, shard_paths
 
-    written = skipped = 0
-    for name, inputs, meta in tqdm(jobs, desc="capturing", disable=len(jobs) < 2):
-        result = capture(model, inputs, spec, args.out, num_steps=num_steps, shift=args.shift, sample_ids=[name],
-                         tasks=[meta], save_video=not args.no_video, compression=args.compression,
-                         progress=len(jobs) < 2)
-        written += len(result.written)
-        skipped += len(result.skipped)
-    print(f"{args.out}: wrote {written} samples, {skipped} already complete; "
-          f"{len(result.plan.sites)} sites x {len(result.plan.steps)} steps each")
+    ctx = init_from_env(args.device)  # under torchrun: one shard per rank, merged at the end
+    try:
+        model = load_model(args.model, device=ctx.device(args.device))
+        num_steps = args.num_steps
+        if num_steps is None:
+            organism = getattr(model, "organism", None)
+            num_steps = organism.config.num_inference_steps if organism is not None else 50
+        tasks = find_tasks(args.task) if args.task else [None]
+        jobs = []
+        for task in tasks:  # prepare everything first: bad input fails before anything is written
+            for seed in seeds:
+                inputs = prepare(model, args, seed, task)
+                name = f"{task.folder.name}-seed{seed}" if task is not None else f"seed{seed}"
+                meta = {} if task is None else {"folder": str(task.folder), "prompt": task.prompt, **task.metadata}
+                jobs.append((name, inputs, meta))
+        shapes: dict[tuple, list[str]] = {}
+        for name, inputs, _ in jobs:
+            shapes.setdefault(tuple(inputs.latents.shape[1:]), []).append(name)
+        if len(shapes) > 1:  # one store holds one geometry, so that samples stack
+            listing = "; ".join(f"{'x'.join(map(str, shape[-2:]))}: {names[0]}{' ...' if len(names) > 1 else ''}"
+                                for shape, names in shapes.items())
+            raise InputError(f"the tasks have {len(shapes)} different sizes ({listing}); "
+                             "capture each size into its own store (e.g. --task data/tasks/maze5_*)")
+        plan = spec.resolve(num_layers=model.num_layers, num_steps=num_steps, guidance=jobs[0][1].do_guidance)
+        out = shard_path(args.out, ctx.rank, ctx.world_size) if ctx.enabled else args.out
+        written = skipped = 0
+        mine = ctx.deal(jobs)
+        for name, inputs, meta in tqdm(mine, desc="capturing", disable=len(mine) < 2):
+            result = capture(model, inputs, spec, out, num_steps=num_steps, shift=args.shift, sample_ids=[name],
+                             tasks=[meta], save_video=not args.no_video, compression=args.compression,
+                             progress=len(mine) < 2)
+            written += len(result.written)
+            skipped += len(result.skipped)
+        print(f"{out}: wrote {written} samples, {skipped} already complete; "
+              f"{len(plan.sites)} sites x {len(plan.steps)} steps each")
+        ctx.barrier()
+        if ctx.enabled and ctx.is_main:
+            shards = [p for p in shard_paths(args.out, ctx.world_size) if p.exists()]
+            merge_shards(shards, args.out)
+            print(f"{args.out}: merged {len(shards)} shards")
+    finally:
+        shutdown()
     return 0

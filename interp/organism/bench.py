@@ -54,9 +54,37 @@ def time_train_step(transformer_config: dict, size: int, batch: int, *, num_fram
             "max_mem_gib": round(mem, 1)}
 
 
+def time_cpu_sample(size: int, *, num_steps: int = 20, threads: int = 2, repeats: int = 3, model=None) -> dict:
+    """Seconds for one 20-step sample of one maze with the shipped organism on ``threads`` CPU threads
+    (best of ``repeats``; the median is reported too, since shared machines are noisy)."""
+    import os
+    import statistics
+
+    from interp.organism.evaluate import first_frames, load
+    from interp.sampling import sample_organism
+    from interp.tasks import generate_maze
+
+    torch.set_num_threads(threads)
+    organism = load(model, "cpu")
+    frame = first_frames([generate_maze(size, 0, extra_openings=organism.config.extra_openings)], organism)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        sample_organism(organism, frame, num_steps=num_steps, seed=0)
+        times.append(time.perf_counter() - t0)
+    return {"size": size, "steps": num_steps, "threads": threads, "best_s": round(min(times), 2),
+            "median_s": round(statistics.median(times), 2), "load_avg_1min": round(os.getloadavg()[0], 2)}
+
+
 if __name__ == "__main__":
-    # python -m interp.organism.bench: the step-time table quoted in docs/organism.md
+    # python -m interp.organism.bench [cpu]: the timing tables quoted in docs/organism.md
     import json
+    import sys
+
+    if sys.argv[1:] == ["cpu"]:
+        for size in (5, 7, 9):
+            print(json.dumps(time_cpu_sample(size)), flush=True)
+        sys.exit(0)
 
     plans = [
         ("w256L12", dict(num_layers=12), [(5, 256, "none"), (5, 256, "full"), (5, 256, "blocks"),

@@ -38,11 +38,18 @@ class TraceStore:
             with h5py.File(self.path, "r") as f:
                 self.attrs: dict[str, Any] = {k: _plain(v) for k, v in f.attrs.items()}
                 ids = f["sample_ids"][()]
+                # A merged index (see interp.store.shards) names each sample's file explicitly.
+                files = f["sample_files"][()] if "sample_files" in f else None
         except (OSError, KeyError) as err:
             raise InputError(f"{self.path} is not a trace store ({err})") from err
         if "spec" not in self.attrs:
             raise InputError(f"{self.path} is not a trace store (no 'spec' attribute)")
         self._ids = [s.decode() if isinstance(s, bytes) else str(s) for s in ids]
+        self._paths = {
+            sample_id: (layout.sample_path(self.path, sample_id) if files is None
+                        else self.path.parent / (files[i].decode() if isinstance(files[i], bytes) else str(files[i])))
+            for i, sample_id in enumerate(self._ids)
+        }
         self.spec: dict = json.loads(self.attrs["spec"])
         self._sites: dict[str, dict] = self.spec["sites"]
         self._steps = np.asarray(self.spec["steps"], dtype=np.int64)
@@ -59,8 +66,18 @@ class TraceStore:
         return list(self._ids)
 
     def sites(self) -> list[str]:
-        """Captured site names, e.g. ``["blocks.0.resid_post", ..., "x0"]``."""
-        return list(self._sites)
+        """Captured site names in run order: blocks by layer (attn1, attn2, ffn, resid_post), then
+        ``x_t``, ``velocity``, ``x0``."""
+        order = ("attn1.out", "attn2.out", "ffn.out", "resid_post", "x_t", "velocity", "x0")
+
+        def key(name: str):
+            info = self._sites[name]
+            kind = info.get("kind", name)
+            rank = order.index(kind) if kind in order else len(order)
+            layer = info.get("layer")
+            return (layer is None, -1 if layer is None else int(layer), rank, name)
+
+        return sorted(self._sites, key=key)
 
     def layers(self, kind: str = "resid_post") -> list[int]:
         """Block indices captured for a site kind (``resid_post``, ``attn1.out``, ...)."""
@@ -179,7 +196,7 @@ class TraceStore:
     def _file(self, sample_id: str) -> h5py.File:
         self._check_sample(sample_id)
         if sample_id not in self._files:
-            self._files[sample_id] = h5py.File(layout.sample_path(self.path, sample_id), "r")
+            self._files[sample_id] = h5py.File(self._paths[sample_id], "r")
         return self._files[sample_id]
 
     def _dataset(self, sample_id: str, site: str, branch: str | None) -> h5py.Dataset:

@@ -11,6 +11,7 @@ import datetime as _dt
 import fcntl
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,10 @@ class TraceWriter:
             ``{"branches": [...], ...}``) and ``steps`` (captured step indices); appending
             needs an identical one.
         compression: ``None``, ``"gzip"`` or ``"lzf"`` for the per-site datasets.
+        sync_bytes: flush a sample file to disk after this many bytes of slabs (``None``: only at
+            commit). Without it the kernel may keep gigabytes dirty in its page cache until the
+            commit's ``fsync``, which then stalls the run; syncing as data arrives overlaps the disk
+            with the model, from the writer thread.
 
     Opening validates everything before touching the disk, so a mismatched append raises
     :class:`~interp.errors.InputError` and leaves the store as it was. Opening also tidies up
@@ -86,6 +91,7 @@ class TraceWriter:
         fingerprint: str,
         spec: dict,
         compression: str | None = None,
+        sync_bytes: int | None = 256 << 20,
     ) -> None:
         if compression not in (None, "gzip", "lzf"):
             raise InputError(f"unknown compression {compression!r}: valid are none, gzip, lzf")
@@ -93,6 +99,7 @@ class TraceWriter:
             raise InputError("a capture spec needs a non-empty 'sites' table and a 'steps' list")
         self.path = Path(path)
         self.compression = compression
+        self.sync_bytes = sync_bytes
         self.spec = json.loads(to_json(spec))
         self.attrs = {
             "schema_version": layout.SCHEMA_VERSION,
@@ -238,6 +245,10 @@ class SampleWriter:
         self._position = {step: i for i, step in enumerate(self.steps)}
         self._sites = store.spec["sites"]
         self._written: set[tuple[str, str, int]] = set()
+        self._unsynced = 0
+        self._sync_wanted = threading.Event()
+        self._syncer: threading.Thread | None = None
+        self._closing = False
         self.file = h5py.File(self.tmp, "w")
         a = self.file.attrs
         a["sample_id"] = sample_id
@@ -278,6 +289,10 @@ class SampleWriter:
             )
         group[branch][position] = values
         self._written.add((site, branch, position))
+        self._unsynced += values.nbytes
+        if self.store.sync_bytes and self._unsynced >= self.store.sync_bytes:
+            self._unsynced = 0
+            self._request_sync()
 
     def missing(self) -> list[str]:
         """Slabs the spec asks for that have not been written yet."""
@@ -289,12 +304,37 @@ class SampleWriter:
                         out.append(f"{site}/{branch}@step{step}")
         return out
 
+    def _request_sync(self) -> None:
+        """Ask a background thread to flush the file's dirty pages while writing goes on."""
+        if self._syncer is None:
+            fd = self.file.id.get_vfd_handle()
+
+            def run():
+                while True:
+                    self._sync_wanted.wait()
+                    self._sync_wanted.clear()
+                    if self._closing:
+                        return
+                    os.fdatasync(fd)
+
+            self._syncer = threading.Thread(target=run, name="trace-sync", daemon=True)
+            self._syncer.start()
+        self._sync_wanted.set()
+
+    def _stop_syncer(self) -> None:
+        if self._syncer is not None:
+            self._closing = True
+            self._sync_wanted.set()
+            self._syncer.join()
+            self._syncer = None
+
     def commit(self) -> None:
         """Flush, mark complete, sync and rename into place, then list the sample in the index."""
         missing = self.missing()
         if missing:
             self.abort()
             raise RuntimeError(f"sample {self.sample_id} is missing {len(missing)} slabs, e.g. {missing[:3]}")
+        self._stop_syncer()
         self.file.attrs["write_index"] = len(self.store.completed())
         self.file.flush()
         self.file.attrs["complete"] = True
@@ -304,6 +344,7 @@ class SampleWriter:
 
     def abort(self) -> None:
         """Close and delete the unfinished sample file."""
+        self._stop_syncer()
         try:
             self.file.close()
         finally:

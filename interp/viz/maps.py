@@ -4,7 +4,7 @@ What the paper's tool draws, from a trace store instead of live hooks:
 
 * **norm maps** (``norm_layer{L}.png``): per-token L2 norm on the (frame, h, w) grid; rows are
   steps, columns frames; one colour scale per layer, so steps compare;
-* **PCA colour maps** (``pca_layer{L}.png``): the top 3 principal components of a layer's tokens
+* **PCA colour maps** (``pca_layer{L}.png``, and ``pca_layer{L}.gif`` over steps): the top 3 principal components of a layer's tokens
   as RGB. The PCA and the colour range are fitted **once per layer over all steps and frames**,
   so a colour means the same direction in activation space in every cell of the figure;
 * **layer x frame grids** (``layer_frame_step{S}.png``): norm maps of every chosen layer at one
@@ -52,7 +52,7 @@ def place(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
     dense as the stored tokens allow.
     """
     grid = np.asarray(grid)
-    F_, H, W = _grid_shape(grid)
+    _grid_shape(grid)  # validates: no pooled spatial axis
     # compact strided coordinates (stride:N keeps h = 0, N, 2N...) onto consecutive cells
     axes = [np.unique(grid[:, j], return_inverse=True) for j in range(3)]
     shape = tuple(len(a[0]) for a in axes)
@@ -166,6 +166,27 @@ def plot_step_frame_maps(maps: np.ndarray, steps: Sequence[int], path: Path, *, 
     return _save(fig, path)
 
 
+def steps_animation(maps: np.ndarray, path: Path, *, cell: int = 96, ms_per_step: int = 400) -> Path:
+    """GIF over steps of RGB maps ``[S, F, H, W, 3]`` in [0, 1]: each animation frame shows the
+    video's frames side by side at one step (the PCA colours are the same across steps)."""
+    from PIL import Image
+
+    S, F_, H, W, _ = maps.shape
+    scale = max(1, cell // max(H, W))
+    pad = 2
+    images = []
+    for i in range(S):
+        canvas = np.full((H * scale, F_ * (W * scale + pad) - pad, 3), 255, np.uint8)
+        for f in range(F_):
+            tile = (np.nan_to_num(maps[i, f]) * 255).round().astype(np.uint8)
+            tile = tile.repeat(scale, 0).repeat(scale, 1)
+            x = f * (W * scale + pad)
+            canvas[:, x:x + W * scale] = tile
+        images.append(Image.fromarray(canvas))
+    images[0].save(path, save_all=True, append_images=images[1:], duration=ms_per_step, loop=0, optimize=False)
+    return path
+
+
 def plot_layer_frame(norms: dict[int, np.ndarray], step: int, path: Path) -> Path:
     """Layers x frames grid of norm maps at one step (``norms[layer]`` is ``[F, H, W]``)."""
     layers = sorted(norms)
@@ -192,13 +213,14 @@ def plot_energy(energy: dict[int, np.ndarray], steps: Sequence[int], path: Path)
     layers = sorted(energy)
     cols = min(4, len(layers))
     rows = -(-len(layers) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False, layout="constrained")
     cmap = plt.get_cmap("viridis")
     for k, layer in enumerate(layers):
         ax = axes.ravel()[k]
         for i, step in enumerate(steps):
             ax.plot(energy[layer][i], color=cmap(i / max(1, len(steps) - 1)), lw=1, label=f"step {step}")
         ax.set_title(f"layer {layer}", fontsize=9)
+        ax.set_xticks(range(energy[layer].shape[1]))
         ax.set_xlabel("frame", fontsize=8)
         ax.set_ylabel("mean token norm", fontsize=8)
     for ax in axes.ravel()[len(layers):]:
@@ -292,6 +314,7 @@ def sample_maps(store, sample_id: str, out_dir: str | Path, *, layers: Sequence[
             colours, steps, out / f"pca_layer{layer}.png", rgb=True,
             title=f"{sample_id}: PCA colours, layer {layer} (one PCA for all steps; "
                   f"{100 * sum(pca.explained):.0f}% of variance)")
+        paths[f"pca_layer{layer}_gif"] = steps_animation(colours, out / f"pca_layer{layer}.gif")
     for s in grid_steps:
         paths[f"layer_frame_step{s}"] = plot_layer_frame(at_step[s], s, out / f"layer_frame_step{s}.png")
     paths["energy"] = plot_energy(energy, steps, out / "energy.png")

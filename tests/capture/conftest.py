@@ -1,10 +1,10 @@
-"""Session-wide tiny Wan models for the capture tests."""
+"""Session-wide tiny models for the capture tests."""
 
 from __future__ import annotations
 
 import pytest
 
-from tiny_wan import tiny_model
+from tiny_wan import tiny_model, tiny_organism
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +15,8 @@ def wan21():
 @pytest.fixture(scope="session")
 def wan22():
     return tiny_model("wan22")
+
+
+@pytest.fixture(scope="session")
+def organism():
+    return tiny_organism()

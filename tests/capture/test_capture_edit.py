@@ -92,3 +92,31 @@ def test_bad_edits_raise_input_error(wan21):
     for edit in bad:
         with pytest.raises(InputError):
             run_with_edits(wan21, inputs, [edit], num_steps=STEPS, decode=False, progress=False)
+
+
+def test_several_edits_in_one_run_match_hooks(wan22):
+    inputs = tiny_inputs(wan22)
+    edits = [
+        Edit("blocks.1.ffn.out", step=0, branch="cond", fn=lambda x: 0 * x),
+        Edit("blocks.0.attn1.out", step=0, branch="cond", tokens=[2], value=1.0),
+        Edit("blocks.1.resid_post", step=3, branch="uncond", fn=lambda x: -x),  # transformer_2 runs here
+    ]
+    edited = run_with_edits(wan22, inputs, edits, num_steps=STEPS, decode=False, progress=False)
+    _, timesteps, _ = schedule(wan22, STEPS)
+    handles = []
+    for edit in edits:
+        layer, kind = edit.layer_kind
+        module = site_module(wan22, wan22.expert_for(timesteps[edit.step]), layer, kind)
+
+        def hook(m, args, output, edit=edit):
+            label = wan22.current_call
+            if label.step == edit.step and label.branch == edit.branch:
+                return edit.apply(output, slice(None))
+
+        handles.append(module.register_forward_hook(hook))
+    try:
+        oracle = sample(wan22, inputs, num_steps=STEPS, progress=False, decode=False)
+    finally:
+        for h in handles:
+            h.remove()
+    assert torch.equal(edited.latents, oracle.latents)

@@ -15,7 +15,7 @@ from interp.capture import CaptureSpec, capture
 from interp.models import WanModel
 from interp.models.tiny import TEXT_DIM, tiny_wan_pipeline
 
-SEEDS = tuple(range(6))
+SEEDS = tuple(range(8))
 SPEC = CaptureSpec.make(["resid_post", "attn1.out", "x0"], branches=("cond", "uncond"))
 
 

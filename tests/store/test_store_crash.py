@@ -65,7 +65,6 @@ def test_sigkill_at_random_moments(tmp_path):
         if out.exists():  # a kill before the first index write leaves no store yet
             with TraceStore.open(out) as store:
                 ids = store.sample_ids()
-                print("after kill:", len(ids), sorted(p.name for p in layout.data_dir(out).iterdir()))
                 done = len(ids)
                 assert ids == expected_ids[: len(ids)]
                 for sample_id in ids:

@@ -46,7 +46,7 @@ def open_writer(path, fingerprint="f1", spec=SPEC, **kw):
 
 def test_round_trip_and_reader_api(tmp_path):
     path = tmp_path / "t.h5"
-    with open_writer(path, compression="gzip") as writer:
+    with open_writer(path, compression="gzip", sync_bytes=1) as writer:  # also syncs after every slab
         for i in range(3):
             write_sample(writer, i)
     with TraceStore.open(path) as store:
