@@ -99,7 +99,7 @@ def sklearn_agreement(store, rows, settings, targets, blocks) -> list[dict]:
     from probes.split import split_samples
     from probes.sweep import _Block, _class_weights
 
-    ids = store.sample_ids()
+    ids = sorted(store.sample_ids())
     train_ids, test_ids = split_samples(ids, test_fraction=settings.test_fraction, seed=settings.seed)
     pos = {s: i for i, s in enumerate(ids)}
     tr, te = np.array([pos[s] for s in train_ids]), np.array([pos[s] for s in test_ids])

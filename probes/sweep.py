@@ -94,6 +94,8 @@ class SweepSettings:
         check_range("test_fraction", self.test_fraction, 0.01, 0.99)
         check_range("n_boot", self.n_boot, 0, 100_000)
         check_range("max_iter", self.max_iter, 1, 100_000)
+        if not self.tol > 0:
+            raise InputError(f"tol {self.tol} must be positive")
         if "{layer}" not in self.site_template:
             raise InputError(f"site template {self.site_template!r} needs a '{{layer}}' field")
         resolve_device(self.device)
@@ -152,6 +154,7 @@ def sweep(
     steps=None,
     branches=None,
     settings: SweepSettings | None = None,
+    label_store=None,
     progress: bool = True,
 ) -> list[dict]:
     """Probe every requested (branch, layer, step) for every target; returns tidy rows.
@@ -162,6 +165,9 @@ def sweep(
         layers, steps: subsets to probe (default: all the store captured).
         branches: guidance branches (default: all the site has).
         settings: fitting and scoring settings (default :class:`SweepSettings`).
+        label_store: the store whose samples define the labels (default ``store``). A control
+            sweep passes the main trace here, so output-based targets (``final_output``,
+            ``route_chosen``) are the trained model's answers, not the control model's.
         progress: show a tqdm bar over blocks.
 
     Returns:
@@ -184,7 +190,7 @@ def sweep(
     for b in branches:
         if b not in site_branches:
             raise InputError(f"unknown branch {b!r}: {site0} has branches {site_branches}")
-    ids = store.sample_ids()
+    ids = sorted(store.sample_ids())  # the split depends on which samples, not on write order
     train_ids, test_ids = split_samples(ids, test_fraction=settings.test_fraction, seed=settings.seed)
     grid = store.token_grid(site0)
     keep = np.arange(len(grid))
@@ -192,7 +198,11 @@ def sweep(
         frames_present = sorted(set(grid[:, 0].tolist()))
         _check_subset("frames", settings.frames, frames_present)
         keep = np.flatnonzero(np.isin(grid[:, 0], settings.frames))
-    labels = label_matrix(store, ids, [t.name for t in records], grid[keep])
+    source = store if label_store is None else label_store
+    missing = [s for s in ids if s not in source.sample_ids()]
+    if missing:
+        raise InputError(f"the label store lacks samples {missing[:3]}: a control must hold the same samples")
+    labels = label_matrix(source, ids, [t.name for t in records], grid[keep])
     position = {s: i for i, s in enumerate(ids)}
     train_pos = np.array([position[s] for s in train_ids])
     test_pos = np.array([position[s] for s in test_ids])

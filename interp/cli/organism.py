@@ -3,7 +3,7 @@
 Examples::
 
     cos organism info
-    cos organism train --run-dir outputs/organism_run --steps 11000 --seed 0
+    cos organism train --run-dir outputs/organism_run --steps 10000 --stop-step 9663 --seed 0
     cos organism eval --sizes 5 7 9 --count 50 --steps 20 50 --out outputs/organism_eval
     cos organism cos-curve --sizes 7 --count 100 --out outputs/organism_cos
 """
@@ -33,6 +33,8 @@ def register(subparsers) -> None:
     train.add_argument("--compile", choices=("blocks", "full", "none"), default=None, help="torch.compile mode")
     train.add_argument("--workers", type=int, default=None, help="data worker processes")
     train.add_argument("--time-limit", type=float, default=None, help="stop and save after this many seconds")
+    train.add_argument("--stop-step", type=int, default=None,
+                       help="stop after this step, keeping the schedule of --steps")
     train.add_argument("--resume-from", default=None, help="a state/ folder to continue from")
     train.add_argument("--device", default=None, help="torch device (default: cuda if present)")
     train.set_defaults(func=_train)
@@ -94,8 +96,8 @@ def _train(args) -> int:
     if args.resume_from and not (Path(args.resume_from) / "ema.safetensors").exists():
         raise InputError(f"--resume-from {args.resume_from} holds no ema.safetensors")
     cfg.validate()
-    summary = train(cfg, args.run_dir, time_limit_s=args.time_limit, resume_from=args.resume_from,
-                    device=args.device)
+    summary = train(cfg, args.run_dir, time_limit_s=args.time_limit, stop_step=args.stop_step,
+                    resume_from=args.resume_from, device=args.device)
     print(json.dumps(summary))
     return 0
 

@@ -32,6 +32,8 @@ def register(subparsers) -> None:
     parser.add_argument("--frames", help="probe only tokens of these frames, e.g. 0 or 1-3 (default: all)")
     parser.add_argument("--C", type=float, default=0.1, help="inverse L2 strength of the logistic probes")
     parser.add_argument("--alpha", type=float, default=10.0, help="L2 strength of the ridge probe")
+    parser.add_argument("--max-iter", type=int, default=100, help="L-BFGS iterations at most per block")
+    parser.add_argument("--tol", type=float, default=1e-4, help="L-BFGS gradient tolerance")
     parser.add_argument("--test-fraction", type=float, default=0.25, help="share of mazes held out")
     parser.add_argument("--shuffle", default="token", choices=["token", "maze", "none"],
                         help="shuffled-label control (default: token)")
@@ -66,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     frames = None if args.frames is None else list(parse_int_list(args.frames, "frame"))
     settings = SweepSettings(C=args.C, alpha=args.alpha, test_fraction=args.test_fraction, seed=args.seed,
                              n_boot=args.n_boot, shuffle=None if args.shuffle == "none" else args.shuffle,
-                             frames=frames, device=args.device, site_template=args.site)
+                             frames=frames, device=args.device, site_template=args.site,
+                             max_iter=args.max_iter, tol=args.tol)
     settings.validate()
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -77,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
         if stores[1].attrs.get("spec") != stores[0].attrs.get("spec"):
             raise InputError(f"control {args.control!r} was not traced the same way as {args.trace!r} "
                              "(its capture spec differs): trace the random model with the same options")
+        if set(stores[1].sample_ids()) != set(stores[0].sample_ids()):
+            raise InputError(f"control {args.control!r} does not hold the same samples as {args.trace!r}: "
+                             "trace the random model on the same tasks and seeds")
         if stores[1].attrs.get("fingerprint") == stores[0].attrs.get("fingerprint"):
             raise InputError(f"control {args.control!r} holds the same model as {args.trace!r}: "
                              "the control must be a randomly initialised model")
@@ -87,8 +93,9 @@ def run(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         rows = sweep(stores[0], args.targets, layers=layers, steps=steps, branches=args.branch, settings=settings)
         if len(stores) > 1:
+            # same labels as the main trace: output-based targets stay the trained model's answers
             control = sweep(stores[1], args.targets, layers=layers, steps=steps, branches=args.branch,
-                            settings=settings)
+                            settings=settings, label_store=stores[0])
             attach_control(rows, control)
         seconds = time.perf_counter() - started
     finally:

@@ -200,7 +200,14 @@ class MazeOrganism(torch.nn.Module):
         if dtype is not None and transformer.dtype != dtype:
             import copy
 
-            transformer = copy.deepcopy(transformer).to(dtype)
+            from diffusers.utils import logging as dlogging
+
+            level = dlogging.get_verbosity()
+            dlogging.set_verbosity_error()  # a storage cast; loading restores float32 where asked
+            try:
+                transformer = copy.deepcopy(transformer).to(dtype)
+            finally:
+                dlogging.set_verbosity(level)
         transformer.save_pretrained(path / TRANSFORMER_FOLDER, safe_serialization=True)
         table = self.prompt_table.detach().to("cpu", dtype or self.prompt_table.dtype).contiguous()
         save_file({"prompt_table": table}, str(path / PROMPT_TABLE_FILE))

@@ -256,9 +256,12 @@ def plot_loss(run_dir: Path) -> Path | None:
 
 
 # -- the loop ---------------------------------------------------------------------------------------
-def train(cfg: TrainConfig, run_dir: str | Path, *, time_limit_s: float | None = None,
+def train(cfg: TrainConfig, run_dir: str | Path, *, time_limit_s: float | None = None, stop_step: int | None = None,
           resume_from: str | Path | None = None, device: str | None = None, progress: bool = True) -> dict:
-    """Train (or continue training) into ``run_dir``; stops at ``total_steps`` or ``time_limit_s``.
+    """Train (or continue training) into ``run_dir``.
+
+    Stops at ``total_steps``, after ``time_limit_s`` seconds, or after step ``stop_step`` (which
+    leaves the learning-rate schedule of ``total_steps`` unchanged), whichever comes first.
 
     Resuming: the run folder's own ``state/`` if present, else ``resume_from`` (a ``state/``
     folder; one holding only ``ema.safetensors`` restarts from the EMA with fresh AdamW moments
@@ -348,7 +351,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, *, time_limit_s: float | None =
         step += 1
         bar.update(1)
         if step % cfg.log_every == 0 or step == cfg.total_steps:
-            value = float(loss)
+            value = float(loss.detach())
             recent.setdefault(int(size), []).append(value)
             if t_first is None:
                 t_first, first_step = time.time(), step
@@ -358,7 +361,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, *, time_limit_s: float | None =
         if time.time() - last_save > cfg.save_every_s:
             _save_state(run_dir, organism, ema, optimizer, step, wall_before + time.time() - start_time)
             last_save = time.time()
-        if time_limit_s is not None and time.time() - start_time > time_limit_s:
+        if (time_limit_s is not None and time.time() - start_time > time_limit_s) or step == stop_step:
             stopped_early = step < cfg.total_steps
             break
     bar.close()

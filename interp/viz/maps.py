@@ -130,7 +130,8 @@ def _figure(rows: int, cols: int, cell: float = 1.3):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * cell + 1.2, rows * cell + 0.6), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * cell + 1.2, rows * cell + 0.6), squeeze=False,
+                             layout="constrained")
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])

@@ -130,3 +130,15 @@ def test_cli_probe_bad_input_exits_2(planted, tmp_path, capsys):
     assert "same model" in capsys.readouterr().err
     assert main(["probe", str(tmp_path / "missing.h5"), "--out", str(out)]) == 2
     assert not out.exists()
+
+
+def test_label_store_supplies_the_labels(planted, planted_control):
+    """A control sweep reads labels from the main trace: here the two stores hold different
+    mazes under the same ids, so the control's own wall signal no longer matches the labels."""
+    settings = SweepSettings(n_boot=0, shuffle=None)
+    with TraceStore.open(planted[0]) as main_store, TraceStore.open(planted_control) as control:
+        own = sweep(control, ["wall"], layers=[0], steps=[1], settings=settings, progress=False)
+        borrowed = sweep(control, ["wall"], layers=[0], steps=[1], settings=settings, label_store=main_store,
+                         progress=False)
+    assert own[0]["score"] > 0.95
+    assert borrowed[0]["score"] < own[0]["score"] - 0.1
