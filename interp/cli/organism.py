@@ -41,8 +41,9 @@ def register(subparsers) -> None:
 
     evaluate = sub.add_parser("eval", help="exact-solve accuracy on held-out mazes")
     evaluate.add_argument("--model", default=None, help="organism folder (default: the shipped one)")
-    evaluate.add_argument("--sizes", type=int, nargs="+", default=[5, 7, 9], help="maze sizes (4..12)")
-    evaluate.add_argument("--count", type=int, default=20, help="held-out mazes per size")
+    evaluate.add_argument("--sizes", type=int, nargs="+", default=[5, 7], help="maze sizes (4..12)")
+    evaluate.add_argument("--count", type=int, default=5,
+                          help="held-out mazes per size (the default suits 2 CPU cores; use hundreds on a GPU)")
     evaluate.add_argument("--first-seed", type=int, default=0, help="first held-out generator seed")
     evaluate.add_argument("--steps", type=int, nargs="+", default=[20, 50], help="denoising step counts")
     evaluate.add_argument("--sample-seed", type=int, default=0, help="noise seed")

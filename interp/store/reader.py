@@ -116,6 +116,13 @@ class TraceStore:
         return dict(self._site(site))
 
     # -- reading -------------------------------------------------------------------------
+    def video(self, sample_id: str) -> np.ndarray:
+        """The decoded final video of ``sample_id``, uint8 ``[F, H, W, 3]``."""
+        f = self._file(sample_id)
+        if "video" not in f:
+            raise InputError(f"sample {sample_id!r} has no stored video (it was captured with --no-video)")
+        return f["video"][()]
+
     def read(
         self,
         sample_id: str,

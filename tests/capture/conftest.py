@@ -20,3 +20,14 @@ def wan22():
 @pytest.fixture(scope="session")
 def organism():
     return tiny_organism()
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """These models are tiny: one thread is fastest, and immune to a busy machine's thread contention."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -13,10 +13,10 @@ def test_info_prints_the_shipped_config(capsys):
 
 def test_eval_writes_json_and_markdown(tmp_path, capsys):
     out = tmp_path / "eval"
-    assert main(["organism", "eval", "--sizes", "4", "--count", "2", "--steps", "2", "--out", str(out)]) == 0
+    assert main(["organism", "eval", "--sizes", "4", "--count", "1", "--steps", "2", "--out", str(out)]) == 0
     result = json.loads((out / "eval.json").read_text())
-    assert [(r["size"], r["steps"], r["n"]) for r in result["rows"]] == [(4, 2, 2)]
-    assert "| 4x4 | 2 |" in (out / "eval.md").read_text()
+    assert [(r["size"], r["steps"], r["n"]) for r in result["rows"]] == [(4, 2, 1)]
+    assert "| 4x4 | 1 |" in (out / "eval.md").read_text()
 
 
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys):

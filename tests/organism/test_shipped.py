@@ -14,8 +14,8 @@ from interp.tasks import generate_maze
 from interp.tasks.score import score_video
 
 #: How far below the card's 5x5 accuracy (20 steps) this small fixed set may fall.
-TOLERANCE = 0.20
-FIXED_SEEDS = range(5)  # 5x5 mazes; 4 of 5 must be solved
+TOLERANCE = 0.25
+FIXED_SEEDS = range(4)  # 5x5 mazes; with the card's 99.7%, 3 of 4 must be solved
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +37,9 @@ def test_loads_from_safetensors_only(organism):
 
 def test_seeded_sample_is_deterministic(organism):
     frame = first_frames([generate_maze(4, 11)], organism)
-    a = sample_organism(organism, frame, num_steps=2, seed=3)
-    b = sample_organism(organism, frame, num_steps=2, seed=3)
-    c = sample_organism(organism, frame, num_steps=2, seed=4)
+    a = sample_organism(organism, frame, num_steps=1, seed=3)
+    b = sample_organism(organism, frame, num_steps=1, seed=3)
+    c = sample_organism(organism, frame, num_steps=1, seed=4)
     assert torch.equal(a.latents, b.latents) and np.array_equal(a.video, b.video)
     assert not torch.equal(a.latents, c.latents)
 
