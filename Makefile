@@ -22,7 +22,7 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q tests
-	$(VENV)/bin/mkdocs build --strict --site-dir build/site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir build/site
 
 docs: setup
 	$(VENV)/bin/mkdocs serve

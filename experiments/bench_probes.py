@@ -2,8 +2,9 @@
 
 Two presets (or give every size yourself):
 
-* ``--preset organism`` (CPU): a 64-maze trace shaped like the organism's (8 layers x 20 steps,
-  width 256, 4 frames of 11 x 11 tokens), every default target plus the shuffled control;
+* ``--preset organism`` (CPU): a 64-maze trace shaped like the organism as first planned
+  (8 layers x 20 steps, width 256, 4 frames of 11 x 11 tokens; ``--layers 12`` for the shipped
+  one), every default target plus the shuffled control;
 * ``--preset gpu``: 300 (layer, step) blocks (30 layers x 10 steps) of ~22k tokens at width
   1536 read from a store on disk, solved on CUDA.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ class CaptureResult:
     result: object | None = None
     bytes_written: int = 0
     plan: Plan | None = field(default=None, repr=False)
+    timings: dict = field(default_factory=dict)
 
 
 _FINGERPRINTS: "weakref.WeakKeyDictionary[VideoModel, tuple[tuple, str]]" = weakref.WeakKeyDictionary()
@@ -141,8 +143,9 @@ def capture(
                     ids[b], seed=seeds[b], task=(tasks[b] if tasks is not None else {}),
                     num_steps=num_steps, shift=shift, guidance_scale=writer.spec["run"]["guidance_scale"],
                 )
-            result, sink = _run(model, inputs, plan, samples, edits, num_steps, shift, save_video,
-                                max_host_bytes, on_step, progress)
+            result, sink, timings = _run(model, inputs, plan, samples, edits, num_steps, shift, save_video,
+                                         max_host_bytes, on_step, progress)
+            began = time.perf_counter()
             steps = list(plan.steps)
             for b, sample in samples.items():
                 sample.set_schedule(
@@ -154,12 +157,13 @@ def capture(
                 if save_video and result.video is not None:
                     sample.file.create_dataset("video", data=result.video[b], compression="gzip")
                 sample.commit()
+            timings["commit_s"] = time.perf_counter() - began
         except BaseException:
             for sample in samples.values():
                 if sample.file.id.valid:
                     sample.abort()
             raise
-        return CaptureResult(writer.path, [ids[b] for b in todo], skipped, result, sink.bytes_written, plan)
+        return CaptureResult(writer.path, [ids[b] for b in todo], skipped, result, sink.bytes_written, plan, timings)
     finally:
         writer.close()
 
@@ -216,13 +220,17 @@ def _run(model, inputs, plan: Plan, samples: dict, edits, num_steps, shift, save
                 put(site, branch, state.step, site.tokens.apply(tokens, latent_grid))
 
     routes = block_routes(model, plan)
+    began = time.perf_counter()
     try:
         result = traced_sample(
             model, inputs, routes=routes, callback=on_block, edits=edits, num_steps=num_steps, shift=shift,
             on_step=on_loop_step if (loop_sites or on_step) else None, decode=save_video, progress=progress,
         )
+        sampled = time.perf_counter()
     finally:
         sink.close()
-    return result, sink
+    timings = {"sampling_s": sampled - began, "drain_s": time.perf_counter() - sampled,
+               "put_s": sink.put_seconds, "pinned_allocations": sink.pinned_allocations}
+    return result, sink, timings
 
 

@@ -1,8 +1,9 @@
 """Move captured tensors off the device and into the store without stalling the model.
 
 The model thread only enqueues: a slab is cast on the device, copied into a pinned host buffer
-with ``non_blocking=True`` (a CUDA event marks when the copy is done) and handed to a writer
-thread, which waits for the event and writes it to HDF5. Host memory is bounded by
+with ``non_blocking=True`` on a side CUDA stream (so the copy overlaps the model's next kernels;
+a CUDA event marks when it is done) and handed to a writer thread, which waits for the event
+and writes it to HDF5. Host memory is bounded by
 ``max_bytes``: when the writer falls behind, :meth:`SlabSink.put` waits, so memory stays flat
 however many steps and layers are captured (the run slows to disk speed instead).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Hashable
 
@@ -53,18 +55,31 @@ class SlabSink:
         self._free: dict[tuple, list[torch.Tensor]] = defaultdict(list)
         self._error: BaseException | None = None
         self.bytes_written = 0
+        self.put_seconds = 0.0  # model-thread time spent in put (casts, copies, waiting for room)
+        self.pinned_allocations = 0
+        self._stream = None
         self._thread = threading.Thread(target=self._run, name="trace-writer", daemon=True)
         self._thread.start()
 
     def put(self, key: Hashable, tensor: torch.Tensor) -> None:
         """Queue ``tensor`` (any device) to be written under ``key``."""
         self._raise_if_failed()
+        began = time.perf_counter()
         slab = tensor.detach().to(self.dtype)
         if slab.is_cuda:
+            if slab.untyped_storage().data_ptr() == tensor.untyped_storage().data_ptr():
+                slab = slab.clone()  # the model may still edit its own tensor in place
             host = self._host_buffer(tuple(slab.shape), slab.dtype)
-            host.copy_(slab, non_blocking=True)
-            event = torch.cuda.Event()
-            event.record(torch.cuda.current_stream(slab.device))
+            # Copy on a side stream so the copy overlaps the model's next kernels.
+            compute = torch.cuda.current_stream(slab.device)
+            if self._stream is None:
+                self._stream = torch.cuda.Stream(device=slab.device)
+            self._stream.wait_stream(compute)
+            with torch.cuda.stream(self._stream):
+                host.copy_(slab, non_blocking=True)
+                event = torch.cuda.Event()
+                event.record(self._stream)
+            slab.record_stream(self._stream)  # keep the slab's memory until the copy is done
         else:
             # A fresh copy: the model may reuse or edit the tensor it handed us.
             host = slab.contiguous()
@@ -73,6 +88,7 @@ class SlabSink:
             self._reserve(host.numel() * host.element_size())
             event = None
         self._queue.put((key, host, event))
+        self.put_seconds += time.perf_counter() - began
 
     def close(self) -> None:
         """Wait until every queued slab is written; re-raise a writer error."""
@@ -106,6 +122,7 @@ class SlabSink:
                     continue
                 self._room.wait(timeout=0.5)
             self._allocated += nbytes
+            self.pinned_allocations += 1
         return torch.empty(shape, dtype=dtype, pin_memory=True)
 
     def _release(self, host: torch.Tensor, pooled: bool) -> None:

@@ -32,7 +32,7 @@ class OrganismModel(VideoModel):
         self.transformer = organism.transformer
         # Kept outside the module tree so every block has one path (``transformer.blocks.N``).
         object.__setattr__(self, "organism", organism)
-        self.name = name or getattr(organism, "name", "maze-organism")
+        self.name = name or organism.config.name
 
     def make_scheduler(self, shift: float | None = None):
         from diffusers import FlowMatchEulerDiscreteScheduler
@@ -42,7 +42,7 @@ class OrganismModel(VideoModel):
     def prepare(self, *, first_frame, seeds: int | list[int] = 0, task: str = "maze",
                 num_frames: int | None = None) -> LoopInputs:
         """x_T and conditioning for mazes given as uint8 first frames ``[B, H, W, 3]`` (or one ``[H, W, 3]``)."""
-        frames = np.asarray(first_frame)
+        frames = np.array(first_frame)  # a writable copy: torch refuses read-only arrays
         if frames.ndim == 3:
             frames = frames[None]
         if frames.ndim != 4 or frames.shape[-1] != 3:

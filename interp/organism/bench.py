@@ -6,7 +6,7 @@ import time
 
 import torch
 
-from interp.organism.model import MazeOrganism, build_organism, default_transformer_config
+from interp.organism.model import build_organism, default_transformer_config
 from interp.organism.train import TrainConfig, flow_matching_loss
 
 

@@ -91,7 +91,7 @@ class TraceWriter:
         fingerprint: str,
         spec: dict,
         compression: str | None = None,
-        sync_bytes: int | None = 256 << 20,
+        sync_bytes: int | None = 128 << 20,
     ) -> None:
         if compression not in (None, "gzip", "lzf"):
             raise InputError(f"unknown compression {compression!r}: valid are none, gzip, lzf")
@@ -287,7 +287,12 @@ class SampleWriter:
                 chunks=(1,) + values.shape,
                 compression=self.store.compression,
             )
-        group[branch][position] = values
+        dataset = group[branch]
+        if self.store.compression is None and values.dtype == dataset.dtype and values.flags.c_contiguous:
+            # A slab is exactly one chunk: hand its bytes to HDF5 without selection or conversion.
+            dataset.id.write_direct_chunk((position,) + (0,) * values.ndim, values)
+        else:
+            dataset[position] = values
         self._written.add((site, branch, position))
         self._unsynced += values.nbytes
         if self.store.sync_bytes and self._unsynced >= self.store.sync_bytes:
