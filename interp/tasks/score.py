@@ -91,9 +91,14 @@ class MazeScore:
         return asdict(self)
 
 
-def _vbvr(avoids: float, touches: float, connected: float, walls: float) -> float:
-    parts = {"avoids_walls": avoids, "touches_start_goal": touches, "connected": connected, "walls_preserved": walls}
-    return float(round(sum(WEIGHTS[k] * v for k, v in parts.items()), 10))
+def _vbvr_fields(avoids, t_start, t_goal, connected, walls, path) -> dict:
+    """The sub-scores both modes share, and their weighted VBVR maze score."""
+    touches = (t_start + t_goal) / 2
+    parts = {"avoids_walls": float(avoids), "touches_start_goal": float(touches), "connected": connected,
+             "walls_preserved": walls}
+    score = float(round(sum(WEIGHTS[k] * v for k, v in parts.items()), 10))
+    return {"vbvr_score": score, **parts, "touches_start": t_start, "touches_goal": t_goal,
+            "path_size": int(path.sum())}
 
 
 def sample_units(video: np.ndarray, units: int) -> np.ndarray:
@@ -256,7 +261,6 @@ def score_labels(labels: np.ndarray, maze: Maze) -> MazeScore:
     on_wall = int((path & walls).sum())
     avoids = 1.0 - on_wall / path.sum() if path.any() else 0.0
     t_start, t_goal = _touches(path, start, _FOUR), _touches(path, goal, _FOUR)
-    touches = (t_start + t_goal) / 2
     connected = _one_component(path, _FOUR)
     preserved = float((last[walls] == WALL).mean())
 
@@ -276,14 +280,7 @@ def score_labels(labels: np.ndarray, maze: Maze) -> MazeScore:
     agreement = float(((labels[0] == WALL) == walls).mean())
     return MazeScore(
         mode="grid",
-        vbvr_score=_vbvr(avoids, touches, connected, preserved),
-        avoids_walls=float(avoids),
-        touches_start_goal=float(touches),
-        touches_start=t_start,
-        touches_goal=t_goal,
-        connected=connected,
-        walls_preserved=preserved,
-        path_size=int(path.sum()),
+        **_vbvr_fields(avoids, t_start, t_goal, connected, preserved, path),
         exact=exact,
         valid_route=bool(valid),
         matched_route=best,
@@ -382,17 +379,9 @@ def score_video_images(
     reach = [touch_px or max(2, round(0.5 * float(np.sqrt(m.sum())))) for m in marks]
     t_start = _touches(path, marks[0], _EIGHT, reach[0])
     t_goal = _touches(path, marks[1], _EIGHT, reach[1])
-    touches = (t_start + t_goal) / 2
     connected = _one_component(path, _EIGHT)
     preserved = float((last_labels[walls] == WALL).mean()) if walls.any() else 0.0
     return MazeScore(
         mode="image",
-        vbvr_score=_vbvr(avoids, touches, connected, preserved),
-        avoids_walls=float(avoids),
-        touches_start_goal=float(touches),
-        touches_start=t_start,
-        touches_goal=t_goal,
-        connected=connected,
-        walls_preserved=preserved,
-        path_size=int(path.sum()),
+        **_vbvr_fields(avoids, t_start, t_goal, connected, preserved, path),
     )

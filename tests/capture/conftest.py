@@ -23,11 +23,5 @@ def organism():
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    """These models are tiny: one thread is fastest, and immune to a busy machine's thread contention."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _single_thread(one_torch_thread):
     yield
-    torch.set_num_threads(before)
