@@ -28,3 +28,13 @@ def check_range(name: str, value, low, high) -> None:
     """Raise :class:`InputError` unless ``low <= value <= high``."""
     if not (low <= value <= high):
         raise InputError(f"{name} {value} is out of range: choose {low}..{high}")
+
+
+def check_known_keys(kind: str, data: dict, dataclass_type) -> None:
+    """Raise :class:`InputError` if ``data`` has keys that are not fields of ``dataclass_type``."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(dataclass_type)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise InputError(f"unknown {kind} keys {unknown}: valid are {sorted(names)}")

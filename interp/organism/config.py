@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from interp.errors import InputError
+from interp.errors import check_known_keys
 
 #: Channel layout of the condition video given to the transformer next to the noisy video.
 CONDITION_LAYOUT = "rgb_first_frame_broadcast(3)+first_frame_mask(1)"
@@ -62,10 +62,7 @@ class OrganismConfig:
     @classmethod
     def from_dict(cls, data: dict) -> OrganismConfig:
         """Build from :meth:`to_dict` output; unknown keys are an :class:`InputError`."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise InputError(f"unknown organism config keys {unknown}: valid are {sorted(names)}")
+        check_known_keys("organism config", data, cls)
         return cls(**data)
 
     def save(self, path: str | Path) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from interp.errors import InputError, check_choice, check_range
+from interp.errors import InputError, check_choice, check_known_keys, check_range
 from interp.organism.config import OrganismConfig
 from interp.organism.model import MazeOrganism, build_organism, default_transformer_config
 
@@ -71,10 +71,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise InputError(f"unknown training config keys {unknown}: valid are {sorted(names)}")
+        check_known_keys("training config", d, cls)
         d = dict(d)
         if "betas" in d:
             d["betas"] = tuple(d["betas"])
