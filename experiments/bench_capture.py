@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import resource
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -37,6 +36,7 @@ import torch
 from interp.capture import BLOCK_KINDS, LOOP_SITES, CaptureSpec, capture
 from interp.capture.traced import wrap
 from interp.sampling import sample
+from interp.store import layout
 
 GIB = 1 << 30
 
@@ -72,13 +72,12 @@ def timed(fn, device, repeats: int = 1) -> tuple[float, object]:
 
 
 def store_bytes(path: Path) -> int:
-    folder = path.with_name(path.name + ".d")
+    folder = layout.data_dir(path)
     return sum(p.stat().st_size for p in folder.glob("*.h5")) + path.stat().st_size
 
 
 def clear(path: Path) -> None:
-    path.unlink(missing_ok=True)
-    shutil.rmtree(path.with_name(path.name + ".d"), ignore_errors=True)
+    layout.remove_store(path)
 
 
 def peak_rss_gib() -> float:

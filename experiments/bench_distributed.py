@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from interp.capture import CaptureSpec, capture  # noqa: E402
 from interp.distributed import init_from_env, shutdown  # noqa: E402
-from interp.store import TraceStore  # noqa: E402
+from interp.store import TraceStore, layout  # noqa: E402
 from interp.store.shards import merge_shards, shard_path, shard_paths  # noqa: E402
 
 
@@ -78,8 +77,8 @@ def main() -> None:
     out = Path(args.workdir) / f"{args.model}-n{ctx.world_size}.h5"
     mine = shard_path(out, ctx.rank, ctx.world_size) if ctx.enabled else out
     if ctx.is_main:
-        for stale in Path(args.workdir).glob(f"{out.stem}*"):
-            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+        for stale in [out, *shard_paths(out, ctx.world_size)]:
+            layout.remove_store(stale)
     ctx.barrier()
 
     warm = Path(args.workdir) / f"warmup-{args.model}-rank{ctx.rank}.h5"

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from interp.errors import InputError
-from probes.targets import check_targets, decode_labels, token_values, unit_targets
+from interp.tasks.score import decode_labels
+from probes.targets import check_targets, token_values, unit_targets
 
 
 def sample_maze(store, sample_id: str):
@@ -36,7 +37,7 @@ def sample_palette(store, sample_id: str) -> str:
     return str(task.get("palette", "default"))
 
 
-def final_output_labels(store, sample_id: str, units: int, *, site: str = "x0", palette: str = "default") -> np.ndarray:
+def final_output_labels(store, sample_id: str, maze, *, site: str = "x0", palette: str = "default") -> np.ndarray:
     """Decode the model's final clean estimate (``x0`` at the last captured step) to unit labels.
 
     Needs pixel-space ``x0`` (3 channels in ``[-1, 1]``, one token per pixel, as the organism
@@ -53,9 +54,8 @@ def final_output_labels(store, sample_id: str, units: int, *, site: str = "x0", 
     F_, H, W = (int(grid[:, j].max()) + 1 for j in range(3))
     video = np.zeros((F_, H, W, 3), np.float32)
     video[grid[:, 0], grid[:, 1], grid[:, 2]] = x0
-    if H % units or W % units:
-        raise InputError(f"x0 of {H}x{W} px does not cover a {units}x{units} maze with whole pixels per unit")
-    return decode_labels(video, H // units, palette=palette, value_range=(-1.0, 1.0))
+    # the scorer's own decoder, so "the model's output" means what the scorer reads
+    return decode_labels(np.clip(video, -1.0, 1.0), maze, palette=palette).astype(np.int64)
 
 
 def label_matrix(store, sample_ids, targets, token_grid: np.ndarray) -> dict[str, np.ndarray]:
@@ -70,7 +70,7 @@ def label_matrix(store, sample_ids, targets, token_grid: np.ndarray) -> dict[str
         maze = sample_maze(store, sample_id)
         final = None
         if needs_output:
-            final = final_output_labels(store, sample_id, maze.units, palette=sample_palette(store, sample_id))
+            final = final_output_labels(store, sample_id, maze, palette=sample_palette(store, sample_id))
         grids = unit_targets(maze, final)
         for t in records:
             rows[t.name].append(token_values(grids[t.name], token_grid))

@@ -168,7 +168,7 @@ def unit_targets(maze, final_labels: np.ndarray | None = None) -> dict[str, np.n
 
     Args:
         maze: the maze.
-        final_labels: the model's decoded output, int ``[F, U, U]`` (see :func:`decode_labels`);
+        final_labels: the model's decoded output, int ``[F, U, U]`` (see :func:`interp.tasks.score.decode_labels`);
             without it the output-based targets are left out.
 
     Returns:
@@ -203,32 +203,6 @@ def unit_targets(maze, final_labels: np.ndarray | None = None) -> dict[str, np.n
         out["route_chosen"] = chosen
         out["final_output"] = final_labels.astype(np.int64)
     return out
-
-
-def decode_labels(video: np.ndarray, px_per_unit: int, palette: str = "default",
-                  value_range: tuple[float, float] = (0.0, 255.0)) -> np.ndarray:
-    """Nearest-palette label of every unit of every frame: int ``[F, U, U]``.
-
-    Args:
-        video: ``[F, H, W, 3]`` with values in ``value_range`` (``(-1, 1)`` for model space).
-        px_per_unit: pixels per maze unit; each unit's pixels are averaged before decoding.
-        palette: palette name of :data:`interp.tasks.render.PALETTES`.
-        value_range: what the video's black and white are.
-    """
-    from interp.tasks.render import palette_array
-
-    video = np.asarray(video, np.float64)
-    if video.ndim != 4 or video.shape[-1] != 3:
-        raise InputError(f"video of shape {video.shape} is not [F, H, W, 3]")
-    F_, H, W, _ = video.shape
-    if H % px_per_unit or W % px_per_unit:
-        raise InputError(f"video of {H}x{W} px does not split into units of {px_per_unit} px")
-    lo, hi = value_range
-    rgb = (video - lo) / (hi - lo) * 255.0
-    units = rgb.reshape(F_, H // px_per_unit, px_per_unit, W // px_per_unit, px_per_unit, 3).mean(axis=(2, 4))
-    colours = palette_array(palette).astype(np.float64)
-    d = ((units[..., None, :] - colours) ** 2).sum(-1)
-    return d.argmin(-1).astype(np.int64)
 
 
 def token_values(unit_grid: np.ndarray, token_grid: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from interp.cli.main import main as cos
     from interp.organism import MazeOrganism
     from interp.store import TraceStore
+    from interp.store.layout import remove_store
     from interp.tasks import load_task, score_video
     from interp.tasks.video_io import write_video
 
@@ -40,11 +41,7 @@ def run(args: argparse.Namespace) -> int:
         ["trace", "--model", "organism", "--task", str(tasks), "--out", str(trace), "--sites", "resid_post,x0",
          "--num-steps", str(args.num_steps), "--seeds", "0"],
     ]
-    if trace.exists():  # a rerun starts a fresh trace rather than appending to an old one
-        import shutil
-
-        trace.unlink()
-        shutil.rmtree(trace.with_name(trace.name + ".d"), ignore_errors=True)
+    remove_store(trace)  # a rerun starts a fresh trace rather than appending to an old one
     for argv in stages:
         print("$ cos " + " ".join(argv), flush=True)
         if cos(argv) != 0:

@@ -67,3 +67,12 @@ def replace_atomically(tmp: Path, final: Path) -> None:
     fsync_file(tmp)
     os.replace(tmp, final)
     fsync_dir(final.parent)
+
+
+def remove_store(path: Path) -> None:
+    """Delete the store at ``path``: its index and its folder of per-sample files."""
+    import shutil
+
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    shutil.rmtree(data_dir(path), ignore_errors=True)

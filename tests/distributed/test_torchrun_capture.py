@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from interp.cli.main import main as cos
-from interp.store import TraceStore
+from interp.store import TraceStore, layout
 from interp.store.shards import shard_paths
 
 TRACE_ARGS = ["--model", "organism", "--sites", "resid_post,x0", "--layers", "0,3", "--num-steps", "3",
@@ -71,7 +71,7 @@ def test_rerun_resumes_each_shard(runs, tasks, tmp_path):
     with TraceStore.open(shard_paths(out, 2)[1]) as shard:
         lost = shard.sample_ids()[-1]
     victim = shard_paths(out, 2)[1]
-    (victim.with_name(victim.name + ".d") / f"{lost}.h5").unlink()
+    layout.sample_path(victim, lost).unlink()
     import h5py
 
     with h5py.File(victim, "a") as f:  # and from its index

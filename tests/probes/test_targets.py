@@ -7,7 +7,8 @@ import pytest
 
 from interp.errors import InputError
 from interp.tasks import PATH, Maze, ground_truth_video, label_grid, shortest_routes
-from probes.targets import check_targets, decode_labels, dead_end_units, token_values, unit_targets
+from interp.tasks.score import decode_labels
+from probes.targets import check_targets, dead_end_units, token_values, unit_targets
 
 # 4 x 4 cells on a 9 x 9 unit grid. Cell (r, c) sits at unit (2r + 1, 2c + 1). The top row is a
 # corridor from start (1, 1) to goal (1, 7); a long branch leaves the start down the left side,
@@ -71,12 +72,12 @@ def test_dead_end_loop_inside_dead_region():
 def test_final_output_from_decoded_video():
     maze = make_maze(LOOP)
     video = ground_truth_video(maze, 4, px_per_unit=3)
-    labels = decode_labels(video, 3)
+    labels = decode_labels(video, maze)
     assert labels.shape == (4, 9, 9)
     np.testing.assert_array_equal(labels[-1], label_grid(maze))
     # model space [-1, 1] with a little noise decodes the same
     noisy = video / 127.5 - 1 + np.random.default_rng(0).normal(0, 0.1, video.shape)
-    np.testing.assert_array_equal(decode_labels(noisy, 3, value_range=(-1, 1)), labels)
+    np.testing.assert_array_equal(decode_labels(np.clip(noisy, -1, 1), maze), labels)
     t = unit_targets(maze, labels)
     assert units(t["route_chosen"] == 1) == units(label_grid(maze) == PATH)
     assert t["final_output"].shape == (4, 9, 9)
@@ -84,7 +85,7 @@ def test_final_output_from_decoded_video():
 
 def test_token_values_follow_the_grid():
     maze = make_maze(TREE)
-    t = unit_targets(maze, decode_labels(ground_truth_video(maze, 2, px_per_unit=2), 2))
+    t = unit_targets(maze, decode_labels(ground_truth_video(maze, 2, px_per_unit=2), maze))
     grid = np.array([[0, 1, 1], [1, 1, 2], [1, 0, 0], [0, -1, -1], [1, 9, 9]])
     np.testing.assert_array_equal(token_values(t["wall"], grid), [0, 0, 1, -1, -1])
     np.testing.assert_array_equal(token_values(t["final_output"], grid), [2, 4, 1, -1, -1])
@@ -97,7 +98,7 @@ def test_bad_targets_and_inputs():
         check_targets(["walls"])
     with pytest.raises(InputError, match="no targets"):
         check_targets([])
-    with pytest.raises(InputError, match="does not split"):
-        decode_labels(np.zeros((1, 9, 9, 3)), 2)
+    with pytest.raises(InputError, match="is square"):
+        decode_labels(np.zeros((1, 4, 9, 3)), make_maze(TREE))
     with pytest.raises(InputError, match="final labels"):
         unit_targets(make_maze(TREE), np.zeros((2, 5, 5), int))
