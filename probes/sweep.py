@@ -63,8 +63,14 @@ class SweepSettings:
             another training maze's labels (keeps position priors such as the border always
             being wall); ``None`` skips it.
         frames: keep only tokens of these frames (``None``: all frames).
-        max_iter, tol: L-BFGS limits.
+        max_iter, tol: L-BFGS limits per head. Fits are warm-started from the previous step and
+            solved in whitened coordinates; more iterations barely move float32 fits
+            (``experiments/bench_probes.py --against-converged`` measures the gap).
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
+        dtype: ``"float32"`` or ``"float64"``, the features' precision in the solver's matrix
+            products. float32 runs twice as fast; on nearly separable targets its rounding stops
+            L-BFGS short of the optimum (held-out scores then differ from scikit-learn's float64
+            fit by up to about a point), float64 with a few hundred iterations matches it.
     """
 
     C: float = 0.1
@@ -76,9 +82,10 @@ class SweepSettings:
     level: float = 0.95
     shuffle: str | None = "token"
     frames: list[int] | None = None
-    max_iter: int = 100
+    max_iter: int = 20
     tol: float = 1e-4
     device: str = "cpu"
+    dtype: str = "float32"
     site_template: str = SITE_TEMPLATE
     extra: dict = field(default_factory=dict)
 
@@ -96,6 +103,8 @@ class SweepSettings:
         check_range("max_iter", self.max_iter, 1, 100_000)
         if not self.tol > 0:
             raise InputError(f"tol {self.tol} must be positive")
+        if self.dtype not in ("float32", "float64"):
+            raise InputError(f"dtype {self.dtype!r} is not valid: use 'float32' or 'float64'")
         if "{layer}" not in self.site_template:
             raise InputError(f"site template {self.site_template!r} needs a '{{layer}}' field")
         resolve_device(self.device)
@@ -128,17 +137,17 @@ class _Block:
     """One (layer, step) block split into z-scored train and test token matrices."""
 
     def __init__(self, X: np.ndarray, keep: np.ndarray | None, train_pos: np.ndarray, test_pos: np.ndarray,
-                 device: torch.device):
+                 device: torch.device, dtype: torch.dtype = torch.float32):
         D = X.shape[-1]
         xt = torch.from_numpy(X)
         if keep is not None:
             xt = xt[:, torch.as_tensor(keep)]
-        self.train = xt[torch.as_tensor(train_pos)].reshape(-1, D).to(device=device, dtype=torch.float32)
-        self.test = xt[torch.as_tensor(test_pos)].reshape(-1, D).to(device=device, dtype=torch.float32)
+        self.train = xt[torch.as_tensor(train_pos)].reshape(-1, D).to(device=device, dtype=dtype)
+        self.test = xt[torch.as_tensor(test_pos)].reshape(-1, D).to(device=device, dtype=dtype)
         # two passes (mean, then variance of the centred copy) as matrix-vector products: far
         # faster than a strided column reduction on CPU, and as accurate
         n = self.train.shape[0]
-        mean = (torch.ones(1, n, device=device) @ self.train)[0] / n
+        mean = (torch.ones(1, n, device=device, dtype=dtype) @ self.train)[0] / n
         self.train.sub_(mean)
         scale = (self.train.square().sum(0) / n).sqrt_()
         scale = torch.where(scale > 1e-12 * (1 + mean.abs()), scale, torch.ones_like(scale))
@@ -208,6 +217,7 @@ def sweep(
     test_pos = np.array([position[s] for s in test_ids])
     shuffle = _shuffler(settings.shuffle, len(train_pos), settings.seed)
     device = resolve_device(settings.device)
+    dtype = getattr(torch, settings.dtype)
     T = len(keep)
     test_groups = np.repeat(np.arange(len(test_pos)), T)
 
@@ -224,23 +234,29 @@ def sweep(
                 continue
             weight = _class_weights(codes, t.n_classes) if settings.class_weight == "balanced" else None
             heads.append(Head(torch.as_tensor(codes, device=device), t.n_classes, settings.C,
-                              None if weight is None else torch.as_tensor(weight, dtype=torch.float32, device=device)))
+                              None if weight is None else torch.as_tensor(weight, dtype=dtype, device=device)))
             head_index.append((t, variant))
 
     rows: list[dict] = []
     total = len(branches) * len(layers) * len(steps)
     bar = tqdm(total=total, desc="probing", unit="block", disable=not progress)
     for branch in branches:
+        # warm starts: the previous step of the same layer, or the first step of the layer before
+        # (adjacent layers of a residual stream are close)
         warm: dict[int, tuple] = {}
+        first_of_layer = None
         blocks = store.iter_blocks(template, layers=layers, steps=steps, branch=branch, sample_ids=ids, dtype=None)
         for layer, step, X in blocks:
             started = time.perf_counter()
-            block = _Block(X, None if len(keep) == len(grid) else keep, train_pos, test_pos, device)
+            block = _Block(X, None if len(keep) == len(grid) else keep, train_pos, test_pos, device, dtype)
             results: dict[tuple[str, str], dict] = {}
             if heads:
+                cold = layer not in warm
                 fit = fit_logistic_heads(block.train, heads, max_iter=settings.max_iter, tol=settings.tol,
-                                         init=warm.get(layer))
+                                         init=first_of_layer if cold else warm[layer])
                 warm[layer] = (fit.coef, fit.intercept)
+                if cold:
+                    first_of_layer = warm[layer]
                 Z = (block.test @ fit.coef + fit.intercept).cpu().numpy()
                 for (t, variant), sl in zip(head_index, fit.head_slices(heads)):
                     z = Z[:, sl]
@@ -258,7 +274,7 @@ def sweep(
                     groups.setdefault(np.packbits(np.isnan(values)).tobytes(), []).append((variant, values))
                 for members in groups.values():
                     ok = ~np.isnan(members[0][1])
-                    target = torch.as_tensor(np.stack([v[ok] for _, v in members], 1), dtype=torch.float32,
+                    target = torch.as_tensor(np.stack([v[ok] for _, v in members], 1), dtype=dtype,
                                              device=device)
                     coef, intercept = fit_ridge(block.train[torch.as_tensor(ok, device=device)], target, settings.alpha)
                     pred = (block.test @ coef + intercept).cpu().numpy()

@@ -11,6 +11,7 @@ name              family          label per unit
 ``wall``          perception      1 wall, 0 floor
 ``start``         perception      1 at the start unit, else 0
 ``goal``          perception      1 at the goal unit, else 0
+``open_sides``    perception      cells only: 0 one open side (dead-end tip), 1 two, 2 three or four
 ``route``         reasoning       floor only: 1 on any shortest route, 0 elsewhere
 ``dead_end``      reasoning       floor only: 1 if on no simple route from start to goal, else 0
 ``distance``      reasoning       floor only: BFS steps to the goal (regression)
@@ -18,6 +19,11 @@ name              family          label per unit
 ``final_output``  consolidation   the label (floor/wall/start/goal/path) the model's final output
                                   shows at that token's own frame and unit
 ================  ==============  ====================================================================
+
+``wall``, ``start`` and ``goal`` can be read from a token's own pixels; a model conditioned on
+the maze image (the organism sees the first frame at every token) carries them from its input
+on. ``open_sides`` cannot: a cell's token holds only its own floor colour, so telling a tip
+from a corridor or a junction needs its four neighbours' tokens, i.e. spatial mixing.
 
 A dead-end unit lies on no simple (self-avoiding) route from start to goal: a walk that enters
 it must come back out the way it went in. In a maze without loops that is every floor unit off
@@ -61,6 +67,7 @@ TARGETS: dict[str, Target] = {
         Target("wall", "class", PERCEPTION),
         Target("start", "class", PERCEPTION),
         Target("goal", "class", PERCEPTION),
+        Target("open_sides", "class", PERCEPTION, n_classes=3),
         Target("route", "class", REASONING),
         Target("dead_end", "class", REASONING),
         Target("distance", "regress", REASONING),
@@ -163,6 +170,18 @@ def dead_end_units(walls: np.ndarray, start, goal) -> np.ndarray:
     return dead
 
 
+def open_sides(walls: np.ndarray) -> np.ndarray:
+    """Int ``[U, U]``: per cell centre (odd ``(r, c)``), open sides minus one, capped at 2
+    (0 tip, 1 corridor or corner, 2 junction); ``-1`` on every other unit."""
+    walls = np.asarray(walls, bool)
+    out = np.full(walls.shape, -1, np.int64)
+    floor = (~walls).astype(np.int64)
+    cells = floor[1:-1:2, 1:-1:2] > 0
+    count = floor[0:-2:2, 1:-1:2] + floor[2::2, 1:-1:2] + floor[1:-1:2, 0:-2:2] + floor[1:-1:2, 2::2]
+    out[1:-1:2, 1:-1:2] = np.where(cells & (count > 0), np.minimum(count, 3) - 1, -1)
+    return out
+
+
 def unit_targets(maze, final_labels: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Every target on the unit grid of ``maze`` (an :class:`interp.tasks.Maze`).
 
@@ -184,6 +203,7 @@ def unit_targets(maze, final_labels: np.ndarray | None = None) -> dict[str, np.n
         grid = np.zeros(walls.shape, np.int64)
         grid[tuple(unit)] = 1
         out[name] = grid
+    out["open_sides"] = open_sides(walls)
     route = floor_mask.copy()
     for path in maze.routes:
         rows, cols = np.array(path).T

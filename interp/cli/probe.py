@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import argparse
 
-DEFAULT_TARGETS = ("wall", "start", "goal", "route", "dead_end", "distance", "route_chosen", "final_output")
+DEFAULT_TARGETS = ("wall", "start", "goal", "open_sides", "route", "dead_end", "distance", "route_chosen",
+                   "final_output")
 
 
 def register(subparsers) -> None:
@@ -32,8 +33,11 @@ def register(subparsers) -> None:
     parser.add_argument("--frames", help="probe only tokens of these frames, e.g. 0 or 1-3 (default: all)")
     parser.add_argument("--C", type=float, default=0.1, help="inverse L2 strength of the logistic probes")
     parser.add_argument("--alpha", type=float, default=10.0, help="L2 strength of the ridge probe")
-    parser.add_argument("--max-iter", type=int, default=100, help="L-BFGS iterations at most per block")
+    parser.add_argument("--max-iter", type=int, default=20,
+                        help="L-BFGS iterations at most per block (warm-started across steps)")
     parser.add_argument("--tol", type=float, default=1e-4, help="L-BFGS gradient tolerance")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"],
+                        help="solver precision: float64 is about twice as slow and matches scikit-learn more tightly")
     parser.add_argument("--test-fraction", type=float, default=0.25, help="share of mazes held out")
     parser.add_argument("--shuffle", default="token", choices=["token", "maze", "none"],
                         help="shuffled-label control (default: token)")
@@ -41,8 +45,7 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, control and bootstrap")
     parser.add_argument("--band-frac", type=float, default=0.9, help="band = layers within this share of the best")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (default 1: faster for these skinny products on small machines)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's, one per core)")
     parser.set_defaults(func=run)
 
 
@@ -61,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
 
     # validate everything before reading activations or writing anything
     check_targets(args.targets)
-    check_range("--threads", args.threads, 1, 1024)
+    if args.threads is not None:
+        check_range("--threads", args.threads, 1, 1024)
     check_range("--band-frac", args.band_frac, 0.0, 1.0)
     layers = None if args.layers is None else parse_int_list(args.layers, "layer")
     steps = None if args.steps is None else parse_int_list(args.steps, "step")
@@ -69,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     settings = SweepSettings(C=args.C, alpha=args.alpha, test_fraction=args.test_fraction, seed=args.seed,
                              n_boot=args.n_boot, shuffle=None if args.shuffle == "none" else args.shuffle,
                              frames=frames, device=args.device, site_template=args.site,
-                             max_iter=args.max_iter, tol=args.tol)
+                             max_iter=args.max_iter, tol=args.tol, dtype=args.dtype)
     settings.validate()
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -88,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
                              "the control must be a randomly initialised model")
 
     previous = torch.get_num_threads()
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads or previous)
     try:
         started = time.perf_counter()
         rows = sweep(stores[0], args.targets, layers=layers, steps=steps, branches=args.branch, settings=settings)

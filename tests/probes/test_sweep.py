@@ -108,6 +108,18 @@ def test_sweep_rejects_bad_input(planted):
             sweep(store, ["walls"], progress=False)
         with pytest.raises(InputError, match="shuffle"):
             sweep(store, ["wall"], settings=SweepSettings(shuffle="rows"), progress=False)
+        with pytest.raises(InputError, match="dtype"):
+            sweep(store, ["wall"], settings=SweepSettings(dtype="float16"), progress=False)
+
+
+def test_float64_sweep_agrees_with_the_float32_default(planted, rows):
+    """The precision option changes rounding, not results: planted signals score the same."""
+    with TraceStore.open(planted[0]) as store:
+        precise = sweep(store, ["wall", "route", "distance"], settings=SweepSettings(dtype="float64", n_boot=0),
+                        progress=False)
+    fast = {(r["layer"], r["step"], r["target"]): r["score"] for r in rows}
+    gaps = [abs(r["score"] - fast[(r["layer"], r["step"], r["target"])]) for r in precise]
+    assert max(gaps) <= 0.02
 
 
 def test_cli_probe_end_to_end(planted, planted_control, tmp_path, capsys):

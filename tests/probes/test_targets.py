@@ -49,6 +49,13 @@ def test_tree_maze_labels():
     expected = {(1, 7): 0, (1, 1): 6, (2, 1): 7, (7, 1): 12, (7, 7): 18, (3, 7): 22, (3, 3): 26, (5, 5): 30}
     assert {u: int(d[u]) for u in expected} == expected
     assert np.isnan(d[0, 0]) and np.nanmax(d) == 30
+    # the tree is one long path: its two ends, cells (2, 2) and (0, 3) (the goal), are tips and
+    # every other cell has two open sides; passages and walls are masked
+    sides = t["open_sides"]
+    assert units(sides == 0) == {(5, 5), (1, 7)}
+    assert units(sides == 2) == set()
+    assert units(sides == 1) == {(2 * r + 1, 2 * c + 1) for r in range(4) for c in range(4)} - {(5, 5), (1, 7)}
+    assert units(sides >= 0) == {(2 * r + 1, 2 * c + 1) for r in range(4) for c in range(4)}
 
 
 def test_loop_maze_labels():
@@ -58,6 +65,9 @@ def test_loop_maze_labels():
     # the outer loop is a simple route to the goal; only the inner branch is a dead end
     inner = {(3, 6), (3, 5), (3, 4), (3, 3), (4, 3), (5, 3), (5, 4), (5, 5)}
     assert units(t["dead_end"] == 1) == inner
+    # the new passage makes cell (1, 3) a junction (up, down, left) and the goal a corner
+    assert units(t["open_sides"] == 2) == {(3, 7)}
+    assert units(t["open_sides"] == 0) == {(5, 5)}
     d = t["distance"]
     expected = {(2, 7): 1, (7, 7): 6, (3, 6): 3, (5, 5): 10, (7, 2): 11, (7, 1): 12, (2, 1): 7}
     assert {u: int(d[u]) for u in expected} == expected
