@@ -244,7 +244,9 @@ def _whitener(X: torch.Tensor, w: torch.Tensor, ridge: float) -> tuple[torch.Ten
     mean = w @ X
     cov = (X.T @ (X * w[:, None])).double() - torch.outer(mean, mean).double()
     lam, Q = torch.linalg.eigh(cov)
-    keep = lam > lam[-1].clamp_min(0) * X.shape[1] * torch.finfo(X.dtype).eps
+    # the covariance's own (float64) rounding: a float32 threshold would drop directions that
+    # carry signal, and the fit would stop short of the optimum
+    keep = lam > lam[-1].clamp_min(0) * X.shape[1] * torch.finfo(lam.dtype).eps
     lam, Q = lam[keep], Q[:, keep]
     scale = lam / 4.0 + ridge
     M = (Q * scale.rsqrt()).to(X.dtype)
