@@ -33,11 +33,11 @@ def register(subparsers) -> None:
     parser.add_argument("--frames", help="probe only tokens of these frames, e.g. 0 or 1-3 (default: all)")
     parser.add_argument("--C", type=float, default=0.1, help="inverse L2 strength of the logistic probes")
     parser.add_argument("--alpha", type=float, default=10.0, help="L2 strength of the ridge probe")
-    parser.add_argument("--max-iter", type=int, default=20,
+    parser.add_argument("--max-iter", type=int, default=15,
                         help="L-BFGS iterations at most per block (warm-started across steps)")
     parser.add_argument("--tol", type=float, default=1e-4, help="L-BFGS gradient tolerance")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"],
-                        help="solver precision: float64 is about twice as slow and matches scikit-learn more tightly")
+                        help="precision of the solver's matrix products (float64: about twice as slow)")
     parser.add_argument("--test-fraction", type=float, default=0.25, help="share of mazes held out")
     parser.add_argument("--shuffle", default="token", choices=["token", "maze", "none"],
                         help="shuffled-label control (default: token)")
