@@ -95,9 +95,8 @@ def fit_logistic_heads(
 
     # Gradients are written by hand in a transposed layout (logits as [K, n] rows): one matrix
     # product each way for all heads, no autograd graph, and contiguous rows per head. Products
-    # and elementwise work run in X's dtype; parameters and every sum are float64, without which
-    # L-BFGS's curvature pairs (differences of nearby gradients) drown in float32 rounding and
-    # the solver stalls well short of the optimum on nearly separable targets.
+    # and elementwise work run in X's dtype; parameters and every sum are float64 (cheap, and it
+    # keeps L-BFGS's curvature pairs, differences of nearby gradients, clear of float32 rounding).
     acc, work = torch.float64, X.dtype
     row_w = torch.zeros(K, n, dtype=work, device=X.device)   # per-row weight of each logit
     target = torch.zeros(K, n, dtype=work, device=X.device)  # sigmoid targets / one-hot

@@ -6,9 +6,10 @@ bounded by one block whatever the trace's size. Per block:
 1. samples are split train/test **by maze** (:func:`probes.split.split_samples`, fixed seed,
    the same split for every block);
 2. features are z-scored with training-token statistics;
-3. every class target, plus its shuffled-label control (each training maze gets another
-   training maze's labels), is fitted in one multi-head L-BFGS pass, warm-started from the
-   previous step of the same layer; the regression target is solved in closed form;
+3. every class target, plus its shuffled-label control, is fitted in one multi-head L-BFGS
+   pass (one history per head, :mod:`probes.lbfgs`), warm-started from the previous step of
+   the same layer or, at a layer's first step, from the layer before; the regression target is
+   solved in closed form;
 4. test tokens are scored per maze and a bootstrap over test mazes gives the interval.
 
 The score is **balanced accuracy** for class targets (chance = 0.5 for binary targets whatever
