@@ -40,8 +40,7 @@ import numpy as np
 
 PRESETS = {
     "organism": dict(n_samples=64, size=5, frames=4, width=256, layers=8, steps=20,
-                     targets=["wall", "start", "goal", "open_sides", "route", "dead_end", "distance", "route_chosen",
-                              "final_output"], device="cpu"),
+                     targets=None, device="cpu"),  # None: every target of probes.targets
     "gpu": dict(n_samples=20, size=7, frames=5, width=1536, layers=30, steps=10,
                 targets=["wall", "route", "dead_end", "distance"], device="cuda"),
 }
@@ -164,7 +163,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's, one per core)")
     parser.add_argument("--against-converged", action="store_true",
                         help="also run the sweep to convergence and compare held-out scores")
-    parser.add_argument("--converged-layers", help="layers of that comparison, e.g. 0,6,11 (default: all)")
+    parser.add_argument("--converged-layers", help="layers of that comparison, e.g. 1,6 or 0-3 (default: all)")
     parser.add_argument("--agree-blocks", type=int, default=3, help="blocks refitted with scikit-learn")
     parser.add_argument("--agree-targets", type=int, default=3, help="class targets refitted per block")
     parser.add_argument("--out", required=True)
@@ -172,15 +171,17 @@ def main(argv=None) -> int:
 
     import torch
 
+    from interp.capture.spec import parse_int_list
     from interp.store import TraceStore
     from probes.sweep import SweepSettings, sweep
+    from probes.targets import TARGETS
 
     cfg = dict(PRESETS[args.preset])
     cfg.update({k: getattr(args, k) for k in ("n_samples", "size", "frames", "width", "layers", "steps")
                 if getattr(args, k) is not None})
     device = args.device or cfg.pop("device")
     cfg.pop("device", None)
-    targets = cfg.pop("targets")
+    targets = cfg.pop("targets") or list(TARGETS)
     if args.threads:
         torch.set_num_threads(args.threads)
     out = Path(args.out)
@@ -219,7 +220,7 @@ def main(argv=None) -> int:
         picks = informative_blocks(rows, class_targets, args.agree_blocks)
         agree = sklearn_agreement(store, rows, settings, class_targets, picks)
         if args.against_converged:
-            layers = None if args.converged_layers is None else [int(v) for v in args.converged_layers.split(",")]
+            layers = None if args.converged_layers is None else parse_int_list(args.converged_layers, "layer")
             record["against_converged"] = converged_gap(store, rows, targets, device, layers)
     record["sklearn_agreement"] = {"cells": agree,
                                    "max_abs_difference_points": max(abs(a["difference_points"]) for a in agree)}

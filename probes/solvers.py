@@ -54,7 +54,9 @@ class LogisticFit:
     n_iter: int
     converged: bool
 
-    def head_slices(self, heads: list[Head]) -> list[slice]:
+    @staticmethod
+    def head_slices(heads: list[Head]) -> list[slice]:
+        """The columns of ``coef`` that belong to each head, in order."""
         out, start = [], 0
         for h in heads:
             out.append(slice(start, start + h.width))
@@ -90,7 +92,7 @@ def fit_logistic_heads(
             as residual-stream features are. ``tol`` then applies to the whitened gradient.
     """
     n, D = X.shape
-    slices = LogisticFit(X.new_empty(0), X.new_empty(0), 0, False).head_slices(heads)
+    slices = LogisticFit.head_slices(heads)
     K = slices[-1].stop if slices else 0
 
     # Gradients are written by hand in a transposed layout (logits as [K, n] rows): one matrix

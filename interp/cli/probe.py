@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 
+# every target of probes.targets, spelled out so that `cos --help` does not import torch
 DEFAULT_TARGETS = ("wall", "start", "goal", "open_sides", "route", "dead_end", "distance", "route_chosen",
                    "final_output")
 

@@ -112,3 +112,10 @@ def test_bad_targets_and_inputs():
         decode_labels(np.zeros((1, 4, 9, 3)), make_maze(TREE))
     with pytest.raises(InputError, match="final labels"):
         unit_targets(make_maze(TREE), np.zeros((2, 5, 5), int))
+
+
+def test_cli_default_targets_are_every_target():
+    from interp.cli.probe import DEFAULT_TARGETS
+    from probes.targets import TARGETS
+
+    assert DEFAULT_TARGETS == tuple(TARGETS)
