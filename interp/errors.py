@@ -38,3 +38,44 @@ def check_known_keys(kind: str, data: dict, dataclass_type) -> None:
     unknown = sorted(set(data) - names)
     if unknown:
         raise InputError(f"unknown {kind} keys {unknown}: valid are {sorted(names)}")
+
+
+#: Seeds are 64-bit generator states; the largest one every generator here accepts.
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(value, name: str = "seed") -> int:
+    """Raise :class:`InputError` unless ``value`` is an integer seed in ``0..MAX_SEED``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        raise InputError(f"{name} {value} is not valid: use an integer in 0..{MAX_SEED}")
+    return value
+
+
+def check_finite(name: str, value, low=None, high=None, *, low_open: bool = False) -> float:
+    """Raise :class:`InputError` unless ``value`` is a finite number within ``low..high``.
+
+    ``low_open`` excludes ``low`` itself (for quantities that must be positive).
+    """
+    import math
+
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(f"{name} {value} is not a finite number")
+    too_low = low is not None and (value <= low if low_open else value < low)
+    if too_low or (high is not None and value > high):
+        lo = "-inf" if low is None else (f"more than {low}" if low_open else str(low))
+        raise InputError(f"{name} {value} is out of range: choose {lo}..{'inf' if high is None else high}")
+    return float(value)
+
+
+def describe_os_error(err: OSError | MemoryError) -> str:
+    """One line for an environment error: what failed, and the path it failed on."""
+    if isinstance(err, MemoryError):
+        return "out of memory: the input is too large for this machine"
+    import errno
+
+    reason = err.strerror or str(err) or type(err).__name__
+    hint = {errno.ENOSPC: " (the disk is full)", errno.EROFS: " (the file system is read-only)",
+            errno.EACCES: " (permission denied)", errno.EDQUOT: " (disk quota exceeded)"}.get(err.errno, "")
+    paths = [p for p in (err.filename, getattr(err, "filename2", None)) if p]
+    where = " -> ".join(map(str, paths))
+    return f"{where}: {reason}{hint if hint.strip(' ()') not in reason.lower() else ''}" if where else f"{reason}{hint}"

@@ -37,7 +37,30 @@ def sample_path(path: Path, sample_id: str) -> Path:
 
 def is_valid_sample_id(sample_id: str) -> bool:
     """Sample ids become file names: letters, digits, ``_ . -``, at most 128 characters."""
-    return bool(_SAMPLE_ID.match(sample_id)) and not sample_id.endswith(TEMP_SUFFIX)
+    return bool(_SAMPLE_ID.fullmatch(sample_id)) and not sample_id.endswith(TEMP_SUFFIX)
+
+
+def check_sample_id(sample_id) -> None:
+    """Raise :class:`~interp.errors.InputError` unless ``sample_id`` can name a sample file."""
+    from interp.errors import InputError
+
+    if not isinstance(sample_id, str) or not is_valid_sample_id(sample_id):
+        raise InputError(
+            f"invalid sample id {sample_id!r}: use ASCII letters, digits, '_', '.', '-', starting with a letter "
+            f"or digit, at most 128 characters, not ending in {TEMP_SUFFIX}"
+        )
+
+
+def check_sample_ids(sample_ids) -> None:
+    """Check every id (valid and distinct) before anything is written."""
+    from interp.errors import InputError
+
+    seen = set()
+    for sample_id in sample_ids:
+        check_sample_id(sample_id)
+        if sample_id in seen:
+            raise InputError(f"sample id {sample_id!r} is given twice: every sample needs its own id")
+        seen.add(sample_id)
 
 
 def fsync_file(path: Path) -> None:

@@ -65,10 +65,16 @@ class TraceWriter:
             commit's ``fsync``, which then stalls the run; syncing as data arrives overlaps the disk
             with the model, from the writer thread.
 
+        allow_nonfinite: commit samples holding NaN or infinite values (by default such a sample
+            is refused at commit: a run that produced them is broken, not a result).
+
     Opening validates everything before touching the disk, so a mismatched append raises
-    :class:`~interp.errors.InputError` and leaves the store as it was. Opening also tidies up
-    after a killed writer: temporary files are dropped, and a sample that was renamed into
-    place but not yet listed in the index is adopted.
+    :class:`~interp.errors.InputError` and leaves the store as it was. A new store is created
+    only when its first sample begins, after that sample's id was checked, so a run refused
+    at its first sample leaves nothing behind. Opening an existing store tidies up after a
+    killed writer: temporary files are dropped, and a complete sample that was renamed into
+    place but not yet listed in the index is adopted. A sample file of another model or spec
+    found there is never deleted: opening is refused and names it.
 
     Example:
         >>> import tempfile, numpy as np
@@ -92,6 +98,7 @@ class TraceWriter:
         spec: dict,
         compression: str | None = None,
         sync_bytes: int | None = 128 << 20,
+        allow_nonfinite: bool = False,
     ) -> None:
         if compression not in (None, "gzip", "lzf"):
             raise InputError(f"unknown compression {compression!r}: valid are none, gzip, lzf")
@@ -100,6 +107,7 @@ class TraceWriter:
         self.path = Path(path)
         self.compression = compression
         self.sync_bytes = sync_bytes
+        self.allow_nonfinite = allow_nonfinite
         self.spec = json.loads(to_json(spec))
         self.attrs = {
             "schema_version": layout.SCHEMA_VERSION,
@@ -110,7 +118,9 @@ class TraceWriter:
         }
         self._order = self._check_existing()
         self._lock = None
-        self._open_and_lock()
+        self._closed = False
+        if self.path.exists() or layout.data_dir(self.path).exists():
+            self._open_and_lock()  # else created by the first begin()
 
     # -- opening -------------------------------------------------------------------------
     def _check_existing(self) -> list[str]:
@@ -139,7 +149,10 @@ class TraceWriter:
 
     def _open_and_lock(self) -> None:
         folder = layout.data_dir(self.path)
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise InputError(f"cannot create the trace store {self.path}: {err.strerror or err}") from None
         self._lock = open(folder / layout.LOCK_NAME, "a")
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -147,6 +160,11 @@ class TraceWriter:
             self._lock.close()
             self._lock = None
             raise InputError(f"{self.path} is being written by another process; wait for it to finish") from err
+        try:
+            unlisted = self._unlisted(folder)
+        except BaseException:
+            self.close()
+            raise
         self.attrs.setdefault("created", "")
         if not self.attrs["created"]:
             self.attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
@@ -154,31 +172,46 @@ class TraceWriter:
             self.path.parent.glob(self.path.name + ".*" + layout.TEMP_SUFFIX)
         ):
             stale.unlink()
-        adopted = self._adopt(folder)
-        if adopted or not self.path.exists():
+        self._order.extend(unlisted)  # renamed into place by a writer killed before it updated the index
+        if unlisted or not self.path.exists():
             self._write_index()
 
-    def _adopt(self, folder: Path) -> list[str]:
-        """List samples renamed into place by a writer killed before it updated the index."""
+    def _unlisted(self, folder: Path) -> list[str]:
+        """Complete samples of this model and spec that the index does not list, in write order.
+
+        Anything else found there (a sample of another model or spec, a damaged file) is the
+        user's: it is left alone and the store is refused, naming the file.
+        """
         known = set(self._order)
         found = []
-        for file in folder.glob("*" + layout.SAMPLE_SUFFIX):
+        for file in sorted(folder.glob("*" + layout.SAMPLE_SUFFIX)):
             sample_id = file.name[: -len(layout.SAMPLE_SUFFIX)]
             if sample_id in known:
                 continue
             try:
                 with h5py.File(file, "r") as f:
-                    ok = bool(f.attrs.get("complete")) and f.attrs.get("fingerprint") == self.attrs["fingerprint"]
-                    ok = ok and f.attrs.get("spec") == self.attrs["spec"]
+                    complete = bool(f.attrs.get("complete"))
+                    theirs = {key: str(f.attrs.get(key)) for key in ("fingerprint", "spec")}
                     rank = int(f.attrs.get("write_index", 1 << 30))
-            except OSError:
-                ok = False
-            if ok:
-                found.append((rank, sample_id))
-            else:
-                file.unlink()
+            except (OSError, ValueError, TypeError) as err:
+                raise InputError(f"{file} is not a readable sample ({err}); move it out of {folder} "
+                                 "or write to another --out") from None
+            if not complete:
+                raise InputError(f"{file} is an incomplete sample; move it out of {folder} or write to another --out")
+            for key, value in theirs.items():
+                if value != str(self.attrs[key]):
+                    what, old, new = key, value, self.attrs[key]
+                    if key == "spec":
+                        try:
+                            what, old, new = _first_difference(json.loads(value), self.spec)
+                        except ValueError:
+                            pass
+                    raise InputError(
+                        f"{file} holds a sample of another run (its {what} is {_short(old)}, this run's is "
+                        f"{_short(new)}); it is kept: move it out of {folder} or write to another --out"
+                    )
+            found.append((rank, sample_id))
         found.sort()
-        self._order.extend(sample_id for _, sample_id in found)
         return [sample_id for _, sample_id in found]
 
     # -- public --------------------------------------------------------------------------
@@ -188,17 +221,17 @@ class TraceWriter:
 
     def begin(self, sample_id: str, *, seed: int | None = None, task: dict | None = None, **meta) -> SampleWriter:
         """Start writing sample ``sample_id``; it becomes visible when it commits."""
-        if self._lock is None:
+        if self._closed:
             raise InputError(f"the writer of {self.path} is closed")
-        if not layout.is_valid_sample_id(sample_id):
-            raise InputError(
-                f"invalid sample id {sample_id!r}: use letters, digits, '_', '.', '-' (at most 128 characters)"
-            )
+        layout.check_sample_id(sample_id)
         if sample_id in self._order:
             raise InputError(f"sample {sample_id!r} is already in {self.path}; skip it or choose another id")
+        if self._lock is None:
+            self._open_and_lock()
         return SampleWriter(self, sample_id, seed=seed, task=task or {}, meta=meta)
 
     def close(self) -> None:
+        self._closed = True
         if self._lock is not None:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
@@ -245,6 +278,7 @@ class SampleWriter:
         self._position = {step: i for i, step in enumerate(self.steps)}
         self._sites = store.spec["sites"]
         self._written: set[tuple[str, str, int]] = set()
+        self._nonfinite: list[str] = []
         self._unsynced = 0
         self._sync_wanted = threading.Event()
         self._syncer: threading.Thread | None = None
@@ -267,7 +301,9 @@ class SampleWriter:
             if len(values) and isinstance(values[0], str):
                 self.file.create_dataset(name, data=np.array(values, dtype=object), dtype=h5py.string_dtype())
             else:
-                self.file.create_dataset(name, data=np.asarray(values))
+                values = np.asarray(values)
+                self._check_finite(name, values)
+                self.file.create_dataset(name, data=values)
 
     def set_token_grid(self, site: str, grid: np.ndarray) -> None:
         """Store the ``(frame, h, w)`` of each stored token of ``site`` (``-1`` on pooled axes)."""
@@ -293,11 +329,16 @@ class SampleWriter:
             dataset.id.write_direct_chunk((position,) + (0,) * values.ndim, values)
         else:
             dataset[position] = values
+        self._check_finite(f"{site}/{branch}@step{step}", values)
         self._written.add((site, branch, position))
         self._unsynced += values.nbytes
         if self.store.sync_bytes and self._unsynced >= self.store.sync_bytes:
             self._unsynced = 0
             self._request_sync()
+
+    def _check_finite(self, what: str, values: np.ndarray) -> None:
+        if values.dtype.kind in "fc" and not self.store.allow_nonfinite and not np.isfinite(values).all():
+            self._nonfinite.append(what)
 
     def missing(self) -> list[str]:
         """Slabs the spec asks for that have not been written yet."""
@@ -339,6 +380,13 @@ class SampleWriter:
         if missing:
             self.abort()
             raise RuntimeError(f"sample {self.sample_id} is missing {len(missing)} slabs, e.g. {missing[:3]}")
+        if self._nonfinite:
+            self.abort()
+            raise InputError(
+                f"sample {self.sample_id!r} was not stored: {len(self._nonfinite)} of its arrays hold NaN or "
+                f"infinite values (first {', '.join(self._nonfinite[:3])}); check the run's settings "
+                "(shift, guidance) or allow non-finite values explicitly"
+            )
         self._stop_syncer()
         self.file.attrs["write_index"] = len(self.store.completed())
         self.file.flush()

@@ -134,7 +134,8 @@ def test_mismatched_append_fails_and_damages_nothing(tmp_path, kwargs, needle):
 
 
 def test_second_writer_is_refused(tmp_path):
-    with open_writer(tmp_path / "t.h5"):
+    with open_writer(tmp_path / "t.h5") as writer:
+        writer.begin("s0")  # a new store exists from its first sample on
         with pytest.raises(InputError, match="another process"):
             open_writer(tmp_path / "t.h5")
 
