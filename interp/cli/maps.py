@@ -28,9 +28,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from interp.capture.spec import parse_int_list
+    from interp.cli.options import check_output_dir
     from interp.errors import InputError
     from interp.store import TraceStore
     from interp.viz.maps import sample_maps
@@ -38,9 +37,7 @@ def run(args: argparse.Namespace) -> int:
     layers = None if args.layers is None else list(parse_int_list(args.layers, "layer"))
     steps = None if args.steps is None else list(parse_int_list(args.steps, "step"))
     grid_steps = None if args.grid_steps is None else list(parse_int_list(args.grid_steps, "step"))
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {str(out)!r} is a file: give a folder")
+    out = check_output_dir(args.out)
     with TraceStore.open(args.trace) as store:
         ids = store.sample_ids()
         if not ids:

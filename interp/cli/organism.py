@@ -66,9 +66,10 @@ def register(subparsers) -> None:
 
 
 def _info(args) -> int:
-    from interp.organism import MazeOrganism
+    from interp.models.loading import load_organism
+    from interp.organism import DEFAULT_ORGANISM
 
-    org = MazeOrganism.from_pretrained(args.model)
+    org = load_organism(args.model or DEFAULT_ORGANISM)
     n = sum(p.numel() for p in org.parameters())
     print(json.dumps({"parameters": n, "organism": org.config.to_dict(),
                       "transformer": dict(org.transformer.config)}, indent=2, default=str))
@@ -83,7 +84,9 @@ def _train(args) -> int:
         path = Path(args.config)
         if not path.is_file():
             raise InputError(f"training config {path} does not exist")
-        cfg = TrainConfig.from_dict(json.loads(path.read_text()))
+        from interp.validate import read_json
+
+        cfg = TrainConfig.from_dict(read_json(path, "training config"))
     else:
         cfg = TrainConfig()
     overrides = {"total_steps": args.steps, "seed": args.seed, "sizes": args.sizes,
@@ -103,8 +106,14 @@ def _train(args) -> int:
 
 
 def _eval(args) -> int:
+    from interp.cli.options import check_device, check_output_dir
+    from interp.errors import check_seed
     from interp.organism.evaluate import evaluate, write_table
 
+    check_seed(args.first_seed, "--first-seed")
+    check_seed(args.sample_seed, "--sample-seed")
+    check_device(args.device)
+    check_output_dir(args.out)
     result = evaluate(args.model, sizes=args.sizes, count=args.count, first_seed=args.first_seed,
                       step_counts=args.steps, sample_seed=args.sample_seed, batch=args.batch,
                       device=args.device, out=args.out)
@@ -113,8 +122,13 @@ def _eval(args) -> int:
 
 
 def _cos_curve(args) -> int:
+    from interp.cli.options import check_device, check_output_dir
+    from interp.errors import check_seed
     from interp.organism.cos_curve import cos_curve, replot
 
+    check_seed(args.sample_seed, "--sample-seed")
+    check_device(args.device)
+    check_output_dir(args.out)
     if args.replot:
         print(replot(args.out, args.model, args.device))
         return 0

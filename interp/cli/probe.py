@@ -52,12 +52,12 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import time
-    from pathlib import Path
 
     import torch
 
     from interp.capture.spec import parse_int_list
-    from interp.errors import InputError, check_range
+    from interp.cli.options import check_device, check_output_dir
+    from interp.errors import InputError, check_range, check_seed
     from interp.store import TraceStore
     from probes.report import write_report
     from probes.sweep import SweepSettings, attach_control, save_table, sweep
@@ -76,9 +76,9 @@ def run(args: argparse.Namespace) -> int:
                              frames=frames, device=args.device, site_template=args.site,
                              max_iter=args.max_iter, tol=args.tol, dtype=args.dtype)
     settings.validate()
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {str(out)!r} is a file: give a folder")
+    out = check_output_dir(args.out)
+    check_seed(args.seed, "--seed")
+    check_device(args.device, allow_auto=True)
     stores = [TraceStore.open(args.trace)]
     if args.control:
         stores.append(TraceStore.open(args.control))

@@ -34,8 +34,8 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from interp.capture import parse_int_list
-    from interp.errors import InputError
+    from interp.cli.options import check_device, check_num_steps, check_output_file, parse_ints
+    from interp.errors import InputError, check_seed
     from interp.viz import decode_x0, step_frame_grid, steps_gif
 
     if not str(args.out).lower().endswith(".png"):
@@ -43,7 +43,13 @@ def run(args: argparse.Namespace) -> int:
     gif = None if args.gif is None else (Path(args.out).with_suffix(".gif") if args.gif is True else Path(args.gif))
     if gif is not None and gif.suffix.lower() != ".gif":
         raise InputError(f"--gif {str(gif)!r} should end in .gif")
-    rows = None if args.steps is None else parse_int_list(args.steps, "step")
+    check_output_file(args.out)
+    if gif is not None:
+        check_output_file(gif, "--gif")
+    check_num_steps(args.num_steps)
+    check_seed(args.seed, "--seed")
+    check_device(args.device)
+    rows = None if args.steps is None else parse_ints(args.steps, "step", 0, 10_000)
     if args.trace:
         x0, steps, sigmas, model = _from_store(args, rows)
     else:
@@ -91,8 +97,9 @@ def _from_run(args, rows):
         raise InputError("give a trace store, or --task / --prompt to sample a run")
     model = load_model(args.model, device=args.device)
     organism = getattr(model, "organism", None)
-    num_steps = args.num_steps or (organism.config.num_inference_steps if organism is not None else 50)
-    check_range("num_steps", num_steps, 1, 1000)
+    num_steps = args.num_steps
+    if num_steps is None:
+        num_steps = organism.config.num_inference_steps if organism is not None else 50
     steps = list(range(num_steps)) if rows is None else list(rows)
     for step in steps:
         check_range("step", step, 0, num_steps - 1)

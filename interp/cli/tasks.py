@@ -2,7 +2,7 @@
 
 Examples::
 
-    cos tasks make --sizes 5 7 --count 10 --seed 0 --frames 6 --px 2 --out outputs/tasks
+    cos tasks make --sizes 5 7 --count 10 --seed 0 --frames 4 --px 2 --out outputs/tasks
     cos tasks score outputs/tasks/maze5_s0/ground_truth.mp4 --task outputs/tasks/maze5_s0 --json scores.json
 """
 
@@ -19,7 +19,8 @@ def register(subparsers) -> None:
     make.add_argument("--sizes", type=int, nargs="+", default=[5], help="maze sizes in cells per side, 4..12")
     make.add_argument("--count", type=int, default=1, help="mazes per size (seeds SEED..SEED+COUNT-1)")
     make.add_argument("--seed", type=int, default=0, help="first generator seed")
-    make.add_argument("--frames", type=int, default=6, help="frames of the ground-truth video (>= 2)")
+    make.add_argument("--frames", type=int, default=4,
+                      help="frames of the ground-truth video (>= 2; default: 4, as many as the organism generates)")
     make.add_argument("--px", type=int, default=2, help="pixels per grid unit")
     make.add_argument("--extra-openings", type=float, default=0.1, help="fraction of removable walls opened (0..1)")
     make.add_argument("--min-route-cells", type=int, default=None, help="minimum cells on the route (default: size)")
@@ -44,15 +45,14 @@ def task_folder_name(size: int, seed: int) -> str:
 
 
 def run_make(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from tqdm import tqdm
 
-    from interp.errors import InputError, check_choice, check_range
+    from interp.cli.options import check_output_dir
+    from interp.errors import MAX_SEED, InputError, check_choice, check_finite, check_range, check_seed
     from interp.tasks import PALETTES, generate_maze
     from interp.tasks.maze import MAX_SIZE, MIN_SIZE
     from interp.tasks.render import MAX_PX_PER_UNIT
-    from interp.tasks.vbvr import VIDEO_FORMATS, check_writable, save_task
+    from interp.tasks.vbvr import MAX_FPS, VIDEO_FORMATS, check_writable, save_task
     from interp.tasks.video_io import has_ffmpeg
 
     for size in args.sizes:
@@ -64,13 +64,14 @@ def run_make(args: argparse.Namespace) -> int:
     check_choice("video format", args.video_format, VIDEO_FORMATS)
     if args.video_format == "mp4" and not has_ffmpeg():
         raise InputError("video format 'mp4' needs imageio and imageio-ffmpeg: pip install 'cos-interp[video]'")
-    if args.seed < 0:
-        raise InputError(f"seed {args.seed} is not valid: use a non-negative integer")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {str(out)!r} exists and is not a folder")
-    if args.fps <= 0:
-        raise InputError(f"fps {args.fps} must be positive")
+    check_seed(args.seed, "--seed")
+    if args.seed + args.count - 1 > MAX_SEED:
+        raise InputError(f"--seed {args.seed} with --count {args.count} runs past the largest seed {MAX_SEED}")
+    check_finite("--fps", args.fps, 0, MAX_FPS, low_open=True)
+    check_finite("extra_openings", args.extra_openings, 0, 1)
+    if args.min_route_cells is not None:
+        check_range("--min-route-cells", args.min_route_cells, 1, MAX_SIZE * MAX_SIZE)
+    out = check_output_dir(args.out)
     jobs = [(size, args.seed + i) for size in dict.fromkeys(args.sizes) for i in range(args.count)]
     for size, seed in jobs:
         check_writable(out / task_folder_name(size, seed), overwrite=args.overwrite)
@@ -111,7 +112,8 @@ def run_score(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from interp.errors import InputError, check_choice
+    from interp.cli.options import check_output_file
+    from interp.errors import check_choice
     from interp.tasks import PALETTES
     from interp.tasks.vbvr import load_task
     from interp.tasks.video_io import read_video
@@ -119,8 +121,8 @@ def run_score(args: argparse.Namespace) -> int:
     task = load_task(args.task)
     palette = args.palette or task.palette
     check_choice("palette", palette, tuple(PALETTES))
-    if args.json is not None and Path(args.json).is_dir():
-        raise InputError(f"--json {args.json!r} is a folder: give a file name")
+    if args.json is not None:
+        check_output_file(args.json, "--json")
     rows = []
     for path in tqdm(args.videos, desc="score", unit="video", leave=False, disable=len(args.videos) < 20):
         result = task.score(read_video(path), palette=palette)

@@ -60,6 +60,22 @@ def find_tasks(folders: list[str]) -> list:
     return tasks
 
 
+def warn_frames(model, tasks) -> None:
+    """Say so when a task's ground truth has another frame count than the organism generates."""
+    import sys
+
+    organism = getattr(model, "organism", None)
+    if organism is None:
+        return
+    frames = organism.config.num_frames
+    other = sorted({int(t.metadata["num_frames"]) for t in tasks if t is not None and t.maze is not None
+                    and isinstance(t.metadata.get("num_frames"), int) and t.metadata["num_frames"] != frames})
+    if other:
+        print(f"cos: warning: the task ground truth has {', '.join(map(str, other))} frames but the organism "
+              f"generates {frames}; make tasks with --frames {frames} to compare them frame by frame",
+              file=sys.stderr)
+
+
 def prepare(model, args, seed: int, task=None):
     """Loop inputs for one sample: the organism takes a first frame, diffusers models a prompt."""
     from interp.errors import InputError
@@ -87,20 +103,30 @@ def prepare(model, args, seed: int, task=None):
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from interp.capture import CaptureSpec, capture, parse_int_list
-    from interp.errors import InputError
+    from interp.capture import CaptureSpec, capture
+    from interp.cli.options import check_device, check_num_steps, check_output_file, check_shift, parse_ints
+    from interp.errors import InputError, check_finite, check_range
     from interp.models import load_model
+    from interp.store.layout import check_sample_ids
 
     sites = [s.strip() for s in args.sites.split(",") if s.strip()]
-    layers = None if args.layers is None else parse_int_list(args.layers, "layer")
-    steps = None if args.steps is None else parse_int_list(args.steps, "step")
-    seeds = parse_int_list(args.seeds, "seed")
+    layers = None if args.layers is None else parse_ints(args.layers, "layer", 0, 10_000)
+    steps = None if args.steps is None else parse_ints(args.steps, "step", 0, 10_000)
+    seeds = parse_ints(args.seeds, "seed")
     branches = tuple(b.strip() for b in args.branch.split(","))
     spec = CaptureSpec.make(sites, layers=layers, tokens=args.tokens, steps=steps, branches=branches, dtype=args.dtype)
     if args.compression not in (None, "gzip", "lzf"):
         raise InputError(f"unknown compression {args.compression!r}: valid are gzip, lzf")
     if not str(args.out).endswith((".h5", ".hdf5")):
         raise InputError(f"--out {args.out!r} should name an HDF5 file ending in .h5")
+    check_output_file(args.out)
+    check_num_steps(args.num_steps)
+    check_shift(args.shift)
+    check_finite("--guidance", args.guidance, 0, 100)
+    check_range("--height", args.height, 16, 8192)
+    check_range("--width", args.width, 16, 8192)
+    check_range("--frames", args.frames, 1, 10_000)
+    check_device(args.device)
 
     from interp.distributed import init_from_env, shutdown
     from interp.store.shards import merge_shards, shard_path, shard_paths
@@ -114,11 +140,19 @@ def run(args: argparse.Namespace) -> int:
             num_steps = organism.config.num_inference_steps if organism is not None else 50
         tasks = find_tasks(args.task) if args.task else [None]
         jobs = []
+        names = [f"{task.folder.name}-seed{seed}" if task is not None else f"seed{seed}"
+                 for task in tasks for seed in seeds]
+        try:
+            check_sample_ids(names)
+        except InputError as err:
+            raise InputError(f"{err} (sample ids are <task folder name>-seed<seed>: rename the task folder)") from None
+        warn_frames(model, tasks)
         for task in tasks:  # prepare everything first: bad input fails before anything is written
             for seed in seeds:
                 inputs = prepare(model, args, seed, task)
                 name = f"{task.folder.name}-seed{seed}" if task is not None else f"seed{seed}"
-                meta = {} if task is None else {"folder": str(task.folder), "prompt": task.prompt, **task.metadata}
+                # what the run knows (folder, prompt) is recorded over anything the metadata file says
+                meta = {} if task is None else {**task.metadata, "folder": str(task.folder), "prompt": task.prompt}
                 jobs.append((name, inputs, meta))
         shapes: dict[tuple, list[str]] = {}
         for name, inputs, _ in jobs:
@@ -135,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         for name, inputs, meta in tqdm(mine, desc="capturing", disable=len(mine) < 2):
             result = capture(model, inputs, spec, out, num_steps=num_steps, shift=args.shift, sample_ids=[name],
                              tasks=[meta], save_video=not args.no_video, compression=args.compression,
-                             progress=len(mine) < 2)
+                             progress=True)
             written += len(result.written)
             skipped += len(result.skipped)
         print(f"{out}: wrote {written} samples, {skipped} already complete; "

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
 from interp.errors import InputError
 from interp.models.base import VideoModel
+from interp.validate import check_model_index
 
 # diffusers pipeline class name -> adapter class name (in interp.models)
 PIPELINE_ADAPTERS = {
@@ -51,19 +52,43 @@ def load_model(source="organism", *, device: str | torch.device = "cpu", dtype: 
     if not path.is_dir():
         raise InputError(f"model folder {str(path)!r} does not exist (give 'organism' or a local diffusers folder)")
     if (path / "organism.json").is_file():
-        from interp.organism import MazeOrganism
-
-        organism = MazeOrganism.from_pretrained(path, device=device, dtype=dtype or torch.float32)
+        organism = load_organism(path, device=device, dtype=dtype or torch.float32)
         return OrganismModel(organism, name=path.name).to(device)
     index = path / "model_index.json"
     if not index.is_file():
         raise InputError(f"{str(path)!r} is not a diffusers model folder: it has no model_index.json")
-    pipeline_class = json.loads(index.read_text()).get("_class_name", "?")
-    adapter = _adapter_for(pipeline_class)
+    adapter = _adapter_for(check_model_index(index)["_class_name"])
     from diffusers import DiffusionPipeline
 
     kwargs = {"local_files_only": True}
     if dtype is not None:
         kwargs["torch_dtype"] = dtype
-    pipe = DiffusionPipeline.from_pretrained(path, **kwargs).to(device)
+    with _damaged_files_named(path):
+        pipe = DiffusionPipeline.from_pretrained(path, **kwargs).to(device)
     return adapter(pipe, name=path.name).to(device)
+
+
+def load_organism(path, *, device="cpu", dtype: torch.dtype = torch.float32):
+    """``MazeOrganism.from_pretrained``, with a damaged folder reported as an :class:`InputError`."""
+    from interp.organism import MazeOrganism
+
+    path = Path(path)
+    with _damaged_files_named(path):
+        return MazeOrganism.from_pretrained(path, device=device, dtype=dtype)
+
+
+@contextmanager
+def _damaged_files_named(path: Path):
+    """Turn a loader's failure on truncated or malformed files into one :class:`InputError` naming ``path``.
+
+    Loaders (diffusers, safetensors, json) raise many types for a damaged file; none of them is
+    the user's fault in a way the message would explain, so the folder is named instead.
+    """
+    try:
+        yield
+    except (InputError, KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as err:  # noqa: BLE001 - see the docstring
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise InputError(f"cannot load the model in {str(path)!r}: a file in it is damaged or incomplete "
+                         f"({type(err).__name__}: {reason[:200]})") from None

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from interp.errors import check_known_keys
+from interp.errors import InputError, check_known_keys
 
 #: Channel layout of the condition video given to the transformer next to the noisy video.
 CONDITION_LAYOUT = "rgb_first_frame_broadcast(3)+first_frame_mask(1)"
@@ -61,8 +61,13 @@ class OrganismConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> OrganismConfig:
-        """Build from :meth:`to_dict` output; unknown keys are an :class:`InputError`."""
+        """Build from :meth:`to_dict` output; unknown keys or mistyped values are an :class:`InputError`."""
+        from interp.validate import check_schema, organism_config_schema
+
+        if not isinstance(data, dict):
+            raise InputError(f"an organism config is a JSON object, not {type(data).__name__}")
         check_known_keys("organism config", data, cls)
+        check_schema(data, organism_config_schema(), "organism config")
         return cls(**data)
 
     def save(self, path: str | Path) -> None:
@@ -72,4 +77,10 @@ class OrganismConfig:
     @classmethod
     def load(cls, path: str | Path) -> OrganismConfig:
         """Read a config written by :meth:`save`."""
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        from interp.validate import read_json
+
+        data = read_json(path, "organism config")
+        try:
+            return cls.from_dict(data)
+        except InputError as err:
+            raise InputError(f"{path}: {err}") from None

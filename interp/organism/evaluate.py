@@ -27,7 +27,9 @@ def load(model, device: str = "cpu") -> MazeOrganism:
     """An organism from a folder, an instance, or ``None`` (the shipped one)."""
     if isinstance(model, MazeOrganism):
         return model.to(device).eval()
-    return MazeOrganism.from_pretrained(model or DEFAULT_ORGANISM, device=device)
+    from interp.models.loading import load_organism
+
+    return load_organism(model or DEFAULT_ORGANISM, device=device)
 
 
 def first_frames(mazes, organism: MazeOrganism) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,9 @@ class TraceStore:
     def steps(self, sample_id: str | None = None) -> np.ndarray:
         """Captured denoising step indices (the same for every sample of a store)."""
         if sample_id is not None:
-            return self._file(sample_id)["steps"][()]
+            f = self._file(sample_id)
+            with self._damaged(sample_id):
+                return f["steps"][()]
         return self._steps.copy()
 
     def branches(self, site: str) -> list[str]:
@@ -96,12 +99,13 @@ class TraceStore:
     def meta(self, sample_id: str) -> dict:
         """Seed, task metadata and run settings of a sample, plus its per-step schedule."""
         f = self._file(sample_id)
-        out = {"sample_id": sample_id, "seed": int(f.attrs["seed"]), "task": json.loads(f.attrs["task"])}
-        out.update(json.loads(f.attrs["meta"]))
-        for name in ("sigmas", "timesteps", "experts"):
-            if name in f:
-                values = f[name][()]
-                out[name] = [v.decode() if isinstance(v, bytes) else v for v in values.tolist()]
+        with self._damaged(sample_id):
+            out = {"sample_id": sample_id, "seed": int(f.attrs["seed"]), "task": json.loads(f.attrs["task"])}
+            out.update(json.loads(f.attrs["meta"]))
+            for name in ("sigmas", "timesteps", "experts"):
+                if name in f:
+                    values = f[name][()]
+                    out[name] = [v.decode() if isinstance(v, bytes) else v for v in values.tolist()]
         return out
 
     def token_grid(self, site: str) -> np.ndarray:
@@ -109,7 +113,9 @@ class TraceStore:
         self._site(site)
         if not self._ids:
             raise InputError(f"{self.path} holds no completed sample yet")
-        return self._file(self._ids[0])[f"sites/{site}/token_grid"][()]
+        f = self._file(self._ids[0])
+        with self._damaged(self._ids[0]):
+            return f[f"sites/{site}/token_grid"][()]
 
     def site_info(self, site: str) -> dict:
         """How ``site`` was captured: kind, layer, token reduction, branches."""
@@ -121,7 +127,8 @@ class TraceStore:
         f = self._file(sample_id)
         if "video" not in f:
             raise InputError(f"sample {sample_id!r} has no stored video (it was captured with --no-video)")
-        return f["video"][()]
+        with self._damaged(sample_id):
+            return f["video"][()]
 
     def read(
         self,
@@ -148,7 +155,8 @@ class TraceStore:
         """
         dataset = self._dataset(sample_id, site, branch)
         rows = self._rows(steps)
-        data = dataset[rows] if rows is not None else dataset[()]
+        with self._damaged(sample_id):
+            data = dataset[rows] if rows is not None else dataset[()]
         if tokens is not None:
             data = data[:, tokens]
         if dtype is not None:
@@ -187,7 +195,8 @@ class TraceStore:
             site = site_template.format(layer=layer)
             datasets = [self._dataset(sample_id, site, branch) for sample_id in ids]
             for step, row in zip(step_list, rows):
-                stack = np.stack([d[row] for d in datasets]) if datasets else np.empty((0,))
+                stack = np.stack([self._row(sample_id, d, row) for sample_id, d in zip(ids, datasets)]) \
+                    if datasets else np.empty((0,))
                 yield layer, step, (stack.astype(dtype, copy=False) if dtype is not None else stack)
 
     # -- plumbing ------------------------------------------------------------------------
@@ -203,14 +212,33 @@ class TraceStore:
     def _file(self, sample_id: str) -> h5py.File:
         self._check_sample(sample_id)
         if sample_id not in self._files:
-            self._files[sample_id] = h5py.File(self._paths[sample_id], "r")
+            path = self._paths[sample_id]
+            if not path.is_file():
+                raise InputError(f"sample {sample_id!r} is listed in {self.path} but its file {path} is missing")
+            with self._damaged(sample_id):
+                self._files[sample_id] = h5py.File(path, "r")
         return self._files[sample_id]
+
+    @contextmanager
+    def _damaged(self, sample_id: str):
+        """A sample file that cannot be read (truncated, overwritten) is an :class:`InputError` naming it."""
+        try:
+            yield
+        except (OSError, KeyError) as err:
+            raise InputError(f"the file of sample {sample_id!r}, {self._paths[sample_id]}, is damaged or "
+                             f"incomplete ({type(err).__name__}: {err})") from None
 
     def _dataset(self, sample_id: str, site: str, branch: str | None) -> h5py.Dataset:
         branches = self.branches(site)
         branch = branches[0] if branch is None else branch
         check_choice(f"branch of {site}", branch, branches)
-        return self._file(sample_id)[f"sites/{site}/{branch}"]
+        f = self._file(sample_id)
+        with self._damaged(sample_id):
+            return f[f"sites/{site}/{branch}"]
+
+    def _row(self, sample_id: str, dataset: h5py.Dataset, row: int) -> np.ndarray:
+        with self._damaged(sample_id):
+            return dataset[row]
 
     def _rows(self, steps: Sequence[int] | None) -> list[int] | None:
         if steps is None:

@@ -166,17 +166,17 @@ class Maze:
                 extra_openings=float(d["extra_openings"]),
                 version=str(d["version"]),
             )
-        except (TypeError, ValueError) as err:
+        except (TypeError, ValueError, KeyError, IndexError, OverflowError) as err:
             if isinstance(err, InputError):
                 raise
-            raise InputError(f"malformed maze metadata: {err}") from err
+            raise InputError(f"malformed maze metadata: {type(err).__name__}: {err}") from None
 
 
 def _unit(u, what: str) -> Unit:
     try:
         r, c = u
         return (int(r), int(c))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InputError(f"{what} {u!r} is not a (row, col) pair") from None
 
 
@@ -195,6 +195,8 @@ def _validate(maze: Maze) -> None:
         raise InputError("a maze needs at least one route from start to goal")
     check_range("extra_openings", maze.extra_openings, 0.0, 1.0)
     for route in maze.routes:
+        if not route:
+            raise InputError("a route of the maze is empty: each route lists the units from start to goal")
         if route[0] != maze.start or route[-1] != maze.goal:
             raise InputError(f"route from {route[0]} to {route[-1]} does not join start {maze.start} to goal {maze.goal}")
         if len(route) != len(maze.routes[0]):

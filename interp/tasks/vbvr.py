@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 import interp
-from interp.errors import InputError, check_choice, check_range
+from interp.errors import InputError, check_choice, check_finite, check_range
 from interp.tasks.maze import Maze
 from interp.tasks.render import MAX_PX_PER_UNIT, PALETTES, ground_truth_video
 from interp.tasks.video_io import has_ffmpeg, read_video, write_video
@@ -41,6 +42,7 @@ from interp.tasks.video_io import has_ffmpeg, read_video, write_video
 GENERATOR = "cos-interp"
 FORMAT_VERSION = 1
 VIDEO_FORMATS = ("auto", "mp4", "png", "gif")
+MAX_FPS = 1000.0
 OWN_FILES = ("first_frame.png", "final_frame.png", "prompt.txt", "metadata.json", "ground_truth.mp4", "ground_truth.gif")
 
 COLOUR_WORDS: dict[str, dict[str, str]] = {
@@ -173,8 +175,7 @@ def save_task(
     check_choice("palette", palette, tuple(PALETTES))
     check_choice("video_format", video_format, VIDEO_FORMATS)
     check_range("route_index", route_index, 0, len(maze.routes) - 1)
-    if not fps > 0:
-        raise InputError(f"fps {fps} must be positive")
+    fps = check_finite("fps", fps, 0, MAX_FPS, low_open=True)
     if video_format == "auto":
         video_format = "mp4" if has_ffmpeg() else "png"
     if video_format == "mp4" and not has_ffmpeg():
@@ -204,28 +205,62 @@ def save_task(
 
     from PIL import Image
 
-    folder.mkdir(parents=True, exist_ok=True)
+    # Written complete under a temporary name first, so a failure (a full disk, a kill) never
+    # leaves a half-written task folder that a rerun would have to refuse.
+    for stale in folder.parent.glob(f".{folder.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+    try:
+        tmp.mkdir(parents=True)
+        Image.fromarray(video[0]).save(tmp / "first_frame.png")
+        Image.fromarray(video[-1]).save(tmp / "final_frame.png")
+        (tmp / "prompt.txt").write_text(text + "\n", encoding="utf-8")
+        write_video(tmp / video_name, video, fps=fps)
+        (tmp / "metadata.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+        _move_into_place(tmp, folder, video_name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def _move_into_place(tmp: Path, folder: Path, video_name: str) -> None:
+    """Make the complete task in ``tmp`` the task at ``folder``.
+
+    A missing or empty ``folder`` is replaced by one rename. Into a non-empty one (an earlier
+    task, or other files with ``overwrite``) the files move one by one, ``metadata.json`` last,
+    so other files stay and the folder reads as a task of this package throughout.
+    """
+    if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
+        os.replace(tmp, folder)
+        return
     for name in OWN_FILES:  # a stale video of another format would be read back instead
         if name.startswith("ground_truth") and name != video_name and (folder / name).is_file():
             (folder / name).unlink()
     if video_name != "ground_truth" and (folder / "ground_truth").is_dir():
         for frame in (folder / "ground_truth").glob("frame_*.png"):
             frame.unlink()
-    Image.fromarray(video[0]).save(folder / "first_frame.png")
-    Image.fromarray(video[-1]).save(folder / "final_frame.png")
-    (folder / "prompt.txt").write_text(text + "\n")
-    write_video(folder / video_name, video, fps=fps)
-    (folder / "metadata.json").write_text(json.dumps(meta, indent=1) + "\n")
-    return folder
+    for item in sorted(tmp.iterdir(), key=lambda p: p.name == "metadata.json"):
+        target = folder / item.name
+        if item.is_dir():
+            target.mkdir(exist_ok=True)
+            for frame in target.glob("frame_*.png"):
+                frame.unlink()
+            for frame in item.iterdir():
+                os.replace(frame, target / frame.name)
+        else:
+            os.replace(item, target)
 
 
 def _read_image(path: Path) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
+    from interp.validate import check_image_file
+
+    check_image_file(path)  # the header first: a huge image is refused before it is decoded
     try:
         with Image.open(path) as im:
             return np.asarray(im.convert("RGB"))
-    except (OSError, UnidentifiedImageError) as err:
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as err:
         raise InputError(f"cannot read image {str(path)!r}: {err}") from None
 
 
@@ -236,6 +271,8 @@ def load_task(folder: str | os.PathLike) -> Task:
         InputError: no such folder, no ``first_frame.png``, unreadable files, or metadata of this
             package that does not fit the images.
     """
+    from interp.validate import check_schema, read_json, read_text, task_metadata_schema
+
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"task folder {str(folder)!r} does not exist")
@@ -243,19 +280,17 @@ def load_task(folder: str | os.PathLike) -> Task:
         raise InputError(f"task folder {str(folder)!r} has no first_frame.png")
     first = _read_image(folder / "first_frame.png")
     final = _read_image(folder / "final_frame.png") if (folder / "final_frame.png").is_file() else None
-    prompt = (folder / "prompt.txt").read_text().strip() if (folder / "prompt.txt").is_file() else ""
+    prompt = read_text(folder / "prompt.txt", "prompt").strip() if (folder / "prompt.txt").is_file() else ""
     meta: dict = {}
     if (folder / "metadata.json").is_file():
-        try:
-            meta = json.loads((folder / "metadata.json").read_text())
-        except ValueError as err:
-            raise InputError(f"metadata.json in {str(folder)!r} is not valid JSON: {err}") from None
+        meta = read_json(folder / "metadata.json", "task metadata", require_dict=False)
         if not isinstance(meta, dict):
             meta = {"value": meta}
     maze = None
     if meta.get("generator") == GENERATOR and meta.get("task") == "maze":
-        maze = Maze.from_dict(meta.get("maze"))
-        expected = maze.units * int(meta.get("px_per_unit", 0))
+        check_schema(meta, task_metadata_schema(), str(folder / "metadata.json"))
+        maze = Maze.from_dict(meta["maze"])
+        expected = maze.units * meta["px_per_unit"]
         if first.shape[:2] != (expected, expected):
             raise InputError(
                 f"first_frame.png of {str(folder)!r} is {first.shape[1]}x{first.shape[0]} but the metadata "
