@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 
 from interp.tasks.maze import Maze, generate_maze, shortest_routes
+from interp.tasks.pairs import MazePair, load_pair, make_pair, make_pairs, save_pair
 from interp.tasks.render import (
     FLOOR,
     GOAL,
