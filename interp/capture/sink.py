@@ -11,6 +11,7 @@ however many steps and layers are captured (the run slows to disk speed instead)
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -54,6 +55,7 @@ class SlabSink:
         self._allocated = 0  # bytes of host buffers alive (in flight or pooled)
         self._free: dict[tuple, list[torch.Tensor]] = defaultdict(list)
         self._error: BaseException | None = None
+        self._discard = False  # set on Ctrl-C: queued slabs are dropped, not written
         self.bytes_written = 0
         self.put_seconds = 0.0  # model-thread time spent in put (casts, copies, waiting for room)
         self.pinned_allocations = 0
@@ -91,10 +93,28 @@ class SlabSink:
         self.put_seconds += time.perf_counter() - began
 
     def close(self) -> None:
-        """Wait until every queued slab is written; re-raise a writer error."""
+        """Wait until every queued slab is written; re-raise a writer error.
+
+        The writer thread has always ended when this returns or raises. Left running (as an
+        interrupted ``join`` would leave it), it would race the caller's clean-up of the samples,
+        and at interpreter exit it could be frozen while holding h5py's global lock, which the
+        exit handlers then wait for forever. So a Ctrl-C here, or one already unwinding the
+        model thread, makes the writer drop the slabs still queued (their samples are about to
+        be aborted) and is re-raised once the thread has ended.
+        """
+        if isinstance(sys.exc_info()[1], KeyboardInterrupt):
+            self._discard = True
+        interrupted = None
         self._queue.put(_STOP)
-        self._thread.join()
+        while self._thread.is_alive():
+            try:
+                self._thread.join()
+            except KeyboardInterrupt as err:
+                self._discard = True
+                interrupted = err
         self._free.clear()
+        if interrupted is not None:
+            raise interrupted
         self._raise_if_failed()
 
     # -- host memory ---------------------------------------------------------------------
@@ -141,7 +161,7 @@ class SlabSink:
                 return
             key, host, event = item
             try:
-                if self._error is None:
+                if self._error is None and not self._discard:
                     if event is not None:
                         event.synchronize()
                     self._write(key, host.numpy())

@@ -3,7 +3,7 @@
 Held-out mazes are ``generate_maze(size, seed)`` for ``seed`` in ``first_seed ..
 first_seed + count - 1`` (inside ``0 .. EVAL_SEED_LIMIT - 1``; training never uses these seeds).
 Each maze is solved once from one noise seed with :func:`interp.sampling.sample_organism`, and
-the video is scored by :func:`interp.tasks.score.score_video` (``exact``: the final frame's path
+the video is scored by :func:`interp.tasks.score.score_output` (``exact``: the final frame's path
 units plus start and goal equal one of the shortest routes).
 """
 
@@ -73,7 +73,7 @@ def evaluate(model=None, *, sizes=(5, 7, 9), count: int = 20, first_seed: int = 
         >>> r = evaluate(sizes=[5], count=2, step_counts=[4])   # doctest: +SKIP
         >>> r["rows"][0]["exact"]                                # doctest: +SKIP
     """
-    from interp.tasks.score import score_video
+    from interp.tasks.score import score_output
 
     for s in sizes:
         check_range("maze size", s, 4, 12)
@@ -93,7 +93,8 @@ def evaluate(model=None, *, sizes=(5, 7, 9), count: int = 20, first_seed: int = 
             t0 = time.time()
             videos = solve(organism, mazes, num_steps=num_steps, sample_seed=sample_seed, batch=batch)
             seconds = time.time() - t0
-            scores = [score_video(v, m, palette=organism.config.palette) for v, m in
+            # a model's video that cannot be scored is a failed solve, recorded with its reason
+            scores = [score_output(v, m, palette=organism.config.palette) for v, m in
                       tqdm(zip(videos, mazes), total=len(mazes), desc=f"scoring {size}x{size}", leave=False)]
             k = sum(bool(s.exact) for s in scores)
             lo, hi = wilson_interval(k, len(scores))
@@ -104,6 +105,7 @@ def evaluate(model=None, *, sizes=(5, 7, 9), count: int = 20, first_seed: int = 
                 "vbvr_score": float(np.mean([s.vbvr_score for s in scores])),
                 "seconds": round(seconds, 1),
                 "failed_seeds": [m.seed for m, s in zip(mazes, scores) if not s.exact][:50],
+                "unscorable": {str(m.seed): s.failure for m, s in zip(mazes, scores) if s.failure},
             })
     result = {"model": str(model or DEFAULT_ORGANISM), "first_seed": first_seed, "count": count,
               "sample_seed": sample_seed, "device": device, "torch_threads": torch.get_num_threads(), "rows": rows}

@@ -47,6 +47,7 @@ __all__ = [
     "ground_truth_video",
     "MazeScore",
     "score_video",
+    "score_output",
     "score_video_images",
     "Task",
     "save_task",
@@ -60,6 +61,7 @@ __all__ = [
 _LAZY = {
     "MazeScore": "score",
     "score_video": "score",
+    "score_output": "score",
     "score_video_images": "score",
     "Task": "vbvr",
     "save_task": "vbvr",

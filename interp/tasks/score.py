@@ -68,6 +68,8 @@ class MazeScore:
             that are drawn as path (grid mode only).
         first_frame_agreement: fraction of units whose wall/not-wall label in the decoded first
             frame equals the maze's (grid mode only).
+        failure: why a model's video could not be scored at all (see :func:`score_output`);
+            None for every scored video.
     """
 
     mode: str
@@ -85,6 +87,7 @@ class MazeScore:
     route_iou: float | None = None
     progress: list[float] | None = None
     first_frame_agreement: float | None = None
+    failure: str | None = None
 
     def to_dict(self) -> dict:
         """JSON-safe dict of all fields."""
@@ -323,6 +326,34 @@ def score_video(
             "check the task folder, grid size and palette"
         )
     return result
+
+
+def score_output(video, maze: Maze, *, palette: str = "default", deblur: bool = True) -> MazeScore:
+    """Judge a video a model generated for ``maze``: a video that cannot be scored is a failure, not an error.
+
+    :func:`score_video` checks a user's input and refuses a video that does not show the maze.
+    A model's output is different: when an intervention or a bad checkpoint damages it (noise,
+    NaNs, another picture), that is the model failing the task. The result is then a zero score
+    with ``failure`` saying why, so an evaluation or experiment records it and goes on.
+
+    Example:
+        >>> import numpy as np
+        >>> from interp.tasks import generate_maze
+        >>> score = score_output(np.zeros((4, 22, 22, 3), np.uint8), generate_maze(5, seed=0))
+        >>> score.exact, score.vbvr_score, score.failure.startswith("video does not show this maze")
+        (False, 0.0, True)
+    """
+    try:
+        return score_video(video, maze, palette=palette, deblur=deblur)
+    except (ValueError, FloatingPointError) as err:  # InputError is a ValueError
+        return failed_score(str(err))
+
+
+def failed_score(reason: str) -> MazeScore:
+    """The score of a model's video that could not be scored at all, with the reason."""
+    return MazeScore(mode="grid", vbvr_score=0.0, avoids_walls=0.0, touches_start_goal=0.0, touches_start=False,
+                     touches_goal=False, connected=0.0, walls_preserved=0.0, path_size=0, exact=False,
+                     valid_route=False, failure=reason)
 
 
 def score_video_images(
