@@ -2,7 +2,8 @@
 
 Every frame is read the way :func:`interp.tasks.score.decode_labels` reads it (mean colour of the
 centre of each unit, per-frame calibration on the maze's wall and off-route floor colours,
-deblurring measured on the first frame), and each unit gets two readings:
+deblurring measured on the first frame; units named in ``exclude`` are kept out of the
+calibration), and each unit gets two readings:
 
 * its **label** (nearest palette colour, as the scorer decides it);
 * its **route colour amount** in [0, 1]: the position of its colour along the segment from the
@@ -31,7 +32,7 @@ import numpy as np
 from interp.errors import InputError, check_choice
 from interp.tasks.maze import Maze
 from interp.tasks.render import FLOOR, GOAL, PALETTES, START, WALL, palette_array
-from interp.tasks.score import MIN_AGREEMENT, _calibrate, _deblur, nearest_label, sample_units
+from interp.tasks.score import MIN_AGREEMENT, _affine_to_palette, _deblur, nearest_label, sample_units
 from interp.tasks.video_io import to_uint8
 
 PATH_INDEX = 4  # row of the path colour in palette_array
@@ -83,7 +84,26 @@ def route_amount(colours: np.ndarray, palette: str = "default") -> np.ndarray:
     return np.where(keep, t, 0.0).astype(np.float32)
 
 
-def read_units(video, maze: Maze, *, palette: str = "default", deblur: bool | None = None) -> UnitReading:
+def _calibrate(colours: np.ndarray, maze: Maze, palette: np.ndarray, exclude) -> np.ndarray:
+    """The scorer's per-frame calibration (median wall and off-route floor colours mapped onto the
+    palette's), with the units in ``exclude`` kept out of both references."""
+    skip = np.zeros_like(maze.walls)
+    for unit in exclude:
+        skip[tuple(unit)] = True
+    walls = maze.walls & ~skip
+    floor = ~maze.walls & ~skip
+    floor[maze.start] = floor[maze.goal] = False
+    off_route = floor.copy()
+    for route in maze.routes:
+        off_route[tuple(np.array(route).T)] = False
+    reference = off_route if off_route.sum() >= 3 else floor
+    out = np.empty_like(colours, dtype=np.float32)
+    for f, frame in enumerate(colours):
+        out[f] = _affine_to_palette(frame, np.median(frame[walls], axis=0), np.median(frame[reference], axis=0), palette)
+    return out
+
+
+def read_units(video, maze: Maze, *, palette: str = "default", deblur: bool | None = None, exclude=()) -> UnitReading:
     """Decode ``video`` (``[F, H, W, 3]`` or one ``[H, W, 3]`` frame) into unit labels and amounts.
 
     Args:
@@ -93,6 +113,8 @@ def read_units(video, maze: Maze, *, palette: str = "default", deblur: bool | No
         deblur: undo blur measured on the first frame; default True for videos of two or more
             frames and False for one frame (a lone final frame is not the bare maze the blur is
             measured on).
+        exclude: units ``(row, col)`` kept out of the calibration references (units that may
+            legitimately differ from ``maze``, such as the other maze's route in a pair).
 
     Raises:
         InputError: frames that are not square or smaller than the grid (as the scorer).
@@ -106,7 +128,7 @@ def read_units(video, maze: Maze, *, palette: str = "default", deblur: bool | No
     if min(H, W) < U:
         raise InputError(f"video frames of {W}x{H} px are too small for a maze of {U}x{U} units")
     pal = palette_array(palette)
-    colours = _calibrate(sample_units(frames, U), maze, pal)
+    colours = _calibrate(sample_units(frames, U), maze, pal, exclude)
     if deblur is None:
         deblur = len(frames) > 1
     if deblur:

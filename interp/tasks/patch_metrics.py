@@ -88,18 +88,47 @@ def _is_batch(video) -> bool:
     return getattr(video, "ndim", None) == 5 or (isinstance(video, (list, tuple)) and np.ndim(video[0]) == 4)
 
 
-def _final_amount(video, maze: Maze, palette: str):
-    """(amount ``[U, U]`` of the final frame, agreement, reason); amount None when unreadable."""
+def _pair_units(pair: MazePair) -> set:
+    """Units that may differ between the two mazes' videos: both routes and the changed units."""
+    return set(pair.clean_route) | set(pair.corrupt_route) | set(pair.changed_units)
+
+
+def _read(video, maze: Maze, palette: str, exclude=()):
+    """(reading, reason): the reading None when the video cannot be decoded at all."""
     from interp.metrics.route_colour import read_units
 
     try:
-        reading = read_units(video, maze, palette=palette)
+        return read_units(video, maze, palette=palette, exclude=exclude), ""
     except (InputError, ValueError, TypeError) as err:
-        return None, 0.0, f"unreadable video: {err}"
-    reason = "" if reading.shows_maze else (
-        f"video does not show this maze: its first frame agrees with the maze's walls on "
-        f"{reading.first_frame_agreement:.0%} of units (need 90%)")
-    return reading.amount[-1], reading.first_frame_agreement, reason
+        return None, f"unreadable video: {err}"
+
+
+def _not_shown(reading) -> str:
+    if reading.shows_maze:
+        return ""
+    return (f"video does not show this maze: its first frame agrees with the maze's walls on "
+            f"{reading.first_frame_agreement:.0%} of units (need 90%)")
+
+
+def _read_pair(video, pair: MazePair, palette: str):
+    """Decode against the maze of the pair that the video's first frame shows.
+
+    Both mazes are tried; the one whose bare-maze labels (walls, floor, start, goal) agree with
+    more units of the decoded first frame wins (clean on a tie), so that the blur measured on the
+    first frame is measured against the right maze.
+    """
+    from interp.tasks.render import label_grid
+
+    exclude = _pair_units(pair)
+    best, best_score, reason = None, -1.0, ""
+    for maze in (pair.clean, pair.corrupt):
+        reading, reason = _read(video, maze, palette, exclude)
+        if reading is None:
+            return None, reason
+        score = float((reading.labels[0] == label_grid(maze, upto=0)).mean())
+        if score > best_score:
+            best, best_score = reading, score
+    return best, _not_shown(best)
 
 
 def _mean(amount: np.ndarray, units) -> float:
@@ -107,12 +136,18 @@ def _mean(amount: np.ndarray, units) -> float:
 
 
 def route_preference(video, pair: MazePair, *, palette: str = "default"):
-    """:class:`RoutePreference` of a video (a list of them for a batch); see the module docstring."""
+    """:class:`RoutePreference` of a video (a list of them for a batch); see the module docstring.
+
+    The video is decoded against the maze of the pair that its first frame shows (the one whose
+    bare-maze labels agree with more units of the decoded first frame; clean on a tie), with both
+    routes and the changed units kept out of the colour calibration.
+    """
     if _is_batch(video):
         return [route_preference(v, pair, palette=palette) for v in video]
-    amount, agreement, reason = _final_amount(video, pair.clean, palette)
-    if amount is None:
+    reading, reason = _read_pair(video, pair, palette)
+    if reading is None:
         return RoutePreference(0.0, 0.0, 0.0, 0.0, reason)
+    amount, agreement = reading.amount[-1], reading.first_frame_agreement
     clean, corrupt = _mean(amount, pair.clean_only), _mean(amount, pair.corrupt_only)
     return RoutePreference(round(clean - corrupt, 6), round(clean, 6), round(corrupt, 6), agreement, reason)
 
@@ -146,15 +181,19 @@ def _match(units: frozenset, maze: Maze) -> int | None:
     return None
 
 
-def answer(video, maze: Maze, *, palette: str = "default", threshold: float = ROUTE_THRESHOLD):
+def answer(video, maze: Maze, *, palette: str = "default", threshold: float = ROUTE_THRESHOLD, exclude=()):
     """:class:`Answer` of a video (a list of them for a batch): the painted route and whether it
-    is a shortest route of ``maze``."""
+    is a shortest route of ``maze``. ``exclude``: units kept out of the colour calibration."""
     if _is_batch(video):
-        return [answer(v, maze, palette=palette, threshold=threshold) for v in video]
-    amount, _, reason = _final_amount(video, maze, palette)
-    if amount is None:
+        return [answer(v, maze, palette=palette, threshold=threshold, exclude=exclude) for v in video]
+    reading, reason = _read(video, maze, palette, exclude)
+    if reading is None:
         return Answer(frozenset(), False, None, reason)
-    rows, cols = np.nonzero(amount >= threshold)
+    return _answer_of(reading, maze, threshold, _not_shown(reading))
+
+
+def _answer_of(reading, maze: Maze, threshold: float, reason: str) -> Answer:
+    rows, cols = np.nonzero(reading.amount[-1] >= threshold)
     units: frozenset[Unit] = frozenset(zip(rows.tolist(), cols.tolist())) | {maze.start, maze.goal}
     index = _match(units, maze)
     return Answer(units, index is not None and not reason, index, reason)
@@ -163,9 +202,12 @@ def answer(video, maze: Maze, *, palette: str = "default", threshold: float = RO
 def flips_to_clean(video, pair: MazePair, *, palette: str = "default", threshold: float = ROUTE_THRESHOLD):
     """True when the video's answer is the clean maze's route (a list for a batch).
 
-    The answer is decoded against the clean maze; a damaged video gives False.
+    The video is decoded against the maze of the pair its first frame shows (see
+    :func:`route_preference`); a damaged video gives False.
     """
-    result = answer(video, pair.clean, palette=palette, threshold=threshold)
-    if isinstance(result, list):
-        return [r.units == frozenset(pair.clean_route) and not r.reason for r in result]
-    return result.units == frozenset(pair.clean_route) and not result.reason
+    if _is_batch(video):
+        return [flips_to_clean(v, pair, palette=palette, threshold=threshold) for v in video]
+    reading, reason = _read_pair(video, pair, palette)
+    if reading is None or reason:
+        return False
+    return _answer_of(reading, pair.clean, threshold, reason).units == frozenset(pair.clean_route)
