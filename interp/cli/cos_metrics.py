@@ -1,0 +1,118 @@
+"""``cos cos-metrics``: Chain-of-Steps metrics of every sample of a trace store.
+
+Reads the stored x0_hat of every step (site ``x0``, captured with ``tokens=all``), turns it into
+frames, decodes each step's video with the scorer's decoder against the sample's maze (from the
+task metadata the store recorded) and writes ``metrics.json`` (per sample, overall and per maze
+size) and ``cos_metrics.png``::
+
+    cos cos-metrics trace.h5 --out outputs/cos_metrics
+
+Pixel-space models (the organism: 3 channels in [-1, 1]) need no decoder; latent models are
+decoded with ``--model`` (the model that wrote the store).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("cos-metrics", help="Chain-of-Steps metrics per step from a trace store's x0_hat")
+    parser.add_argument("trace", help="trace store holding the x0 site (tokens=all)")
+    parser.add_argument("--out", required=True, help="folder for metrics.json and cos_metrics.png")
+    parser.add_argument("--threshold", type=float, default=0.5,
+                        help="route colour amount (0 floor .. 1 path colour) from which a unit counts as painted")
+    parser.add_argument("--samples", default=None, help="comma-separated sample ids (default: all)")
+    parser.add_argument("--model", default=None,
+                        help="model that wrote the store, to decode latent x0_hat (not needed for pixel-space models)")
+    parser.add_argument("--device", default="cpu", help="torch device for --model")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from interp.errors import check_finite
+    from interp.metrics.cos_aggregate import aggregate, aggregate_by_size
+    from interp.metrics.cos_figure import plot_cos_metrics
+
+    check_finite("--threshold", args.threshold, 0.0, 1.0, low_open=True)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        from interp.errors import InputError
+
+        raise InputError(f"--out {str(out)!r} exists and is not a folder")
+    by_id = read_samples(args)
+    samples = list(by_id.values())
+    by_size = aggregate_by_size(samples)
+    result = {
+        "trace": str(args.trace),
+        "threshold": args.threshold,
+        "aggregate": aggregate(samples),
+        "by_size": {str(size): r for size, r in by_size.items()},
+        "samples": {sid: s.to_dict() for sid, s in by_id.items()},
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(result, indent=1) + "\n")
+    plot_cos_metrics({f"{size}x{size}": r for size, r in by_size.items()}, out / "cos_metrics.png",
+                     threshold=args.threshold)
+    print(f"wrote {out / 'metrics.json'} and {out / 'cos_metrics.png'} ({len(samples)} samples)")
+    return 0
+
+
+def read_samples(args) -> dict:
+    """:class:`~interp.metrics.cos.CosSample` of each selected sample of the store, by id."""
+    from interp.errors import InputError
+    from interp.metrics.cos import cos_metrics
+    from interp.store import TraceStore
+    from interp.tasks.maze import Maze
+    from interp.viz.steps_grid import x0_from_store
+
+    found = {}
+    with TraceStore.open(args.trace) as store:
+        ids = store.sample_ids()
+        if not ids:
+            raise InputError(f"{args.trace} holds no completed sample")
+        chosen = ids if not args.samples else [s.strip() for s in args.samples.split(",") if s.strip()]
+        unknown = [s for s in chosen if s not in ids]
+        if unknown:
+            raise InputError(f"unknown samples {unknown}: valid are {', '.join(ids[:10])}")
+        decoder = None
+        for sid in chosen:
+            task = store.meta(sid).get("task") or {}
+            if not isinstance(task, dict) or not isinstance(task.get("maze"), dict):
+                raise InputError(f"sample {sid!r} of {args.trace} records no maze in its task metadata: "
+                                 "capture maze task folders written by cos tasks make")
+            maze = Maze.from_dict(task["maze"])
+            x0, steps, _ = x0_from_store(store, sid)           # [S, C, F, H, W]
+            if decoder is None and (args.model or x0.shape[1] != 3):
+                decoder = _decoder(args, store)
+            frames = _frames(x0, decoder)
+            found[sid] = cos_metrics(frames, maze, threshold=args.threshold,
+                                     palette=str(task.get("palette", "default")), steps=steps)
+    return found
+
+
+def _frames(x0, decoder):
+    """Stored x0_hat ``[S, C, F, H, W]`` -> uint8 ``[S, F, H, W, 3]``."""
+    from interp.metrics.cos import model_space_to_uint8
+
+    if decoder is not None:
+        from interp.viz import decode_x0
+
+        return decode_x0(decoder, x0)
+    return model_space_to_uint8(x0.transpose(0, 2, 3, 4, 1))
+
+
+def _decoder(args, store):
+    from interp.errors import InputError
+    from interp.models import load_model
+
+    if not args.model:
+        raise InputError(f"x0 in {args.trace} has latent channels: pass --model with the model that wrote it to decode them")
+    model = load_model(args.model, device=args.device)
+    if model.fingerprint() != store.attrs["fingerprint"]:
+        raise InputError(f"--model {args.model!r} is not the model that wrote {args.trace} "
+                         f"({store.attrs['model_name']}, fingerprint {store.attrs['fingerprint']})")
+    return model
