@@ -179,8 +179,10 @@ def check_image_file(path: str | os.PathLike, what: str = "image") -> None:
     try:
         with Image.open(path) as im:
             width, height = im.size
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as err:
+    except Image.DecompressionBombError as err:
+        raise InputError(f"{what} {str(path)!r} is too large to read: {err}") from None
+    except (OSError, UnidentifiedImageError, ValueError) as err:
         raise InputError(f"cannot read {what} {str(path)!r}: {err}") from None
     if max(width, height) > MAX_IMAGE_SIDE or width * height > MAX_IMAGE_PIXELS:
-        raise InputError(f"{what} {str(path)!r} is {width}x{height}: at most {MAX_IMAGE_SIDE} px a side "
-                         f"and {MAX_IMAGE_PIXELS} pixels")
+        raise InputError(f"{what} {str(path)!r} is too large to read ({width}x{height}): at most "
+                         f"{MAX_IMAGE_SIDE} px a side and {MAX_IMAGE_PIXELS} pixels")

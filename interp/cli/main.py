@@ -70,8 +70,9 @@ def dispatch(argv: list[str] | None = None) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("COS_DEBUG", "") not in ("", "0")
+    args = build_parser().parse_args(argv)
     try:
-        return dispatch(argv)
+        return int(args.func(args) or 0)
     except InputError as err:
         if debug:
             raise
@@ -93,7 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, MemoryError) as err:
         if debug:
             raise
-        return _fail(describe_os_error(err))
+        message = describe_os_error(err)
+        outputs = [str(v) for k in ("out", "json", "gif") if isinstance(v := getattr(args, k, None), str)]
+        if isinstance(err, OSError) and not err.filename and outputs:
+            message += f" (while writing {' or '.join(outputs)})"  # a failed write names no file
+        return _fail(message)
     except RecursionError:
         if debug:
             raise
