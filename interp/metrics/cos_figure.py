@@ -54,6 +54,7 @@ def plot_cos_metrics(groups: dict, path, *, threshold: float | None = None) -> P
         ax.legend(fontsize=7)
         ax.title.set_fontsize(10)
     left.yaxis.set_major_locator(MaxNLocator(integer=True))
+    left.set_ylim(bottom=0)
     note = f"n = {total} samples" + (f", route colour threshold {threshold}" if threshold is not None else "")
     fig.suptitle(f"Chain-of-Steps metrics per denoising step ({note}; bands: 95% intervals)", fontsize=11)
     fig.tight_layout()
