@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from interp.capture import BLOCK_KINDS, LOOP_SITES, CaptureSpec, capture
-from interp.capture.traced import wrap
+from nnsight import NNsight
 from interp.sampling import sample
 from interp.store import layout
 
@@ -267,7 +267,7 @@ def bench_gpu(workdir: Path, num_steps: int, device: str = "cuda", size: dict = 
     clear(workdir / "pooled_plus_full.h5")
 
     # nnsight's own cache of the same 4 full blocks, kept in memory (host, then GPU)
-    wrapped = wrap(model)
+    wrapped = NNsight(model)
     for where, device_arg in (("host", torch.device("cpu")), ("gpu", None)):
         gpu_reset_peak()
         rss_before = peak_rss_gib()

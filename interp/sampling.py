@@ -2,15 +2,12 @@
 
 The loop mirrors the diffusers Wan pipelines operation for operation (same scheduler calls, same
 guidance formula, same dtype casts), so with nothing attached it reproduces their output for the
-same inputs and seed. Two hooks make it an instrument:
-
-* ``before_step(step, x_t)`` may return a replacement for x_t (noise injection, merging the
-  latents of several seeds, patching a whole state);
-* ``on_step(state)`` sees a :class:`StepState` after each step: x_t, the velocity per guidance
-  branch and combined, x0_hat = x_t - sigma * v, sigma and the expert.
-
-Edits inside the transformer (one site at a chosen step, branch, layer and tokens) go through
-nnsight or forward hooks, which read :attr:`VideoModel.current_call` to know where they are.
+same inputs and seed. It labels every transformer call with its (step, branch, expert) in
+:attr:`VideoModel.current_call`, calls ``on_step(state)`` with a :class:`StepState` after each
+step (x_t, the velocity per guidance branch and combined, x0_hat = x_t - sigma * v, sigma and
+the expert), and offers its loop-level sites (``x_t``, ``velocity``, ``x0``) to an ``edits``
+object. Edits of any kind go through :func:`interp.interventions.run`, which supplies that
+object; ``sample`` alone changes nothing.
 
 Example:
     >>> from interp.models import load_model                                  # doctest: +SKIP
@@ -92,7 +89,8 @@ def sample(
     *,
     num_steps: int = 50,
     shift: float | None = None,
-    before_step: Callable[[int, torch.Tensor], torch.Tensor | None] | None = None,
+    start_step: int = 0,
+    edits=None,
     on_step: Callable[[StepState], None] | None = None,
     decode: bool = True,
     progress: bool = True,
@@ -104,33 +102,39 @@ def sample(
         inputs: from ``model.prepare(...)``.
         num_steps: number of denoising steps.
         shift: override of the scheduler's flow shift (``None`` keeps the model's).
-        before_step: ``f(step, x_t)`` returning a replacement for x_t, or ``None`` to keep it.
+        start_step: run steps ``start_step..num_steps-1`` only; ``inputs.latents`` is then the
+            state entering ``start_step`` (a saved x_t), and the result equals the full run's.
+        edits: an object with ``wants(kind, branch, step)`` and ``edit(kind, branch, step, expert,
+            value)`` that may replace x_t, a velocity or x0 (see :func:`interp.interventions.run`).
         on_step: ``f(state)`` called after every step with a :class:`StepState`.
         decode: decode the final latents to a uint8 video.
         progress: show a tqdm bar over steps.
     """
     scheduler, timesteps, sigmas = schedule(model, num_steps, shift)
-    scheduler.set_begin_index(0)
+    check_range("start_step", start_step, 0, num_steps - 1)
+    scheduler.set_begin_index(start_step)
     latents = inputs.latents
     experts = []
-    for i, t in enumerate(tqdm(timesteps, desc="denoising", disable=not progress, leave=False)):
-        if before_step is not None:
-            replaced = before_step(i, latents)
-            if replaced is not None:
-                if replaced.shape != latents.shape:
-                    raise InputError(
-                        f"before_step returned x_t of shape {tuple(replaced.shape)} at step {i}: "
-                        f"expected {tuple(latents.shape)}"
-                    )
-                latents = replaced.to(latents.dtype)
+    steps = range(start_step, num_steps)
+    for i in tqdm(steps, desc="denoising", disable=not progress, leave=False):
+        t = timesteps[i]
+        sigma = float(sigmas[i])
+        expert = model.expert_for(t)
+        if edits is not None and edits.wants("x_t", None, i):
+            latents = _checked(edits.edit("x_t", None, i, expert, latents), latents, "x_t", i)
         expert, v_cond, v_uncond = model.predict(i, t, latents, inputs)
+        if edits is not None:
+            v_cond = _edit_prediction(edits, "cond", i, expert, latents, sigma, v_cond)
+            if v_uncond is not None:
+                v_uncond = _edit_prediction(edits, "uncond", i, expert, latents, sigma, v_uncond)
         velocity = v_cond
         if v_uncond is not None:
             velocity = v_uncond + model.guidance_scale_for(expert, inputs) * (v_cond - v_uncond)
+        if edits is not None:
+            velocity = _edit_prediction(edits, "guided", i, expert, latents, sigma, velocity)
         experts.append(expert)
         x_next = scheduler.step(velocity, t, latents, return_dict=False)[0]
         if on_step is not None:
-            sigma = float(sigmas[i])
             on_step(
                 StepState(
                     step=i,
@@ -158,8 +162,30 @@ def sample(
     )
 
 
+def _checked(new: torch.Tensor, old: torch.Tensor, site: str, step: int) -> torch.Tensor:
+    if new.shape != old.shape:
+        raise InputError(f"an edit of {site} at step {step} gave shape {tuple(new.shape)}: expected {tuple(old.shape)}")
+    return new.to(old.dtype)
+
+
+def _edit_prediction(edits, branch: str, step: int, expert: str, x_t, sigma: float, velocity):
+    """Offer one branch's velocity, then its x0 = x_t - sigma * v, to ``edits``.
+
+    An edited x0 is turned back into the velocity that predicts it, ``v = (x_t - x0) / sigma``,
+    so the scheduler steps towards the edited clean estimate from the same x_t.
+    """
+    if edits.wants("velocity", branch, step):
+        velocity = _checked(edits.edit("velocity", branch, step, expert, velocity), velocity, "velocity", step)
+    if edits.wants("x0", branch, step):
+        x0 = x_t - sigma * velocity.to(x_t.dtype)
+        edited = edits.edit("x0", branch, step, expert, x0)
+        if edited is not x0:  # only an edit changes the velocity (a collect leaves it bitwise)
+            velocity = ((x_t - _checked(edited, x0, "x0", step)) / sigma).to(velocity.dtype)
+    return velocity
+
+
 def sample_organism(organism, first_frames, *, num_steps: int = 20, shift: float | None = None, seed=0,
-                    on_step=None, before_step=None, progress: bool = False) -> SampleResult:
+                    on_step=None, progress: bool = False) -> SampleResult:
     """Let the maze organism solve the mazes in ``first_frames`` (uint8 ``[B, H, W, 3]``).
 
     A shortcut for ``sample(model, model.prepare(first_frame=..., seeds=...), ...)`` with the
@@ -169,5 +195,4 @@ def sample_organism(organism, first_frames, *, num_steps: int = 20, shift: float
 
     model = organism if isinstance(organism, OrganismModel) else OrganismModel(organism)
     inputs = model.prepare(first_frame=first_frames, seeds=seed)
-    return sample(model, inputs, num_steps=num_steps, shift=shift, on_step=on_step,
-                  before_step=before_step, progress=progress)
+    return sample(model, inputs, num_steps=num_steps, shift=shift, on_step=on_step, progress=progress)

@@ -1,8 +1,11 @@
-"""Capture activations of a video DiT through nnsight, straight into an HDF5 trace store.
+"""Capture activations of a video DiT straight into an HDF5 trace store.
 
 * :class:`CaptureSpec` says what to record (sites, layers, steps, branches, tokens, dtype);
-* :func:`capture` runs the denoising loop under nnsight and streams every slab to disk;
-* :class:`Edit` and :func:`run_with_edits` set a site at chosen (step, branch, layer, tokens).
+* :func:`capture` runs the denoising loop, with any list of interventions, and streams every
+  slab to disk (each stored site is one ``collect`` intervention of
+  :func:`interp.interventions.run`).
+
+For small runs held in memory, see :func:`interp.interventions.run_with_cache`.
 
 Example:
     >>> from interp.capture import CaptureSpec
@@ -11,28 +14,20 @@ Example:
     (0, 1, 2)
 """
 
-from interp.capture.run import CaptureResult, capture
-from interp.capture.spec import BLOCK_KINDS, LOOP_SITES, CaptureSpec, SiteGroup, parse_int_list
-from interp.capture.tokens import TokenSelection, parse_tokens
-from interp.capture.traced import Edit, traced_sample
-
-
-def run_with_edits(model, inputs, edits, **sampling):
-    """Sample with ``edits`` applied through nnsight; returns the :class:`~interp.sampling.SampleResult`."""
-    return traced_sample(model, inputs, edits=edits, **sampling)
-
+from interp.capture.run import CaptureResult, capture, fingerprint
+from interp.capture.spec import LOOP_SITES, CaptureSpec, SiteGroup, parse_int_list
+from interp.sites import BLOCK_KINDS
+from interp.tokens import TokenSelection, parse_tokens
 
 __all__ = [
     "BLOCK_KINDS",
     "LOOP_SITES",
     "CaptureResult",
     "CaptureSpec",
-    "Edit",
     "SiteGroup",
     "TokenSelection",
     "capture",
+    "fingerprint",
     "parse_int_list",
     "parse_tokens",
-    "run_with_edits",
-    "traced_sample",
 ]

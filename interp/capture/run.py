@@ -1,7 +1,13 @@
-"""``capture``: sample a model and stream the requested sites into a trace store as it runs."""
+"""``capture``: sample a model and stream the requested sites into a trace store as it runs.
+
+A capture is a run of :func:`interp.interventions.run` whose ``collect`` interventions write to
+the store: any list of interventions can run alongside, and the store records them in its
+provenance, so an edited run can be captured but never passes for a clean one.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import time
 import weakref
 from collections.abc import Callable, Sequence
@@ -12,13 +18,11 @@ import numpy as np
 import torch
 
 from interp.capture.sink import SlabSink
-from interp.capture.sites import Route, block_routes
 from interp.capture.spec import CaptureSpec, Plan
-from interp.capture.tokens import latent_tokens
-from interp.capture.traced import Edit, traced_sample
 from interp.errors import InputError
+from interp.interventions import At, Collect, Intervention, run
 from interp.models.base import LoopInputs, VideoModel
-from interp.store import TraceWriter
+from interp.store import TraceStore, TraceWriter
 
 
 @dataclass
@@ -52,8 +56,10 @@ def fingerprint(model: VideoModel) -> str:
     return cached[1]
 
 
-def store_spec(model: VideoModel, inputs: LoopInputs, plan: Plan, num_steps: int, shift) -> dict:
-    """The spec a store records: the resolved sites plus the run settings every sample shares."""
+def store_spec(model: VideoModel, inputs: LoopInputs, plan: Plan, num_steps: int, shift,
+               interventions: Sequence[Intervention] = ()) -> dict:
+    """The spec a store records: the resolved sites, the run settings every sample shares, and
+    the interventions the run applied (an empty list for a clean run)."""
     spec = plan.to_dict()
     spec["run"] = {
         "num_steps": int(num_steps),
@@ -61,9 +67,33 @@ def store_spec(model: VideoModel, inputs: LoopInputs, plan: Plan, num_steps: int
         "guidance_scale": float(inputs.guidance_scale) if inputs.do_guidance else 1.0,
         "guidance_scale_2": inputs.guidance_scale_2 if inputs.do_guidance else None,
         "latent_shape": list(inputs.latents.shape[1:]),
-        "guidance_layout": model.spec.guidance_layout,
     }
+    spec["interventions"] = [item.to_dict() for item in interventions]
     return spec
+
+
+def input_digests(inputs: LoopInputs) -> list[str]:
+    """Per batch row, a digest of everything the row's sample depends on (noise and conditioning),
+    so two different inputs never share a default sample id."""
+    tensors = [inputs.latents, inputs.latent_condition, *inputs.cond.values(), *(inputs.uncond or {}).values()]
+    digests = []
+    for b in range(inputs.batch_size):
+        h = hashlib.sha256()
+        for t in tensors:
+            if isinstance(t, torch.Tensor) and t.ndim and t.shape[0] == inputs.batch_size:
+                h.update(t[b].detach().float().cpu().numpy().tobytes())
+        digests.append(h.hexdigest()[:12])
+    return digests
+
+
+def collect_interventions(plan: Plan) -> list[Intervention]:
+    """One ``collect`` per stored site and branch of a resolved capture plan."""
+    out = []
+    for site in plan.sites.values():
+        for branch in site.branches:
+            where = At(site.name, steps=plan.steps, branch=None if site.kind == "x_t" else branch)
+            out.append(Intervention(where, Collect(reduce=str(site.tokens))))
+    return out
 
 
 def capture(
@@ -76,7 +106,7 @@ def capture(
     shift: float | None = None,
     sample_ids: Sequence[str] | None = None,
     tasks: Sequence[dict] | None = None,
-    edits: Sequence[Edit] = (),
+    interventions: Sequence[Intervention] = (),
     save_video: bool = True,
     compression: str | None = None,
     max_host_bytes: int = 2 << 30,
@@ -96,9 +126,12 @@ def capture(
         spec: what to capture.
         out: the store's index file.
         num_steps, shift: the sampling schedule.
-        sample_ids: one id per batch element (default ``seed<seed>``).
+        sample_ids: one id per batch element (default ``seed<seed>-<digest of the inputs>``, so
+            different inputs never share an id); an id already in the store with other inputs
+            is an error.
         tasks: one task-metadata dict per batch element, stored with the sample.
-        edits: site edits applied while capturing (see :class:`~interp.capture.Edit`).
+        interventions: edits applied while capturing; the store records them, and appending a
+            run with other interventions is refused.
         save_video: also store the decoded final video (uint8 ``[F, H, W, 3]``) per sample.
         compression: ``None``, ``"gzip"`` or ``"lzf"`` for the site datasets.
         max_host_bytes: host memory the capture may hold in slabs waiting to be written.
@@ -116,8 +149,9 @@ def capture(
     plan = spec.resolve(num_layers=model.num_layers, num_steps=num_steps, guidance=inputs.do_guidance)
     batch = inputs.batch_size
     seeds = list(inputs.seeds or [None] * batch)
+    digests = input_digests(inputs)
     ids = list(sample_ids) if sample_ids is not None else [
-        f"seed{s}" if s is not None else f"sample{b}" for b, s in enumerate(seeds)
+        f"seed{s}-{d}" if s is not None else f"sample-{d}" for s, d in zip(seeds, digests)
     ]
     if len(ids) != batch or len(set(ids)) != batch:
         raise InputError(f"need {batch} distinct sample ids for a batch of {batch}; got {ids}")
@@ -127,11 +161,12 @@ def capture(
         out,
         model_name=model.name,
         fingerprint=fingerprint(model),
-        spec=store_spec(model, inputs, plan, num_steps, shift),
+        spec=store_spec(model, inputs, plan, num_steps, shift, interventions),
         compression=compression,
     )
     try:
         done = set(writer.completed())
+        _check_same_inputs(writer.path, [(ids[b], digests[b]) for b in range(batch) if ids[b] in done])
         todo = [b for b in range(batch) if ids[b] not in done]
         skipped = [ids[b] for b in range(batch) if ids[b] in done]
         if not todo:
@@ -142,8 +177,9 @@ def capture(
                 samples[b] = writer.begin(
                     ids[b], seed=seeds[b], task=(tasks[b] if tasks is not None else {}),
                     num_steps=num_steps, shift=shift, guidance_scale=writer.spec["run"]["guidance_scale"],
+                    inputs_digest=digests[b],
                 )
-            result, sink, timings = _run(model, inputs, plan, samples, edits, num_steps, shift, save_video,
+            result, sink, timings = _run(model, inputs, plan, samples, interventions, num_steps, shift, save_video,
                                          max_host_bytes, on_step, progress)
             began = time.perf_counter()
             steps = list(plan.steps)
@@ -168,69 +204,43 @@ def capture(
         writer.close()
 
 
-def _run(model, inputs, plan: Plan, samples: dict, edits, num_steps, shift, save_video, max_host_bytes,
+def _check_same_inputs(path, found: list[tuple[str, str]]) -> None:
+    """Refuse to skip a completed sample whose id matches but whose inputs differ."""
+    if not found:
+        return
+    with TraceStore.open(path) as store:
+        for sample_id, digest in found:
+            stored = store.meta(sample_id).get("inputs_digest")
+            if stored is not None and stored != digest:
+                raise InputError(f"sample {sample_id!r} is already in {path} with other inputs "
+                                 f"(digest {stored}, now {digest}): give distinct sample ids")
+
+
+def _run(model, inputs, plan: Plan, samples: dict, interventions, num_steps, shift, save_video, max_host_bytes,
          on_step, progress):
-    """Run the loop under nnsight, streaming every requested slab to the sample writers."""
+    """Run the loop with the user's interventions and one ``collect`` per stored site, streaming
+    every collected slab to the sample writers."""
     todo = list(samples)
-    steps = set(plan.steps)
     block_grid = model.token_grid(inputs.latents.shape)
     latent_grid = tuple(inputs.latents.shape[-3:])
-    for b, sample in samples.items():
+    for sample in samples.values():
         for site in plan.sites.values():
             grid = latent_grid if site.layer is None else block_grid
             sample.set_token_grid(site.name, site.tokens.grid(grid))
     sink = SlabSink(lambda key, array: samples[key[0]].write(*key[1:], array),
                     dtype=getattr(torch, plan.dtype), max_bytes=max_host_bytes)
-    batched = model.spec.guidance_layout == "batched"
-    batch = inputs.batch_size
 
-    def put(site, branch, step, tokens):
+    def collector(site, branch, step, rows, value):
         for b in todo:
-            sink.put((b, site.name, branch, step), tokens[b])
+            sink.put((b, str(site), branch, step), value[rows.index(b)])
 
-    def on_block(route: Route, value: torch.Tensor) -> None:
-        label = model.current_call
-        if label is None or label.expert != route.expert:
-            raise RuntimeError(f"{route.site} of {route.expert} ran outside a labelled call ({label})")
-        if label.step not in steps:
-            return
-        site = plan.sites[route.site]
-        parts = {"uncond": value[:batch], "cond": value[batch:]} if batched else {label.branch: value}
-        for branch, part in parts.items():
-            if branch in site.branches:
-                put(site, branch, label.step, site.tokens.apply(part, block_grid))
-
-    loop_sites = [s for s in plan.sites.values() if s.layer is None]
-
-    def on_loop_step(state) -> None:
-        if on_step is not None:
-            on_step(state)
-        if state.step not in steps:
-            return
-        velocities = {"guided": state.velocity, "cond": state.velocity_cond, "uncond": state.velocity_uncond}
-        for site in loop_sites:
-            for branch in site.branches:
-                if site.kind == "x_t":
-                    value = state.x_t
-                elif site.kind == "velocity":
-                    value = velocities[branch]
-                else:
-                    value = state.x0 if branch == "guided" else state.x_t - state.sigma * velocities[branch].to(state.x_t.dtype)
-                tokens, _ = latent_tokens(value)
-                put(site, branch, state.step, site.tokens.apply(tokens, latent_grid))
-
-    routes = block_routes(model, plan)
     began = time.perf_counter()
     try:
-        result = traced_sample(
-            model, inputs, routes=routes, callback=on_block, edits=edits, num_steps=num_steps, shift=shift,
-            on_step=on_loop_step if (loop_sites or on_step) else None, decode=save_video, progress=progress,
-        )
+        result = run(model, inputs, [*interventions, *collect_interventions(plan)], num_steps=num_steps,
+                     shift=shift, collector=collector, on_step=on_step, decode=save_video, progress=progress).result
         sampled = time.perf_counter()
     finally:
         sink.close()
     timings = {"sampling_s": sampled - began, "drain_s": time.perf_counter() - sampled,
                "put_s": sink.put_seconds, "pinned_allocations": sink.pinned_allocations}
     return result, sink, timings
-
-

@@ -1,9 +1,7 @@
 """What to capture: sites, layers, steps, branches, tokens and storage dtype.
 
-Site names follow TransformerLens: ``blocks.{l}.resid_post`` (a block's output, the residual
-stream), ``blocks.{l}.attn1.out`` (self-attention output, before its gate), ``blocks.{l}.attn2.out``
-(cross-attention output), ``blocks.{l}.ffn.out`` (feed-forward output, before its gate), and
-the loop-level ``x_t``, ``velocity`` and ``x0`` (x0_hat = x_t - sigma * velocity).
+Site names are those of :mod:`interp.sites`: ``blocks.{l}.resid_pre`` / ``resid_post`` /
+``attn1.out`` / ``attn2.out`` / ``ffn.out`` and the loop-level ``x_t``, ``velocity`` and ``x0``.
 
 A :class:`CaptureSpec` is a list of :class:`SiteGroup` s (sites x layers x token selection) plus
 the steps, branches and dtype shared by all of them, so one capture can keep every block
@@ -24,21 +22,15 @@ Example:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from interp.capture.tokens import TokenSelection, parse_tokens
+from interp.tokens import TokenSelection, parse_tokens
 from interp.errors import InputError, check_choice, check_range
+from interp.sites import BLOCK_KINDS, CALL_BRANCHES, LOOP_BRANCHES, LOOP_KINDS, expand_sites
 
-BLOCK_KINDS = ("resid_post", "attn1.out", "attn2.out", "ffn.out")
-LOOP_SITES = ("x_t", "velocity", "x0")
-BRANCHES = ("cond", "uncond", "guided")
+LOOP_SITES = LOOP_KINDS
 DTYPES = ("float16", "float32")
-#: Block site kinds in the order they run inside a block.
-RUN_ORDER = ("attn1.out", "attn2.out", "ffn.out", "resid_post")
-#: ``blocks.{layer}.{kind}``
-BLOCK_SITE = re.compile(r"^blocks\.(-?\d+)\.(.+)$")
 
 
 @dataclass(frozen=True)
@@ -46,10 +38,10 @@ class SiteGroup:
     """Sites captured with one token selection.
 
     Attributes:
-        sites: block site kinds (``resid_post``, ``attn1.out``, ``attn2.out``, ``ffn.out``), full
+        sites: block site kinds (``resid_pre``, ``resid_post``, ``attn1.out``, ``attn2.out``, ``ffn.out``), full
             block site names (``blocks.3.resid_post``) or loop sites (``x_t``, ``velocity``, ``x0``).
         layers: blocks for the kinds (``None``: all blocks); ignored by full names and loop sites.
-        tokens: ``all``, ``stride:N``, ``frame_mean`` or ``pool:K`` (see :mod:`interp.capture.tokens`).
+        tokens: ``all``, ``stride:N``, ``frame_mean`` or ``pool:K`` (see :mod:`interp.tokens`).
     """
 
     sites: tuple[str, ...] = ("resid_post", "x0")
@@ -155,55 +147,33 @@ class CaptureSpec:
         """
         check_choice("dtype", self.dtype, DTYPES)
         for branch in self.branches:
-            check_choice("branch", branch, BRANCHES)
+            check_choice("branch", branch, LOOP_BRANCHES)
         if "uncond" in self.branches and not guidance:
             raise InputError("branch 'uncond' needs classifier-free guidance (guidance_scale > 1)")
-        block_branches = tuple(b for b in ("cond", "uncond") if b in self.branches)
+        block_branches = tuple(b for b in CALL_BRANCHES if b in self.branches)
         loop_branches = ("guided",) + block_branches
         steps = tuple(range(num_steps)) if self.steps is None else tuple(sorted(set(int(s) for s in self.steps)))
         for step in steps:
             check_range("step", step, 0, num_steps - 1)
         if not steps:
-            raise InputError("no steps selected: give at least one step")
+            raise InputError(f"no steps selected (steps={list(self.steps or [])}, num_steps={num_steps}): give at least one step")
         sites: dict[str, SitePlan] = {}
         for group in self.groups:
             tokens = parse_tokens(group.tokens)
-            for entry in group.sites:
-                for name, kind, layer in _expand(entry, group.layers, num_layers):
-                    if kind in LOOP_SITES:
-                        branches = ("guided",) if kind == "x_t" else loop_branches
-                    else:
-                        branches = block_branches
-                        if not branches:
-                            raise InputError(f"site {name} needs branch cond or uncond; got {list(self.branches)}")
-                    if name in sites:
-                        raise InputError(f"site {name} is requested twice: give each site in one group only")
-                    sites[name] = SitePlan(name, kind, layer, tokens, branches)
+            for site in expand_sites(group.sites, layers=group.layers, num_layers=num_layers):
+                name, kind, layer = str(site), site.kind, site.layer
+                if kind in LOOP_SITES:
+                    branches = ("guided",) if kind == "x_t" else loop_branches
+                else:
+                    branches = block_branches
+                    if not branches:
+                        raise InputError(f"site {name} needs branch cond or uncond; got {list(self.branches)}")
+                if name in sites:
+                    raise InputError(f"site {name} is requested twice: give each site in one group only")
+                sites[name] = SitePlan(name, kind, layer, tokens, branches)
         if not sites:
             raise InputError("no sites selected: give at least one site")
         return Plan(sites, steps, self.dtype, self)
-
-
-def _expand(entry: str, layers: tuple[int, ...] | None, num_layers: int):
-    """Yield ``(name, kind, layer)`` for one requested site entry."""
-    valid = ", ".join(BLOCK_KINDS + LOOP_SITES) + ", blocks.{l}.<kind>"
-    if entry in LOOP_SITES:
-        yield entry, entry, None
-        return
-    match = BLOCK_SITE.match(entry)
-    if match:
-        kind = match.group(2)
-        if kind not in BLOCK_KINDS:
-            raise InputError(f"unknown site {entry!r}: valid are {valid}")
-        wanted: Iterable[int] = (int(match.group(1)),)
-    elif entry in BLOCK_KINDS:
-        kind = entry
-        wanted = range(num_layers) if layers is None else layers
-    else:
-        raise InputError(f"unknown site {entry!r}: valid are {valid}")
-    for layer in wanted:
-        check_range("layer", int(layer), 0, num_layers - 1)
-        yield f"blocks.{int(layer)}.{kind}", kind, int(layer)
 
 
 def parse_int_list(text: str, what: str = "value") -> tuple[int, ...]:

@@ -35,29 +35,22 @@ class ArchitectureSpec:
         block_lists: attribute paths of the ``ModuleList`` s that hold the blocks, in run order
             (HunyuanVideo would list ``transformer_blocks`` then ``single_transformer_blocks``).
         block_sites: site name inside a block -> submodule path, e.g. ``{"attn1": "attn1"}``.
-        guidance_layout: ``"sequential"`` (one call per branch, cond first, as Wan and
-            HunyuanVideo do) or ``"batched"`` (one call on ``cat([uncond, cond])`` as CogVideoX
-            and LTX do).
         expert_names: attribute names of the expert transformers, high-noise expert first.
+
+    Guidance runs one transformer call per branch, cond first, as Wan and HunyuanVideo do;
+    families that batch both branches into one call (CogVideoX, LTX) need an adapter that
+    splits them before they can be supported.
     """
 
     family: str
     block_lists: tuple[str, ...] = ("blocks",)
     block_sites: dict[str, str] = field(default_factory=lambda: {"attn1": "attn1", "attn2": "attn2", "ffn": "ffn"})
-    guidance_layout: str = "sequential"
     expert_names: tuple[str, ...] = ("transformer",)
-
-    def __post_init__(self):
-        check_choice("guidance layout", self.guidance_layout, ("sequential", "batched"))
 
 
 @dataclass(frozen=True)
 class CallLabel:
-    """Which denoising step, guidance branch and expert a transformer call belongs to.
-
-    ``branch`` is ``"cond"`` or ``"uncond"`` for sequential guidance; a batched call carries
-    ``"uncond+cond"`` and its batch halves are split by whoever reads it.
-    """
+    """Which denoising step, guidance branch (``cond`` or ``uncond``) and expert a transformer call belongs to."""
 
     step: int
     branch: str
@@ -136,6 +129,22 @@ class VideoModel(nn.Module):
         for path in self.spec.block_lists:
             blocks.extend(module.get_submodule(path))
         return nn.ModuleList(blocks) if len(self.spec.block_lists) > 1 else module.get_submodule(self.spec.block_lists[0])
+
+    def site_module(self, site, expert: str | None = None) -> nn.Module:
+        """The module whose output (or, for ``resid_pre``, input) is block site ``site`` of ``expert``.
+
+        ``resid_pre`` and ``resid_post`` are the block itself; ``<name>.out`` is the block's
+        submodule that :attr:`ArchitectureSpec.block_sites` lists under ``<name>``.
+        """
+        from interp.sites import Site
+
+        site = Site.parse(site).check(self.num_layers)
+        if not site.is_block:
+            raise InputError(f"{site} is a loop site: it has no module")
+        block = self.blocks(expert)[site.layer]
+        if site.kind in ("resid_pre", "resid_post"):
+            return block
+        return block.get_submodule(self.spec.block_sites[site.kind.removesuffix(".out")])
 
     @property
     def num_layers(self) -> int:

@@ -61,7 +61,7 @@ def test_trace_then_steps(workspace, tmp_path, capsys):
 @pytest.mark.parametrize(
     "extra, needle",
     [
-        (["--sites", "resid_pre"], "unknown site 'resid_pre'"),
+        (["--sites", "resid_mid"], "unknown site 'resid_mid'"),
         (["--layers", "2"], "layer 2 is out of range: choose 0..1"),
         (["--steps", "4"], "step 4 is out of range: choose 0..3"),
         (["--tokens", "pool:0"], "pool:0"),

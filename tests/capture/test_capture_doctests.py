@@ -7,8 +7,8 @@ import importlib
 
 import pytest
 
-MODULES = ["interp.capture", "interp.capture.spec", "interp.capture.tokens", "interp.capture.sink",
-           "interp.capture.traced", "interp.store.writer", "interp.viz.steps_grid"]
+MODULES = ["interp.capture", "interp.capture.spec", "interp.tokens", "interp.capture.sink",
+           "interp.store.writer", "interp.viz.steps_grid"]
 
 
 @pytest.mark.parametrize("name", MODULES)

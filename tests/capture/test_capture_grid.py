@@ -22,16 +22,16 @@ def test_x0_from_store_rebuilds_the_latents(organism, tmp_path):
            on_step=lambda s: states.__setitem__(s.step, s.x0[0].clone()))
     capture(model, inputs, CaptureSpec.make(["x0"], dtype="float32"), tmp_path / "t.h5", num_steps=5, progress=False)
     with TraceStore.open(tmp_path / "t.h5") as store:
-        latents, steps, sigmas = x0_from_store(store, "seed7", [1, 4])
+        latents, steps, sigmas = x0_from_store(store, store.sample_ids()[0], [1, 4])
         assert steps == [1, 4] and len(sigmas) == 2 and sigmas[0] > sigmas[1]
         np.testing.assert_array_equal(latents[0], states[1].numpy())
         np.testing.assert_array_equal(latents[1], states[4].numpy())
         with pytest.raises(InputError, match="step 9 was not captured"):
-            x0_from_store(store, "seed7", [9])
+            x0_from_store(store, store.sample_ids()[0], [9])
     capture(model, inputs, CaptureSpec.make(["x0"], tokens="frame_mean"), tmp_path / "p.h5", num_steps=5,
             progress=False)
     with TraceStore.open(tmp_path / "p.h5") as store, pytest.raises(InputError, match="tokens=all"):
-        x0_from_store(store, "seed7")
+        x0_from_store(store, store.sample_ids()[0])
 
 
 def test_grid_places_every_cell(tmp_path):

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from interp.capture import CaptureSpec, capture
-from interp.capture.sites import site_module
 from interp.sampling import sample
 from interp.store import TraceStore
 
@@ -34,7 +33,7 @@ def hook_oracle(model, inputs):
                     label = (c // per_step, ("cond", "uncond")[c % per_step], calls[-1])
                     assert calls[-1] == expert
                     records[(label, f"blocks.{layer}.{kind}")] = output.detach().clone()
-                handles.append(site_module(model, expert, layer, kind).register_forward_hook(hook))
+                handles.append(model.site_module(f"blocks.{layer}.{kind}", expert).register_forward_hook(hook))
     try:
         result = sample(model, inputs, num_steps=STEPS, progress=False)
     finally:
@@ -60,7 +59,7 @@ def test_labels_and_values_match_hook_oracle(fixture, request, tmp_path):
     assert np.array_equal(out.result.video, clean.video)
 
     with TraceStore.open(tmp_path / "t.h5") as store:
-        experts = store.meta("seed7")["experts"]
+        experts = store.meta(store.sample_ids()[0])["experts"]
         assert experts == clean.experts
         if fixture == "wan22":
             assert set(experts) == {"transformer", "transformer_2"}
@@ -68,7 +67,7 @@ def test_labels_and_values_match_hook_oracle(fixture, request, tmp_path):
         for (label, site), expected in records.items():
             step, branch, expert = label
             assert experts[step] == expert
-            got = store.read("seed7", site, branch=branch, steps=[step])[0]
+            got = store.read(store.sample_ids()[0], site, branch=branch, steps=[step])[0]
             np.testing.assert_array_equal(got, expected[0].float().numpy())
             checked += 1
         # every block site, every branch, every step, 2 layers
@@ -89,12 +88,12 @@ def test_loop_sites_match_step_states(wan21, tmp_path):
             def as_tokens(x):  # [1, C, F, H, W] -> [F*H*W, C], frame-major
                 return x[0].permute(1, 2, 3, 0).reshape(-1, x.shape[1]).float().numpy()
 
-            np.testing.assert_array_equal(store.read("seed7", "x_t", steps=[s.step])[0], as_tokens(s.x_t))
-            np.testing.assert_array_equal(store.read("seed7", "x0", steps=[s.step])[0], as_tokens(s.x0))
-            np.testing.assert_array_equal(store.read("seed7", "velocity", branch="uncond", steps=[s.step])[0],
+            np.testing.assert_array_equal(store.read(store.sample_ids()[0], "x_t", steps=[s.step])[0], as_tokens(s.x_t))
+            np.testing.assert_array_equal(store.read(store.sample_ids()[0], "x0", steps=[s.step])[0], as_tokens(s.x0))
+            np.testing.assert_array_equal(store.read(store.sample_ids()[0], "velocity", branch="uncond", steps=[s.step])[0],
                                           as_tokens(s.velocity_uncond))
             x0_cond = s.x_t - s.sigma * s.velocity_cond
-            np.testing.assert_allclose(store.read("seed7", "x0", branch="cond", steps=[s.step])[0],
+            np.testing.assert_allclose(store.read(store.sample_ids()[0], "x0", branch="cond", steps=[s.step])[0],
                                        as_tokens(x0_cond), rtol=0, atol=1e-6)
         # token (f, h, w) really is where the voxel sits
         f, h, w = states[0].x_t.shape[-3:]
@@ -110,7 +109,7 @@ def test_selected_steps_layers_and_float16(wan21, tmp_path):
         assert store.sites() == ["blocks.1.resid_post"] and store.layers() == [1]
         assert store.branches("blocks.1.resid_post") == ["cond"]
         assert store.steps().tolist() == [0, 3]
-        x = store.read("seed7", "blocks.1.resid_post", dtype=None)
+        x = store.read(store.sample_ids()[0], "blocks.1.resid_post", dtype=None)
         assert x.dtype == np.float16 and x.shape == (2, 3, 24)  # 3 frames pooled
         for row, step in enumerate([0, 3]):
             full = records[((step, "cond", "transformer"), "blocks.1.resid_post")][0].double()
@@ -122,12 +121,13 @@ def test_batch_elements_become_samples_equal_to_single_runs(wan21, tmp_path):
     spec = CaptureSpec.make(("resid_post", "x0"), branches=("cond", "uncond"), dtype="float32")
     both = capture(wan21, tiny_inputs(wan21, seeds=(3, 4)), spec, tmp_path / "b.h5", num_steps=STEPS,
                    progress=False, save_video=False)
-    assert both.written == ["seed3", "seed4"]
+    assert [i.split("-")[0] for i in both.written] == ["seed3", "seed4"]
     capture(wan21, tiny_inputs(wan21, seeds=(4,)), spec, tmp_path / "s.h5", num_steps=STEPS, progress=False,
             save_video=False)
     with TraceStore.open(tmp_path / "b.h5") as b, TraceStore.open(tmp_path / "s.h5") as s:
+        assert s.sample_ids() == both.written[1:]  # the same inputs get the same id in any batch
         for site in s.sites():
             for branch in s.branches(site):
-                np.testing.assert_allclose(b.read("seed4", site, branch=branch), s.read("seed4", site, branch=branch),
+                np.testing.assert_allclose(b.read(both.written[1], site, branch=branch), s.read(both.written[1], site, branch=branch),
                                            rtol=1e-5, atol=1e-5)
-        assert not np.allclose(b.read("seed3", "x0"), b.read("seed4", "x0"))
+        assert not np.allclose(b.read(both.written[0], "x0"), b.read(both.written[1], "x0"))

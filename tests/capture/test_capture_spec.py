@@ -17,7 +17,7 @@ def resolve(spec, guidance=True):
 @pytest.mark.parametrize(
     "spec, needle",
     [
-        (CaptureSpec.make(["resid_pre"]), "resid_pre"),
+        (CaptureSpec.make(["resid_mid"]), "resid_mid"),
         (CaptureSpec.make(["blocks.2.attn3.out"]), "blocks.2.attn3.out"),
         (CaptureSpec.make(["resid_post"], layers=[4]), "layer 4 is out of range: choose 0..3"),
         (CaptureSpec.make(["blocks.9.ffn.out"]), "layer 9"),

@@ -32,18 +32,15 @@ def test_states_follow_flow_matching_identities():
         assert nxt.sigma < prev.sigma
 
 
-def test_before_step_replaces_x_t_only_from_that_step():
+def test_merging_x_t_replaces_it_only_from_that_step():
+    from interp.interventions import At, Intervention, Merge, run
+
     model, inputs = make(guidance=1.0, seeds=(0, 1, 2))
     clean = []
     sample(model, inputs, num_steps=4, decode=False, progress=False, on_step=clean.append)
-
-    def merge_seeds(step, x_t):
-        if step == 2:
-            return x_t.mean(dim=0, keepdim=True).expand_as(x_t).clone()
-        return None
-
     edited = []
-    sample(model, inputs, num_steps=4, decode=False, progress=False, before_step=merge_seeds, on_step=edited.append)
+    merge = Intervention(At("x_t", steps=[2]), Merge(groups=[(0, 1, 2)]))
+    run(model, inputs, [merge], num_steps=4, decode=False, progress=False, on_step=edited.append)
     for step in (0, 1):
         assert torch.equal(clean[step].x_t, edited[step].x_t)
     merged = edited[2].x_t

@@ -1,0 +1,256 @@
+"""The one executor: run the denoising loop with a list of interventions.
+
+Block sites are reached through hooks on the modules the sites name, loop sites through the
+sampling loop's edit points; both read the call label (step, branch, expert) that the loop
+sets, so an edit lands where it was asked for, never by counting calls. Everything is
+validated before the first step runs. ``collect`` interventions record into an
+:class:`~interp.interventions.cache.ActivationCache` (or any ``collector`` with the same
+``record`` signature, such as the capture's store writer).
+
+Example:
+    >>> from interp.interventions import At, Intervention, Zero, run   # doctest: +SKIP
+    >>> out = run(model, inputs, [Intervention(At("blocks.3.resid_post", steps=[0]), Zero())],
+    ...           num_steps=20)                                          # doctest: +SKIP
+    >>> out.video.shape                                                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from interp.tokens import latent_tokens, parse_tokens
+from interp.errors import InputError, check_range
+from interp.interventions.actions import Context
+from interp.interventions.cache import ActivationCache
+from interp.interventions.intervention import Intervention
+from interp.models.base import LoopInputs, VideoModel
+from interp.sampling import SampleResult, sample, schedule
+from interp.sites import Site
+
+
+@dataclass
+class RunResult:
+    """The loop's result (latents, video, schedule) and what ``collect`` recorded."""
+
+    result: SampleResult
+    cache: ActivationCache | None = None
+
+    @property
+    def video(self):
+        return self.result.video
+
+    @property
+    def latents(self):
+        return self.result.latents
+
+
+@dataclass
+class _Entry:
+    """One intervention resolved against a run: rows, token mask, steps."""
+
+    index: int
+    site: Site
+    branch: str | None
+    steps: frozenset
+    expert: str | None
+    rows: torch.Tensor | None
+    mask: torch.Tensor
+    full_mask: bool
+    action: object
+    reduce: object = None
+
+
+@dataclass
+class _Plan:
+    entries: dict[tuple[str, str | None], list[_Entry]] = field(default_factory=lambda: defaultdict(list))
+    block_sites: set = field(default_factory=set)
+
+    def find(self, site: Site, branch: str | None, step: int, expert: str) -> list[_Entry]:
+        return [e for e in self.entries.get((str(site), branch), ()) if step in e.steps
+                and (e.expert is None or e.expert == expert)]
+
+    def wants(self, site: Site, branch: str | None, step: int) -> bool:
+        return any(step in e.steps for e in self.entries.get((str(site), branch), ()))
+
+
+def site_width(model: VideoModel, inputs: LoopInputs, site: Site) -> int:
+    """Channels of a site: the transformer's inner width for blocks, latent channels for the loop."""
+    if not site.is_block:
+        return int(inputs.latents.shape[1])
+    config = next(iter(model.experts.values())).config
+    return int(config.num_attention_heads * config.attention_head_dim)
+
+
+def site_grid(model: VideoModel, inputs: LoopInputs, site: Site) -> tuple[int, int, int]:
+    """Token grid ``(frames, rows, cols)`` of a site."""
+    return model.token_grid(inputs.latents.shape) if site.is_block else tuple(inputs.latents.shape[-3:])
+
+
+def plan(model: VideoModel, inputs: LoopInputs, interventions: Sequence[Intervention], *, num_steps: int,
+         start_step: int = 0, sources: dict | None = None) -> _Plan:
+    """Check every intervention against the model, inputs and schedule; raise :class:`InputError` if any is bad."""
+    sources = sources or {}
+    batch = inputs.batch_size
+    branches = ("cond", "uncond") if inputs.do_guidance else ("cond",)
+    out = _Plan()
+    for index, item in enumerate(interventions):
+        if not isinstance(item, Intervention):
+            raise InputError(f"intervention {index} is a {type(item).__name__}, not an Intervention")
+        at, action = item.at, item.do
+        site = at.site.check(model.num_layers)
+        steps = range(start_step, num_steps) if at.steps is None else at.steps
+        for step in steps:
+            check_range(f"step of intervention {index} at {site}", step, start_step, num_steps - 1)
+        if at.branch in ("cond", "uncond") and at.branch not in branches:
+            raise InputError(f"intervention {index} at {site} asks for branch {at.branch!r}: this run has "
+                             f"{', '.join(branches)} (guidance is {'on' if inputs.do_guidance else 'off'})")
+        if at.expert is not None and at.expert not in model.experts:
+            raise InputError(f"unknown expert {at.expert!r}: this model has {', '.join(model.experts)}")
+        rows = at.samples
+        if rows is not None:
+            for row in rows:
+                check_range(f"sample of intervention {index}", row, 0, batch - 1)
+        num_rows = batch if rows is None else len(rows)
+        mask = at.tokens.mask(site_grid(model, inputs, site), num_rows)
+        reduce = None
+        if not action.edits:
+            reduce = parse_tokens(action.reduce)
+            if at.tokens.kind != "all":
+                raise InputError(f"collect at {site} takes every token; reduce them with reduce='pool:K' etc.")
+        action.check(width=site_width(model, inputs, site), num_rows=num_rows, batch=batch, sources=sources, site=site,
+                     grid=site_grid(model, inputs, site), steps=tuple(steps), branch=at.branch)
+        branch_list = branches if (site.is_block and at.branch is None) else (at.branch,)
+        for branch in branch_list:
+            out.entries[(str(site), branch)].append(_Entry(
+                index, site, branch, frozenset(steps), at.expert,
+                None if rows is None else torch.tensor(rows, dtype=torch.long),
+                mask, bool(mask.all()), action, reduce))
+        if site.is_block:
+            out.block_sites.add(site)
+    return out
+
+
+class _Executor:
+    """Applies a plan's entries to the values flowing through one run."""
+
+    def __init__(self, model, inputs, the_plan: _Plan, sources, collector):
+        self.model, self.plan, self.sources, self.collector = model, the_plan, sources, collector
+        self.grids = {}
+        self.inputs = inputs
+
+    def apply(self, site: Site, branch: str | None, step: int, expert: str, tokens: torch.Tensor) -> torch.Tensor:
+        """Apply every matching entry, in list order, to ``tokens`` ``[B, T, D]``."""
+        grid = self.grids.setdefault(site, site_grid(self.model, self.inputs, site))
+        for entry in self.plan.find(site, branch, step, expert):
+            rows = entry.rows.to(tokens.device) if entry.rows is not None else None
+            x = tokens if rows is None else tokens.index_select(0, rows)
+            row_ids = torch.arange(tokens.shape[0]) if entry.rows is None else entry.rows
+            mask = entry.mask.to(tokens.device)
+            ctx = Context(site, step, branch, expert, row_ids, tokens, self.sources, grid, mask)
+            if not entry.action.edits:
+                label = "guided" if branch is None else branch
+                self.collector(site, label, step, row_ids.tolist(), entry.reduce.apply(x, grid))
+                continue
+            new = entry.action(x, ctx).to(tokens.dtype)
+            if not entry.full_mask:
+                new = torch.where(mask[..., None], new, x)
+            if rows is None:
+                tokens = new.contiguous()
+            else:
+                tokens = tokens.index_copy(0, rows, new.contiguous())
+        return tokens
+
+    # --- block sites: module hooks ----------------------------------------------------------
+    def _on_block(self, site: Site, value: torch.Tensor) -> torch.Tensor:
+        label = self.model.current_call
+        if label is None:
+            raise RuntimeError(f"{site} ran outside a labelled transformer call")
+        return self.apply(site, label.branch, label.step, label.expert, value)
+
+    def install(self) -> list:
+        handles = []
+        for site in self.plan.block_sites:
+            for expert in self.model.experts:
+                module = self.model.site_module(site, expert)
+                if site.kind == "resid_pre":
+                    handles.append(module.register_forward_pre_hook(self._pre_hook(site), with_kwargs=True))
+                else:
+                    handles.append(module.register_forward_hook(self._post_hook(site)))
+        return handles
+
+    def _pre_hook(self, site):
+        def hook(module, args, kwargs):
+            if args:
+                return (self._on_block(site, args[0]), *args[1:]), kwargs
+            kwargs = dict(kwargs, hidden_states=self._on_block(site, kwargs["hidden_states"]))
+            return args, kwargs
+        return hook
+
+    def _post_hook(self, site):
+        def hook(module, args, output):
+            if isinstance(output, tuple):
+                return (self._on_block(site, output[0]), *output[1:])
+            return self._on_block(site, output)
+        return hook
+
+    # --- loop sites: the sampling loop's edit points ----------------------------------------
+    def wants(self, kind: str, branch: str | None, step: int) -> bool:
+        return self.plan.wants(Site(kind), branch, step)
+
+    def edit(self, kind: str, branch: str | None, step: int, expert: str, value: torch.Tensor) -> torch.Tensor:
+        tokens, (f, h, w) = latent_tokens(value)
+        edited = self.apply(Site(kind), branch, step, expert, tokens)
+        if edited is tokens:
+            return value
+        b, _, c = edited.shape
+        return edited.reshape(b, f, h, w, c).permute(0, 4, 1, 2, 3).contiguous()
+
+
+def run(
+    model: VideoModel,
+    inputs: LoopInputs,
+    interventions: Sequence[Intervention] = (),
+    *,
+    num_steps: int = 50,
+    shift: float | None = None,
+    start_step: int = 0,
+    sources: dict | None = None,
+    collector: Callable | None = None,
+    on_step: Callable | None = None,
+    decode: bool = True,
+    progress: bool = True,
+) -> RunResult:
+    """Sample ``inputs`` with ``interventions`` applied, in list order at each site.
+
+    Args:
+        model, inputs: the adapter and ``model.prepare(...)``'s output; with ``start_step = s``,
+            ``inputs.latents`` is the state x_s entering step ``s`` (e.g. a saved ``x_t``).
+        interventions: :class:`~interp.interventions.Intervention` s.
+        num_steps, shift: the schedule.
+        start_step: the first step to run (earlier steps are taken as done).
+        sources: name -> activation source for ``patch`` (an :class:`ActivationCache`, a
+            :class:`~interp.interventions.sources.StoreSource`).
+        collector: where ``collect`` records go (default: a new :class:`ActivationCache`).
+        on_step: called with every :class:`~interp.sampling.StepState`.
+        decode, progress: as in :func:`interp.sampling.sample`.
+    """
+    sources = dict(sources or {})
+    check_range("start_step", start_step, 0, num_steps - 1)
+    schedule(model, num_steps, shift)  # validates num_steps and shift before anything runs
+    the_plan = plan(model, inputs, interventions, num_steps=num_steps, start_step=start_step, sources=sources)
+    cache = None
+    if collector is None:
+        cache = collector = ActivationCache()
+    executor = _Executor(model, inputs, the_plan, sources, collector)
+    handles = executor.install()
+    try:
+        result = sample(model, inputs, num_steps=num_steps, shift=shift, start_step=start_step,
+                        edits=executor, on_step=on_step, decode=decode, progress=progress)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return RunResult(result, cache)
