@@ -28,7 +28,8 @@ Example:
     (True, 1)
     >>> len(pair.clean.routes), len(pair.corrupt.routes), pair.clean.route != pair.corrupt.route
     (1, 1, True)
-    >>> make_pair(5, seed=0, kind="goal").changed_units == (pair.clean.goal, make_pair(5, 0, "goal").corrupt.goal)
+    >>> moved = make_pair(5, seed=0, kind="goal")
+    >>> moved.changed_units == (moved.clean.goal, moved.corrupt.goal)
     True
 """
 
