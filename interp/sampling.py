@@ -171,16 +171,18 @@ def _checked(new: torch.Tensor, old: torch.Tensor, site: str, step: int) -> torc
 def _edit_prediction(edits, branch: str, step: int, expert: str, x_t, sigma: float, velocity):
     """Offer one branch's velocity, then its x0 = x_t - sigma * v, to ``edits``.
 
-    An edited x0 is turned back into the velocity that predicts it, ``v = (x_t - x0) / sigma``,
-    so the scheduler steps towards the edited clean estimate from the same x_t.
+    An edited x0 is turned back into the velocity that predicts it from the same x_t,
+    ``v' = (x_t - x0') / sigma``, written as ``v - (x0' - x0) / sigma`` so that writing x0's own
+    values back leaves the velocity bitwise as it was.
     """
     if edits.wants("velocity", branch, step):
         velocity = _checked(edits.edit("velocity", branch, step, expert, velocity), velocity, "velocity", step)
     if edits.wants("x0", branch, step):
         x0 = x_t - sigma * velocity.to(x_t.dtype)
         edited = edits.edit("x0", branch, step, expert, x0)
-        if edited is not x0:  # only an edit changes the velocity (a collect leaves it bitwise)
-            velocity = ((x_t - _checked(edited, x0, "x0", step)) / sigma).to(velocity.dtype)
+        if edited is not x0:
+            change = (_checked(edited, x0, "x0", step) - x0) / sigma
+            velocity = (velocity.to(x_t.dtype) - change).to(velocity.dtype)
     return velocity
 
 

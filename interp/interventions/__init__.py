@@ -28,3 +28,7 @@ __all__ = [
     "Merge", "Noise", "Patch", "Project", "RunResult", "Scale", "Set", "StoreSource", "Swap", "Tokens", "Zero",
     "action_from_dict", "dumps", "loads", "plan", "run", "run_with_cache",
 ]
+
+from interp.interventions.patching import PatchGrid, patch_sweep  # noqa: E402
+
+__all__ += ["PatchGrid", "patch_sweep"]

@@ -121,10 +121,11 @@ def plan(model: VideoModel, inputs: LoopInputs, interventions: Sequence[Interven
             reduce = parse_tokens(action.reduce)
             if at.tokens.kind != "all":
                 raise InputError(f"collect at {site} takes every token; reduce them with reduce='pool:K' etc.")
-        action.check(width=site_width(model, inputs, site), num_rows=num_rows, batch=batch, sources=sources, site=site,
-                     grid=site_grid(model, inputs, site), steps=tuple(steps), branch=at.branch)
         branch_list = branches if (site.is_block and at.branch is None) else (at.branch,)
         for branch in branch_list:
+            action.check(width=site_width(model, inputs, site), num_rows=num_rows, batch=batch, sources=sources,
+                         site=site, grid=site_grid(model, inputs, site), steps=tuple(steps),
+                         branch="guided" if branch is None else branch)
             out.entries[(str(site), branch)].append(_Entry(
                 index, site, branch, frozenset(steps), at.expert,
                 None if rows is None else torch.tensor(rows, dtype=torch.long),

@@ -90,6 +90,27 @@ class LoopInputs:
     def batch_size(self) -> int:
         return self.latents.shape[0]
 
+    def take(self, rows, latents: torch.Tensor | None = None) -> LoopInputs:
+        """These inputs for batch ``rows`` only (in that order, repeats allowed); ``latents``
+        replaces x_T (e.g. by a saved x_t, to start the loop at a later step)."""
+        index = torch.as_tensor(list(rows), dtype=torch.long)
+
+        def pick(value):
+            if isinstance(value, torch.Tensor) and value.ndim and value.shape[0] == self.batch_size:
+                return value.index_select(0, index.to(value.device))
+            return value
+
+        return LoopInputs(
+            latents=pick(self.latents) if latents is None else latents,
+            cond={k: pick(v) for k, v in self.cond.items()},
+            uncond=None if self.uncond is None else {k: pick(v) for k, v in self.uncond.items()},
+            latent_condition=pick(self.latent_condition),
+            guidance_scale=self.guidance_scale,
+            guidance_scale_2=self.guidance_scale_2,
+            seeds=None if self.seeds is None else [self.seeds[i] for i in index.tolist()],
+            extras=dict(self.extras),
+        )
+
 
 def generators_for(seeds: int | list[int], batch_size: int, device="cpu") -> list[torch.Generator]:
     """One ``torch.Generator`` per batch element, so each sample's noise depends on its seed alone."""
@@ -153,6 +174,13 @@ class VideoModel(nn.Module):
     @property
     def patch_size(self) -> tuple[int, int, int]:
         return tuple(next(iter(self.experts.values())).config.patch_size)
+
+    @property
+    def pixels_per_token(self) -> tuple[int, int]:
+        """Video pixels per token along height and width (the patch times any VAE downscale)."""
+        _, ph, pw = self.patch_size
+        scale = int(getattr(getattr(self, "pipe", None), "vae_scale_factor_spatial", 1) or 1)
+        return ph * scale, pw * scale
 
     @property
     def dtype(self) -> torch.dtype:

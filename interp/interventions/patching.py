@@ -1,0 +1,230 @@
+"""Activation patching over named axes (region x layer x step), in the manner of TransformerLens.
+
+A cell ``(region, layer, step)`` runs the corrupted input with one block site replaced, at one
+step and on the region's tokens, by the clean run's values, and scores the result with a
+metric. Every cell is a list of interventions for :func:`~interp.interventions.run`; the sweep
+only arranges them:
+
+* a cell patched at step ``s`` starts from the corrupted run's saved ``x_s`` (the steps before
+  ``s`` are the corrupted run's own), instead of redoing them (``reuse_prefix=False`` does);
+* cells of one step share batched forwards (``batch_size`` rows: region x layer x pair);
+* under ``torchrun`` the batches are dealt to the ranks and the grid gathered on every rank.
+
+The clean values come from an in-memory clean run, or from any source (a
+:class:`~interp.interventions.sources.StoreSource` patches from disk).
+
+Example:
+    >>> grid = patch_sweep(model, clean, corrupt, metric, layers=range(12), steps=range(20),
+    ...                    regions={"all": Tokens.all()}, num_steps=20)          # doctest: +SKIP
+    >>> grid.normalised("preference").shape                                      # doctest: +SKIP
+    (1, 12, 20)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from interp.errors import InputError
+from interp.interventions.actions import Patch
+from interp.interventions.intervention import Intervention
+from interp.interventions.run import run, site_grid
+from interp.interventions.sources import run_with_cache
+from interp.interventions.where import At, Tokens
+from interp.sites import BLOCK_KINDS, Site
+
+AXES = ("region", "layer", "step", "pair")
+#: A metric maps a batch of decoded videos ``[R, F, H, W, 3]`` and each row's pair index to named values ``[R]``.
+Metric = Callable[[np.ndarray, Sequence[int]], dict]
+
+
+@dataclass
+class PatchGrid:
+    """Metric values of every cell, with the clean and corrupted runs' values per pair.
+
+    Attributes:
+        values: metric name -> ``[region, layer, step, pair]``.
+        clean, corrupt: metric name -> ``[pair]``.
+        coords: axis name -> labels (regions by name, layers, steps, pair indices).
+        meta: how the grid was made (site, schedule, model, timings).
+    """
+
+    values: dict[str, np.ndarray]
+    clean: dict[str, np.ndarray]
+    corrupt: dict[str, np.ndarray]
+    coords: dict[str, list]
+    meta: dict = field(default_factory=dict)
+    axes: tuple[str, ...] = AXES
+
+    def normalised(self, metric: str, pairs: np.ndarray | None = None) -> np.ndarray:
+        """``[region, layer, step]``: the pair-mean of ``metric``, 0 at the corrupted run's mean and
+        1 at the clean run's (NaN where the two means are within 1e-6)."""
+        pairs = np.arange(len(self.coords["pair"])) if pairs is None else pairs
+        low = self.corrupt[metric][pairs].mean()
+        high = self.clean[metric][pairs].mean()
+        if abs(high - low) < 1e-6:
+            return np.full(self.values[metric].shape[:3], np.nan)
+        return (self.values[metric][..., pairs].mean(axis=-1) - low) / (high - low)
+
+    def interval(self, metric: str, *, resamples: int = 1000, seed: int = 0, level: float = 0.95):
+        """Bootstrap interval over pairs of :meth:`normalised`: ``(low, high)``, each ``[region, layer, step]``."""
+        rng = np.random.default_rng(seed)
+        n = len(self.coords["pair"])
+        draws = np.stack([self.normalised(metric, rng.integers(0, n, n)) for _ in range(resamples)])
+        tail = (1 - level) / 2
+        return np.nanquantile(draws, tail, axis=0), np.nanquantile(draws, 1 - tail, axis=0)
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``grid.npz`` (arrays) and ``grid.json`` (axes, coords, meta) into ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        arrays = {f"values.{k}": v for k, v in self.values.items()}
+        arrays |= {f"clean.{k}": v for k, v in self.clean.items()} | {f"corrupt.{k}": v for k, v in self.corrupt.items()}
+        np.savez_compressed(folder / "grid.npz", **arrays)
+        (folder / "grid.json").write_text(json.dumps({"axes": list(self.axes), "coords": self.coords,
+                                                      "meta": self.meta}, indent=2, default=str) + "\n")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> PatchGrid:
+        folder = Path(folder)
+        info = json.loads((folder / "grid.json").read_text())
+        with np.load(folder / "grid.npz") as data:
+            parts = {"values": {}, "clean": {}, "corrupt": {}}
+            for key in data.files:
+                part, name = key.split(".", 1)
+                parts[part][name] = data[key]
+        return cls(parts["values"], parts["clean"], parts["corrupt"], info["coords"], info["meta"], tuple(info["axes"]))
+
+
+def _cells(regions: list[str], layers: list[int], pairs: int) -> list[tuple[int, int, int]]:
+    return [(r, l, p) for r in range(len(regions)) for l in range(len(layers)) for p in range(pairs)]
+
+
+def patch_sweep(
+    model,
+    clean,
+    corrupt,
+    metric: Metric,
+    *,
+    layers: Sequence[int],
+    steps: Sequence[int],
+    regions: dict[str, Tokens | Callable[[int], Tokens]],
+    site: str = "resid_post",
+    num_steps: int,
+    shift: float | None = None,
+    source=None,
+    batch_size: int = 256,
+    reuse_prefix: bool = True,
+    progress: bool = True,
+    context=None,
+) -> PatchGrid:
+    """Patch the clean run's ``blocks.{layer}.{site}`` into the corrupted run, one cell at a time.
+
+    Args:
+        model: the adapter.
+        clean, corrupt: loop inputs with one row per pair (row ``p`` of each is pair ``p``).
+        metric: ``metric(videos, pair_indices) -> {name: values}`` on decoded videos.
+        layers, steps: the layer and step axes.
+        regions: region name -> :class:`Tokens`, or a function of the pair index giving its
+            tokens (for regions such as "the changed units").
+        site: the block site kind patched.
+        num_steps, shift: the schedule.
+        source: where clean values come from (default: an in-memory clean run); it is indexed
+            by pair.
+        batch_size: rows per batched forward.
+        reuse_prefix: start each cell at its step from the corrupted run's saved x_t.
+        progress: show a progress bar over batches.
+        context: a :class:`~interp.distributed.DistributedContext` to split batches across ranks.
+    """
+    import time
+
+    if site not in BLOCK_KINDS:
+        raise InputError(f"unknown block site kind {site!r}: valid are {', '.join(BLOCK_KINDS)}")
+    layers, steps = [int(l) for l in layers], sorted({int(s) for s in steps})
+    for layer in layers:
+        Site(site, layer).check(model.num_layers)
+    for step in steps:
+        if not 0 <= step < num_steps:
+            raise InputError(f"step {step} is out of range: choose 0..{num_steps - 1}")
+    if not layers or not steps or not regions:
+        raise InputError("a patching sweep needs at least one layer, one step and one region")
+    if clean.latents.shape != corrupt.latents.shape:
+        raise InputError(f"clean and corrupted inputs differ in shape: {tuple(clean.latents.shape)} vs "
+                         f"{tuple(corrupt.latents.shape)}")
+    if batch_size < 1:
+        raise InputError(f"batch_size {batch_size} must be >= 1")
+    pairs = clean.batch_size
+    grid = site_grid(model, corrupt, Site(site, layers[0]))
+    names = list(regions)
+    masks = {name: _region_masks(regions[name], grid, pairs) for name in names}
+    began = time.perf_counter()
+
+    saved = {}
+    corrupt_run = run(model, corrupt, num_steps=num_steps, shift=shift, progress=False,
+                      on_step=lambda s: saved.__setitem__(s.step, s.x_t.clone()) if s.step in steps else None)
+    if source is None:
+        clean_run = run_with_cache(model, clean, [f"blocks.{l}.{site}" for l in layers], steps=steps,
+                                   num_steps=num_steps, shift=shift, progress=False)
+        source = clean_run.cache
+    else:
+        clean_run = run(model, clean, num_steps=num_steps, shift=shift, progress=False)
+    clean_values = metric(clean_run.video, list(range(pairs)))
+    corrupt_values = metric(corrupt_run.video, list(range(pairs)))
+    values = {k: np.full((len(names), len(layers), len(steps), pairs), np.nan) for k in clean_values}
+
+    cells = _cells(names, layers, pairs)
+    batches = [(si, cells[i:i + batch_size]) for si in range(len(steps)) for i in range(0, len(cells), batch_size)]
+    mine = batches if context is None else context.deal(batches)
+    filled = []
+    for si, batch in tqdm(mine, desc="patching", disable=not progress):
+        step = steps[si]
+        rows = [p for _, _, p in batch]
+        start = saved[step][rows] if reuse_prefix else None
+        inputs = corrupt.take(rows, latents=start)
+        items = []
+        for (r, l), members in _groups(batch).items():
+            mask = torch.cat([masks[names[r]][batch[i][2]] for i in members])
+            tokens = Tokens.all() if bool(mask.all()) else Tokens.from_mask(mask)
+            items.append(Intervention(At(Site(site, layers[l]), steps=[step], samples=members, tokens=tokens),
+                                      Patch("clean", take=[batch[i][2] for i in members])))
+        out = run(model, inputs, items, num_steps=num_steps, shift=shift, start_step=step if reuse_prefix else 0,
+                  sources={"clean": source}, progress=False)
+        scores = metric(out.video, rows)
+        for i, (r, l, p) in enumerate(batch):
+            filled.append((r, l, si, p, {k: float(v[i]) for k, v in scores.items()}))
+    if context is not None and context.enabled:
+        gathered = [None] * context.world_size
+        torch.distributed.all_gather_object(gathered, filled)
+        filled = [item for part in gathered for item in part]
+    for r, l, si, p, scores in filled:
+        for k, v in scores.items():
+            values[k][r, l, si, p] = v
+    meta = {"site": site, "num_steps": num_steps, "shift": shift, "model": getattr(model, "name", ""),
+            "reuse_prefix": reuse_prefix, "batch_size": batch_size, "seconds": time.perf_counter() - began,
+            "cells": len(cells) * len(steps)}
+    return PatchGrid(values, {k: np.asarray(v, float) for k, v in clean_values.items()},
+                     {k: np.asarray(v, float) for k, v in corrupt_values.items()},
+                     {"region": names, "layer": layers, "step": steps, "pair": list(range(pairs))}, meta)
+
+
+def _region_masks(region, grid, pairs: int) -> list[torch.Tensor]:
+    """One boolean ``[1, T]`` mask per pair."""
+    if isinstance(region, Tokens):
+        mask = region.mask(grid)
+        return [mask] * pairs
+    return [region(p).mask(grid) for p in range(pairs)]
+
+
+def _groups(batch) -> dict[tuple[int, int], list[int]]:
+    """Batch rows grouped by (region, layer): one intervention per group."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, (r, l, _) in enumerate(batch):
+        groups.setdefault((r, l), []).append(i)
+    return groups
