@@ -12,7 +12,12 @@ The rule (stated in every report it writes):
 4. a family's band (perception, reasoning, consolidation) applies the same rule to the mean of
    its decodable targets' profiles, each divided by its own maximum;
 5. the *step onset* of a target = the first step at which the selectivity at its peak layer
-   reaches ``frac`` of that layer's best over steps (when in the denoising the answer appears).
+   reaches ``frac`` of that layer's best over steps (when in the denoising the answer appears);
+6. *relative depth* = layer / ``depth``, the model's last block index (``num_layers - 1``) when
+   known, else the deepest layer in the table; it is left out when that is layer 0;
+7. with fewer than ``min_test_mazes`` (default 5) held-out mazes the bootstrap interval over
+   test mazes means little: no target is called decodable or not (``decodable`` is None), the
+   report says so, and ``cos probe`` warns.
 
 Example:
     >>> rows = [{"branch": "cond", "layer": l, "step": 0, "target": "wall", "family": "perception",
@@ -32,6 +37,29 @@ from interp.errors import InputError, check_range
 from probes.targets import TARGETS
 
 FAMILY_ORDER = ("perception", "reasoning", "consolidation")
+#: fewer held-out mazes than this and no target is called decodable (the bootstrap has too little to resample)
+MIN_TEST_MAZES = 5
+#: readable names of the selectivity columns (colour bars, axis labels)
+SELECTIVITY_LABELS = {
+    "selectivity": "selectivity: score minus the random-model control's",
+    "selectivity_shuffle": "selectivity: score minus the shuffled-label control's",
+}
+
+
+def sample_counts(rows: list[dict]) -> dict:
+    """Held-out mazes and tokens behind the table's scores (smallest over its cells; tokens: median)."""
+    mazes = [int(r["n_test_samples"]) for r in rows if "n_test_samples" in r]
+    tokens = [int(r["n_test_tokens"]) for r in rows if "n_test_tokens" in r]
+    return {"test_mazes": min(mazes) if mazes else None, "train_mazes": min((int(r["n_train_samples"]) for r in rows
+            if "n_train_samples" in r), default=None), "test_tokens_median": int(np.median(tokens)) if tokens else None}
+
+
+def n_label(counts: dict) -> str:
+    """``n = 3 test mazes (9 train), 1200 test tokens per cell`` for figure titles."""
+    if counts.get("test_mazes") is None:
+        return "n unknown"
+    return (f"n = {counts['test_mazes']} held-out mazes ({counts['train_mazes']} for training), "
+            f"{counts['test_tokens_median']} held-out tokens per cell (median)")
 
 
 def selectivity_key(rows: list[dict]) -> str:
@@ -57,21 +85,34 @@ def _band(profile: np.ndarray, layers: list[int], frac: float) -> list[int]:
     return [l for l, v in zip(layers, profile) if np.isfinite(v) and v >= frac * best]
 
 
-def localise(rows: list[dict], *, frac: float = 0.9, min_selectivity: float = 0.05, key: str | None = None) -> dict:
+def localise(rows: list[dict], *, frac: float = 0.9, min_selectivity: float = 0.05, key: str | None = None,
+             num_layers: int | None = None, min_test_mazes: int = MIN_TEST_MAZES, depth_from: str | None = None) -> dict:
     """Apply the rule of this module to a sweep table; returns a JSON-able dict.
 
-    ``key`` picks the selectivity column (default: :func:`selectivity_key`).
+    ``key`` picks the selectivity column (default: :func:`selectivity_key`); ``num_layers`` is the
+    model's number of blocks (relative depth is measured against its last one); ``depth_from``
+    says where that number came from (written into the report).
     """
     if not rows:
         raise InputError("the probe table is empty: nothing to localise")
     check_range("frac", frac, 0.0, 1.0)
-    key = key or selectivity_key(rows)
-    out = {"rule": {"selectivity": key, "frac": frac, "min_selectivity": min_selectivity,
-                    "profile": "mean over steps"},
-           "targets": {}, "families": {}}
-    profiles: dict[tuple[str, str], list] = {}
     all_layers = sorted({r["layer"] for r in rows})
-    depth = max(all_layers) if all_layers else 1
+    if num_layers is not None and (num_layers < 1 or num_layers <= all_layers[-1]):
+        raise InputError(f"num_layers {num_layers} is too small for probed layer {all_layers[-1]}")
+    key = key or selectivity_key(rows)
+    depth = num_layers - 1 if num_layers is not None else all_layers[-1]
+    counts = sample_counts(rows)
+    powered = counts["test_mazes"] is None or counts["test_mazes"] >= min_test_mazes
+    out = {"rule": {"selectivity": key, "frac": frac, "min_selectivity": min_selectivity,
+                    "profile": "mean over steps", "depth": depth,
+                    "depth_from": depth_from or ("the model's last block" if num_layers is not None
+                                                 else "the deepest probed layer"),
+                    "min_test_mazes": min_test_mazes},
+           "n": counts, "enough_test_mazes": powered, "targets": {}, "families": {}}
+    profiles: dict[tuple[str, str], list] = {}
+
+    def relative(band: list[int]):
+        return [round(band[0] / depth, 3), round(band[-1] / depth, 3)] if depth > 0 else None
     for branch in sorted({r["branch"] for r in rows}):
         for target in dict.fromkeys(r["target"] for r in rows if r["branch"] == branch):
             layers, steps, values = grid_of(rows, branch, target, key)
@@ -86,17 +127,17 @@ def localise(rows: list[dict], *, frac: float = 0.9, min_selectivity: float = 0.
             entry = {"branch": branch, "target": target, "family": family,
                      "layers": layers, "profile": [None if not np.isfinite(v) else round(float(v), 4) for v in profile]}
             if not np.isfinite(profile).any() or np.nanmax(profile) < min_selectivity:
-                entry.update(decodable=False, band=[], peak_layer=None, onset_layer=None, step_onset=None,
+                entry.update(decodable=False if powered else None, band=[], peak_layer=None, onset_layer=None, step_onset=None,
                              best_selectivity=None if not np.isfinite(profile).any() else round(float(np.nanmax(profile)), 4))
             else:
                 peak = int(np.nanargmax(profile))
                 band = _band(profile, layers, frac)
                 row = values[peak]
                 step_onset = next((s for s, v in zip(steps, row) if np.isfinite(v) and v >= frac * np.nanmax(row)), None)
-                entry.update(decodable=True, band=band, peak_layer=layers[peak], onset_layer=band[0],
-                             step_onset=step_onset, best_selectivity=round(float(profile[peak]), 4),
-                             best_score=round(float(np.nanmax(scores[peak])), 4),
-                             relative_depth=[round(band[0] / depth, 3), round(band[-1] / depth, 3)])
+                entry.update(decodable=True if powered else None, band=band, peak_layer=layers[peak],
+                             onset_layer=band[0], step_onset=step_onset,
+                             best_selectivity=round(float(profile[peak]), 4),
+                             best_score=round(float(np.nanmax(scores[peak])), 4), relative_depth=relative(band))
                 profiles.setdefault((branch, family), []).append((layers, profile / np.nanmax(profile)))
             out["targets"][f"{branch}/{target}"] = entry
     for (branch, family), items in profiles.items():
@@ -106,12 +147,12 @@ def localise(rows: list[dict], *, frac: float = 0.9, min_selectivity: float = 0.
         out["families"][f"{branch}/{family}"] = {
             "branch": branch, "family": family, "targets": len(items), "band": band,
             "peak_layer": layers[int(np.nanargmax(mean))], "profile": [round(float(v), 4) for v in mean],
-            "relative_depth": [round(band[0] / depth, 3), round(band[-1] / depth, 3)],
+            "relative_depth": relative(band),
         }
     return out
 
 
-def plot_heatmaps(rows: list[dict], path: str | Path, *, key: str | None = None) -> Path:
+def plot_heatmaps(rows: list[dict], path: str | Path, *, key: str | None = None, title: str = "") -> Path:
     """One layer x step heatmap of selectivity per (branch, target), shared colour scale."""
     import matplotlib
 
@@ -139,7 +180,9 @@ def plot_heatmaps(rows: list[dict], path: str | Path, *, key: str | None = None)
     for ax in axes.ravel()[len(panels):]:
         ax.axis("off")
     if image is not None:
-        fig.colorbar(image, ax=axes, shrink=0.7, label=key)
+        fig.colorbar(image, ax=axes, shrink=0.7, label=SELECTIVITY_LABELS.get(key, key).replace(": ", ":\n"))
+    fig.suptitle(f"{title or 'Probe selectivity per layer and denoising step'}\n{n_label(sample_counts(rows))}",
+                 fontsize=9)
     path = Path(path)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -149,11 +192,12 @@ def plot_heatmaps(rows: list[dict], path: str | Path, *, key: str | None = None)
 def plot_profiles(result: dict, path: str | Path) -> Path:
     """Layer profiles (selectivity averaged over steps) of every target, bands shaded."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = plt.subplots(figsize=(8, 3.8), layout="constrained")
     colours = {"perception": "tab:blue", "reasoning": "tab:orange", "consolidation": "tab:green"}
     styles = ["-", "--", ":", "-."]
     seen: dict[str, int] = {}
@@ -164,9 +208,14 @@ def plot_profiles(result: dict, path: str | Path) -> Path:
         prof = [np.nan if v is None else v for v in entry["profile"]]
         ax.plot(entry["layers"], prof, styles[k % 4], marker="o", ms=3, color=colours.get(fam, "gray"), label=name)
     ax.axhline(0, color="k", lw=0.5)
-    ax.set_xlabel("layer")
-    ax.set_ylabel(f"{result['rule']['selectivity']} (mean over steps)")
-    ax.legend(fontsize=6, ncol=2)
+    ax.set_xlabel("layer (block index)")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_ylabel(SELECTIVITY_LABELS.get(result["rule"]["selectivity"], result["rule"]["selectivity"])
+                  .replace(": ", ":\n") + "\n(mean over steps)", fontsize=8)
+    ax.set_title(f"Layer profile of each target (colour: family)\n{n_label(result.get('n', {}))}", fontsize=9)
+    # outside the axes, so the legend never covers a curve
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, title="branch/target",
+              title_fontsize=7)
     path = Path(path)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -191,6 +240,13 @@ def markdown(result: dict, *, title: str = "Probe localisation", source: str = "
     lines = [f"# {title}", ""]
     if source:
         lines += [f"Source: `{source}`", ""]
+    n = result.get("n", {})
+    if not result.get("enough_test_mazes", True):
+        lines += [f"> **Warning:** only {n['test_mazes']} held-out maze(s); at least {rule['min_test_mazes']} are "
+                  "needed for the bootstrap intervals to mean anything, so no target is called decodable or not. "
+                  "Trace more mazes or raise `--test-fraction`.", ""]
+    if n.get("test_mazes") is not None:
+        lines += [f"Data: {n_label(n)}.", ""]
     lines += [
         f"Rule: selectivity = held-out score minus control (`{rule['selectivity']}`); layer profile = "
         f"{rule['profile']}; band = layers whose profile is at least {rule['frac']:.0%} of the target's best; "
@@ -200,14 +256,17 @@ def markdown(result: dict, *, title: str = "Probe localisation", source: str = "
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, e in result["targets"].items():
-        lines.append(f"| {name} | {e['family']} | {'yes' if e['decodable'] else 'no'} | {e['best_selectivity']} | "
+        verdict = {True: "yes", False: "no", None: "not assessed"}[e["decodable"]]
+        lines.append(f"| {name} | {e['family']} | {verdict} | {e['best_selectivity']} | "
                      f"{e.get('best_score', '-')} | {e['peak_layer'] if e['peak_layer'] is not None else '-'} | "
                      f"{_fmt_band(e['band'])} | {e['step_onset'] if e['step_onset'] is not None else '-'} |")
     lines += ["", "| family | targets | band | peak layer | relative depth |", "|---|---|---|---|---|"]
     for name, f in sorted(result["families"].items(), key=lambda kv: FAMILY_ORDER.index(kv[1]["family"])
                           if kv[1]["family"] in FAMILY_ORDER else 9):
-        lines.append(f"| {name} | {f['targets']} | {_fmt_band(f['band'])} | {f['peak_layer']} | "
-                     f"{f['relative_depth'][0]:.2f}-{f['relative_depth'][1]:.2f} |")
+        depth = "-" if f["relative_depth"] is None else f"{f['relative_depth'][0]:.2f}-{f['relative_depth'][1]:.2f}"
+        lines.append(f"| {name} | {f['targets']} | {_fmt_band(f['band'])} | {f['peak_layer']} | {depth} |")
+    lines.append("")
+    lines.append(f"Relative depth = layer / {rule['depth']} ({rule['depth_from']}).")
     lines.append("")
     for name, f in result["families"].items():
         lines.append(f"- **{f['family']}** ({f['branch']}): layers {_fmt_band(f['band'])}, peak at layer "
@@ -216,7 +275,8 @@ def markdown(result: dict, *, title: str = "Probe localisation", source: str = "
 
 
 def write_report(rows: list[dict], out_dir: str | Path, *, frac: float = 0.9, min_selectivity: float = 0.05,
-                 title: str = "Probe localisation", source: str = "") -> dict[str, Path]:
+                 title: str = "Probe localisation", source: str = "", num_layers: int | None = None,
+                 min_test_mazes: int = MIN_TEST_MAZES, depth_from: str | None = None) -> dict[str, Path]:
     """Write ``localisation.json``, ``heatmaps.png``, ``profiles.png`` and ``report.md``.
 
     The primary result uses :func:`selectivity_key`; when the table also has the other control,
@@ -231,7 +291,8 @@ def write_report(rows: list[dict], out_dir: str | Path, *, frac: float = 0.9, mi
     results, texts = {}, []
     for k in keys:
         suffix = "" if k == primary else "_shuffle"
-        result = localise(rows, frac=frac, min_selectivity=min_selectivity, key=k)
+        result = localise(rows, frac=frac, min_selectivity=min_selectivity, key=k, num_layers=num_layers,
+                          min_test_mazes=min_test_mazes, depth_from=depth_from)
         results[k] = result
         paths[f"heatmaps{suffix}"] = plot_heatmaps(rows, out / f"heatmaps{suffix}.png", key=k)
         paths[f"profiles{suffix}"] = plot_profiles(result, out / f"profiles{suffix}.png")

@@ -45,12 +45,17 @@ def register(subparsers) -> None:
     parser.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates over test mazes")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, control and bootstrap")
     parser.add_argument("--band-frac", type=float, default=0.9, help="band = layers within this share of the best")
+    parser.add_argument("--num-layers", type=int, default=None,
+                        help="the model's number of blocks, for relative depth (default: deepest block in the trace + 1)")
+    parser.add_argument("--min-test-mazes", type=int, default=5,
+                        help="fewer held-out mazes than this: warn and call no target decodable (default: 5)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's, one per core)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
     import time
 
     import torch
@@ -59,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from interp.cli.options import check_device, check_output_dir
     from interp.errors import InputError, check_range, check_seed
     from interp.store import TraceStore
-    from probes.report import write_report
+    from probes.report import n_label, sample_counts, write_report
     from probes.sweep import SweepSettings, attach_control, save_table, sweep
     from probes.targets import check_targets
 
@@ -68,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None:
         check_range("--threads", args.threads, 1, 1024)
     check_range("--band-frac", args.band_frac, 0.0, 1.0)
+    check_range("--min-test-mazes", args.min_test_mazes, 1, 100_000)
+    if args.num_layers is not None:
+        check_range("--num-layers", args.num_layers, 1, 10_000)
     layers = None if args.layers is None else parse_int_list(args.layers, "layer")
     steps = None if args.steps is None else parse_int_list(args.steps, "step")
     frames = None if args.frames is None else list(parse_int_list(args.frames, "frame"))
@@ -92,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"control {args.control!r} holds the same model as {args.trace!r}: "
                              "the control must be a randomly initialised model")
 
+    num_layers, depth_from = _depth(args, stores[0], layers)
     previous = torch.get_num_threads()
     torch.set_num_threads(args.threads or previous)
     try:
@@ -110,6 +119,26 @@ def run(args: argparse.Namespace) -> int:
     meta = {"trace": str(args.trace), "control": args.control, "seconds": round(seconds, 2),
             "model_name": stores[0].attrs.get("model_name"), "fingerprint": stores[0].attrs.get("fingerprint")}
     save_table(rows, out, settings=settings, meta=meta)
-    paths = write_report(rows, out, frac=args.band_frac, source=f"cos probe {args.trace}")
-    print(f"{out}: {len(rows)} probes in {seconds:.1f} s; report {paths['markdown']}")
+    counts = sample_counts(rows)
+    if counts["test_mazes"] is not None and counts["test_mazes"] < args.min_test_mazes:
+        print(f"cos probe: warning: only {counts['test_mazes']} held-out maze(s) (minimum {args.min_test_mazes}): "
+              "the intervals mean little and no target is called decodable; trace more mazes", file=sys.stderr)
+    paths = write_report(rows, out, frac=args.band_frac, source=f"cos probe {args.trace}", num_layers=num_layers,
+                         min_test_mazes=args.min_test_mazes, depth_from=depth_from)
+    print(f"{out}: {len(rows)} probes in {seconds:.1f} s ({n_label(counts)}); report {paths['markdown']}")
     return 0
+
+
+def _depth(args, store, layers) -> tuple[int | None, str]:
+    """The model's number of blocks for relative depth, and where that number came from."""
+    from interp.errors import InputError
+
+    if args.num_layers is not None:
+        num_layers, source = args.num_layers, f"the model's last block (--num-layers {args.num_layers})"
+    else:
+        captured = store.layers(args.site.split("}", 1)[-1].lstrip("."))
+        num_layers = max(captured) + 1 if captured else None
+        source = "the deepest block in the trace (give --num-layers if the trace skipped the last blocks)"
+    if layers is not None and args.num_layers is not None and max(layers) >= num_layers:
+        raise InputError(f"--layers {args.layers} goes past the model's {num_layers} blocks (--num-layers)")
+    return num_layers, source

@@ -77,11 +77,11 @@ def test_no_sample_on_both_sides(planted):
 
 
 def test_report_finds_the_bands(rows, tmp_path):
-    result = localise(rows)
+    result = localise(rows, min_test_mazes=3)  # the planted store holds out 3 of 12 mazes
     assert result["targets"]["cond/wall"]["band"] == [0]
     assert result["targets"]["cond/route"]["band"] == [1]
     assert result["families"]["cond/perception"]["peak_layer"] == 0
-    paths = write_report(rows, tmp_path)
+    paths = write_report(rows, tmp_path, min_test_mazes=3)
     assert all(p.stat().st_size > 0 for p in paths.values())
     assert "| cond/wall | perception | yes" in paths["markdown"].read_text()
     csv_path, json_path = save_table(rows, tmp_path, settings=SweepSettings())
@@ -154,3 +154,40 @@ def test_label_store_supplies_the_labels(planted, planted_control):
                          progress=False)
     assert own[0]["score"] > 0.95
     assert borrowed[0]["score"] < own[0]["score"] - 0.1
+
+
+def test_cli_probe_on_layer_0_alone_writes_its_report(planted, tmp_path):
+    """One probed layer, layer 0: relative depth has no zero to divide by."""
+    out = tmp_path / "layer0"
+    assert main(["probe", str(planted[0]), "--targets", "wall", "--layers", "0", "--out", str(out),
+                 "--n-boot", "10", "--min-test-mazes", "3"]) == 0
+    result = json.loads((out / "localisation.json").read_text())["selectivity_shuffle"]
+    assert result["rule"]["depth"] == 2  # the trace holds blocks 0-2
+    assert result["targets"]["cond/wall"]["relative_depth"] == [0.0, 0.0]
+    assert (out / "report.md").is_file() and (out / "profiles.png").is_file()
+
+
+def test_relative_depth_is_against_the_model_not_the_probed_layers(rows):
+    shallow = [r for r in rows if r["layer"] <= 1]
+    result = localise(shallow, num_layers=12, min_test_mazes=3)
+    assert result["rule"]["depth"] == 11
+    assert result["targets"]["cond/route"]["relative_depth"] == [round(1 / 11, 3)] * 2
+    # without the model's depth a single layer 0 gives no relative depth rather than a division by zero
+    only0 = localise([r for r in rows if r["layer"] == 0], min_test_mazes=3)
+    assert only0["targets"]["cond/wall"]["relative_depth"] is None
+    with pytest.raises(InputError, match="num_layers 1"):
+        localise(shallow, num_layers=1)
+
+
+def test_too_few_test_mazes_warns_and_calls_nothing_decodable(planted, tmp_path, capsys):
+    out = tmp_path / "few"
+    # 12 mazes, 10% held out: one test maze, whose bootstrap interval collapses to a point
+    assert main(["probe", str(planted[0]), "--targets", "wall", "--test-fraction", "0.1", "--out", str(out),
+                 "--n-boot", "10"]) == 0
+    assert "only 1 held-out maze" in capsys.readouterr().err
+    result = json.loads((out / "localisation.json").read_text())["selectivity_shuffle"]
+    assert result["n"]["test_mazes"] == 1 and result["enough_test_mazes"] is False
+    assert all(t["decodable"] is None for t in result["targets"].values())
+    report = (out / "report.md").read_text()
+    assert "Warning:** only 1 held-out maze" in report and "| not assessed |" in report
+    assert "n = 1 held-out mazes" in report
