@@ -23,6 +23,9 @@ def register(subparsers) -> None:
     parser.add_argument("--grid-steps", help="steps that get a layer x frame grid (default: first, middle, last)")
     parser.add_argument("--branch", help="guidance branch (default: the site's first)")
     parser.add_argument("--site", default="blocks.{layer}.resid_post", help="site template with {layer}")
+    parser.add_argument("--norm-scale", default="layer", choices=["layer", "step"],
+                        help="colour scale of the norm maps: one per layer (steps compare) or one per step "
+                             "(late steps with small norms stay visible) (default: layer)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.set_defaults(func=run)
 
@@ -44,6 +47,6 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{args.trace} holds no completed sample")
         sample = args.sample or ids[0]
         paths = sample_maps(store, sample, out, layers=layers, steps=steps, branch=args.branch,
-                            site_template=args.site, grid_steps=grid_steps)
+                            site_template=args.site, grid_steps=grid_steps, norm_scale=args.norm_scale)
     print(f"{out}: {len(paths)} files for sample {sample}")
     return 0

@@ -146,13 +146,24 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def plot_step_frame_maps(maps: np.ndarray, steps: Sequence[int], path: Path, *, title: str, rgb: bool = False) -> Path:
-    """Grid of maps ``[S, F, H, W]`` (or ``[S, F, H, W, 3]`` when ``rgb``): rows steps, columns frames."""
+SCALES = ("layer", "step")
+
+
+def plot_step_frame_maps(maps: np.ndarray, steps: Sequence[int], path: Path, *, title: str, rgb: bool = False,
+                         scale: str = "layer") -> Path:
+    """Grid of maps ``[S, F, H, W]`` (or ``[S, F, H, W, 3]`` when ``rgb``): rows steps, columns frames.
+
+    ``scale="layer"``: one colour scale for the whole figure, so steps compare; ``"step"``: one
+    per row (with its own colour bar), so a step whose norms are small is not drawn black.
+    """
+    if scale not in SCALES:
+        raise InputError(f"unknown colour scale {scale!r}: valid are {', '.join(SCALES)}")
     S, F_ = maps.shape[:2]
     fig, axes = _figure(S, F_)
-    vmin, vmax = (None, None) if rgb else (np.nanmin(maps), np.nanmax(maps))
-    image = None
     for i in range(S):
+        row = maps if scale == "layer" else maps[i]
+        vmin, vmax = (None, None) if rgb else (np.nanmin(row), np.nanmax(row))
+        image = None
         for f in range(F_):
             ax = axes[i, f]
             image = ax.imshow(np.nan_to_num(maps[i, f]) if rgb else maps[i, f], vmin=vmin, vmax=vmax,
@@ -161,29 +172,43 @@ def plot_step_frame_maps(maps: np.ndarray, steps: Sequence[int], path: Path, *, 
                 ax.set_title(f"frame {f}", fontsize=8)
             if f == 0:
                 ax.set_ylabel(f"step {steps[i]}", fontsize=8)
-    if not rgb and image is not None:
+        if not rgb and scale == "step":
+            fig.colorbar(image, ax=axes[i, :], shrink=0.9, aspect=8).ax.tick_params(labelsize=6)
+    if not rgb and scale == "layer":
         fig.colorbar(image, ax=axes, shrink=0.6, label="token L2 norm")
+    if not rgb:
+        title += "\n(colour: token L2 norm; " + ("one scale for all steps)" if scale == "layer" else "one scale per step)")
     fig.suptitle(title, fontsize=10)
     return _save(fig, path)
 
 
-def steps_animation(maps: np.ndarray, path: Path, *, cell: int = 96, ms_per_step: int = 400) -> Path:
+def steps_animation(maps: np.ndarray, path: Path, *, steps: Sequence[int] | None = None, title: str = "",
+                    cell: int = 96, ms_per_step: int = 400) -> Path:
     """GIF over steps of RGB maps ``[S, F, H, W, 3]`` in [0, 1]: each animation frame shows the
-    video's frames side by side at one step (the PCA colours are the same across steps)."""
-    from PIL import Image
+    video's frames side by side at one step (the PCA colours are the same across steps), under a
+    header naming ``title``, the step and the frames."""
+    from PIL import Image, ImageDraw
 
     S, F_, H, W, _ = maps.shape
+    steps = list(range(S)) if steps is None else list(steps)
     scale = max(1, cell // max(H, W))
-    pad = 2
+    pad, header = 2, 40
+    width = max(F_ * (W * scale + pad) - pad, 320)
     images = []
     for i in range(S):
-        canvas = np.full((H * scale, F_ * (W * scale + pad) - pad, 3), 255, np.uint8)
+        canvas = np.full((header + H * scale, width, 3), 255, np.uint8)
         for f in range(F_):
             tile = (np.nan_to_num(maps[i, f]) * 255).round().astype(np.uint8)
             tile = tile.repeat(scale, 0).repeat(scale, 1)
             x = f * (W * scale + pad)
-            canvas[:, x:x + W * scale] = tile
-        images.append(Image.fromarray(canvas))
+            canvas[header:, x:x + W * scale] = tile
+        image = Image.fromarray(canvas)
+        draw = ImageDraw.Draw(image)
+        draw.text((2, 1), title, fill=(0, 0, 0))
+        draw.text((2, 13), f"step {steps[i]} ({i + 1} of {S})", fill=(0, 0, 0))
+        for f in range(F_):
+            draw.text((f * (W * scale + pad) + 2, 26), f"frame {f}", fill=(0, 0, 0))
+        images.append(image)
     images[0].save(path, save_all=True, append_images=images[1:], duration=ms_per_step, loop=0, optimize=False)
     return path
 
@@ -204,9 +229,10 @@ def plot_layer_frame(norms: dict[int, np.ndarray], step: int, path: Path) -> Pat
     return _save(fig, path)
 
 
-def plot_energy(energy: dict[int, np.ndarray], steps: Sequence[int], path: Path) -> Path:
+def plot_energy(energy: dict[int, np.ndarray], steps: Sequence[int], path: Path, *, title: str = "") -> Path:
     """Mean token norm per frame: a panel per layer, one curve per step (dark = early)."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -223,37 +249,42 @@ def plot_energy(energy: dict[int, np.ndarray], steps: Sequence[int], path: Path)
         ax.set_title(f"layer {layer}", fontsize=9)
         ax.set_xticks(range(energy[layer].shape[1]))
         ax.set_xlabel("frame", fontsize=8)
-        ax.set_ylabel("mean token norm", fontsize=8)
+        ax.set_ylabel("mean token L2 norm", fontsize=8)
     for ax in axes.ravel()[len(layers):]:
         ax.axis("off")
     sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(min(steps), max(steps)))
-    fig.colorbar(sm, ax=axes, shrink=0.7, label="denoising step")
+    bar = fig.colorbar(sm, ax=axes, shrink=0.7, label="denoising step")
+    bar.ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    fig.suptitle(f"{title}mean token norm per frame, one curve per step (n = 1 sample)", fontsize=10)
     return _save(fig, path)
 
 
-def plot_norm_vs_step(energy: dict[int, np.ndarray], steps: Sequence[int], path: Path) -> Path:
+def plot_norm_vs_step(energy: dict[int, np.ndarray], steps: Sequence[int], path: Path, *, title: str = "") -> Path:
     """Mean token norm (over frames and tokens) per layer, against the denoising step."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    fig, ax = plt.subplots(figsize=(6.5, 3.5), layout="constrained")
     cmap = plt.get_cmap("plasma")
     layers = sorted(energy)
     for k, layer in enumerate(layers):
         ax.plot(steps, energy[layer].mean(1), marker="o", ms=3, lw=1.2,
                 color=cmap(k / max(1, len(layers) - 1)), label=f"layer {layer}")
     ax.set_xlabel("denoising step")
-    ax.set_ylabel("mean token norm")
-    ax.legend(fontsize=7, ncol=2)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_ylabel("mean token L2 norm")
+    ax.set_title(f"{title}mean token norm per layer over the steps (n = 1 sample)", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # beside, not over, the data
     return _save(fig, path)
 
 
 def sample_maps(store, sample_id: str, out_dir: str | Path, *, layers: Sequence[int] | None = None,
                 steps: Sequence[int] | None = None, branch: str | None = None,
                 site_template: str = "blocks.{layer}.resid_post", grid_steps: Sequence[int] | None = None,
-                progress: bool = True) -> dict[str, Path]:
+                progress: bool = True, norm_scale: str = "layer") -> dict[str, Path]:
     """Draw every map of one sample into ``out_dir``; returns name -> PNG/JSON path.
 
     Args:
@@ -264,9 +295,12 @@ def sample_maps(store, sample_id: str, out_dir: str | Path, *, layers: Sequence[
         site_template: which site kind to draw.
         grid_steps: steps that get a layer x frame grid (default: first, middle and last).
         progress: show a tqdm bar over layers.
+        norm_scale: ``"layer"`` (one colour scale per norm figure) or ``"step"`` (one per row).
     """
     from tqdm.auto import tqdm
 
+    if norm_scale not in SCALES:
+        raise InputError(f"unknown colour scale {norm_scale!r}: valid are {', '.join(SCALES)}")
     if "{layer}" not in site_template:
         raise InputError(f"site template {site_template!r} needs a '{{layer}}' field")
     kind = site_template.split("}", 1)[-1].lstrip(".")
@@ -310,16 +344,19 @@ def sample_maps(store, sample_id: str, out_dir: str | Path, *, layers: Sequence[
         explained[layer] = pca.explained.tolist()
         colours = np.stack([place(pca.colours(x), grid) for x in X])
         paths[f"norm_layer{layer}"] = plot_step_frame_maps(
-            norms, steps, out / f"norm_layer{layer}.png", title=f"{sample_id}: token norm, layer {layer}")
+            norms, steps, out / f"norm_layer{layer}.png", title=f"{sample_id}: token norm, layer {layer}",
+            scale=norm_scale)
         paths[f"pca_layer{layer}"] = plot_step_frame_maps(
             colours, steps, out / f"pca_layer{layer}.png", rgb=True,
             title=f"{sample_id}: PCA colours, layer {layer} (one PCA for all steps; "
                   f"{100 * sum(pca.explained):.0f}% of variance)")
-        paths[f"pca_layer{layer}_gif"] = steps_animation(colours, out / f"pca_layer{layer}.gif")
+        paths[f"pca_layer{layer}_gif"] = steps_animation(
+            colours, out / f"pca_layer{layer}.gif", steps=steps,
+            title=f"{sample_id}: PCA colours of layer {layer} (one PCA for all steps)")
     for s in grid_steps:
         paths[f"layer_frame_step{s}"] = plot_layer_frame(at_step[s], s, out / f"layer_frame_step{s}.png")
-    paths["energy"] = plot_energy(energy, steps, out / "energy.png")
-    paths["norm_vs_step"] = plot_norm_vs_step(energy, steps, out / "norm_vs_step.png")
+    paths["energy"] = plot_energy(energy, steps, out / "energy.png", title=f"{sample_id}: ")
+    paths["norm_vs_step"] = plot_norm_vs_step(energy, steps, out / "norm_vs_step.png", title=f"{sample_id}: ")
     summary = {
         "sample_id": sample_id, "site_template": site_template, "branch": branch, "layers": layers,
         "steps": steps, "frame_energy": {str(l): energy[l].tolist() for l in layers},

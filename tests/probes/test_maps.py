@@ -69,3 +69,63 @@ def test_cli_maps(planted, tmp_path, capsys):
     assert main(["maps", str(planted[0]), "--sample", "nope", "--out", str(bad)]) == 2
     assert "unknown sample 'nope'" in capsys.readouterr().err
     assert not bad.exists()
+
+
+@pytest.fixture
+def saved_figures(monkeypatch):
+    """Keep each figure the map functions save, to read its titles and ticks."""
+    import interp.viz.maps as maps_module
+
+    figures = []
+    real_save = maps_module._save
+
+    def keep(fig, path):
+        figures.append(fig)
+        return real_save(fig, path)
+
+    monkeypatch.setattr(maps_module, "_save", keep)
+    return figures
+
+
+def test_curves_have_titles_integer_step_ticks_and_n(tmp_path, saved_figures):
+    from interp.viz.maps import plot_energy, plot_norm_vs_step
+
+    energy = {0: np.ones((3, 4)), 5: 2 * np.ones((3, 4))}
+    plot_energy(energy, [0, 1, 2], tmp_path / "energy.png", title="s: ")
+    plot_norm_vs_step(energy, [0, 1, 2], tmp_path / "norm.png", title="s: ")
+    energy_fig, norm_fig = saved_figures
+    assert "n = 1" in energy_fig._suptitle.get_text()
+    step_bar = [ax for ax in energy_fig.axes if ax.get_ylabel() == "denoising step"][0]
+    assert all(float(t).is_integer() for t in step_bar.get_yticks())
+    (ax,) = norm_fig.axes
+    assert ax.get_title() and "n = 1" in ax.get_title()
+    assert all(float(t).is_integer() for t in ax.get_xticks())
+    legend = ax.get_legend()
+    assert legend is not None and legend.get_bbox_to_anchor().x0 >= ax.get_window_extent().x1  # beside the data
+
+
+def test_norm_maps_offer_one_scale_per_step(tmp_path, saved_figures):
+    from interp.viz.maps import plot_step_frame_maps
+
+    maps = np.stack([np.full((2, 3, 3), 100.0), np.full((2, 3, 3), 1.0)])  # a late step with tiny norms
+    maps[1, 0, 0, 0] = 2.0
+    plot_step_frame_maps(maps, [0, 19], tmp_path / "per_step.png", title="t", scale="step")
+    fig = saved_figures[-1]
+    late = [ax for ax in fig.axes if ax.get_ylabel() == "step 19"][0]
+    assert late.images[0].get_clim() == (1.0, 2.0)  # its own range, not 1..100
+    assert "one scale per step" in fig._suptitle.get_text()
+    with pytest.raises(InputError, match="colour scale 'row'"):
+        plot_step_frame_maps(maps, [0, 19], tmp_path / "x.png", title="t", scale="row")
+
+
+def test_pca_animation_is_labelled(tmp_path):
+    from PIL import Image
+
+    from interp.viz.maps import steps_animation
+
+    maps = np.random.default_rng(0).random((2, 3, 4, 4, 3))
+    path = steps_animation(maps, tmp_path / "pca.gif", steps=[0, 7], title="PCA colours of layer 3", cell=16)
+    with Image.open(path) as gif:
+        assert gif.n_frames == 2
+        header = np.asarray(gif.convert("RGB"))[:26]
+    assert (header < 128).any()  # text drawn above the maps
