@@ -90,6 +90,7 @@ def sample(
     num_steps: int = 50,
     shift: float | None = None,
     start_step: int = 0,
+    end_step: int | None = None,
     edits=None,
     on_step: Callable[[StepState], None] | None = None,
     decode: bool = True,
@@ -104,6 +105,8 @@ def sample(
         shift: override of the scheduler's flow shift (``None`` keeps the model's).
         start_step: run steps ``start_step..num_steps-1`` only; ``inputs.latents`` is then the
             state entering ``start_step`` (a saved x_t), and the result equals the full run's.
+        end_step: stop before this step (``None``: run to the end); the result's latents are then
+            the state entering ``end_step``.
         edits: an object with ``wants(kind, branch, step)`` and ``edit(kind, branch, step, expert,
             value)`` that may replace x_t, a velocity or x0 (see :func:`interp.interventions.run`).
         on_step: ``f(state)`` called after every step with a :class:`StepState`.
@@ -112,10 +115,12 @@ def sample(
     """
     scheduler, timesteps, sigmas = schedule(model, num_steps, shift)
     check_range("start_step", start_step, 0, num_steps - 1)
+    end_step = num_steps if end_step is None else end_step
+    check_range("end_step", end_step, start_step + 1, num_steps)
     scheduler.set_begin_index(start_step)
     latents = inputs.latents
     experts = []
-    steps = range(start_step, num_steps)
+    steps = range(start_step, end_step)
     for i in tqdm(steps, desc="denoising", disable=not progress, leave=False):
         t = timesteps[i]
         sigma = float(sigmas[i])

@@ -7,6 +7,9 @@ only arranges them:
 
 * a cell patched at step ``s`` starts from the corrupted run's saved ``x_s`` (the steps before
   ``s`` are the corrupted run's own), instead of redoing them (``reuse_prefix=False`` does);
+* the metric reads the final video (``read_at="final"``), or the x0_hat of the patched step
+  itself (``read_at="patched"``: the patch's direct effect, one forward per cell, so that a
+  sweep fits on a CPU), normalised against the clean and corrupted runs read at the same point;
 * cells of one step share batched forwards (``batch_size`` rows: region x layer x pair);
 * under ``torchrun`` the batches are dealt to the ranks and the grid gathered on every rank.
 
@@ -50,7 +53,7 @@ class PatchGrid:
 
     Attributes:
         values: metric name -> ``[region, layer, step, pair]``.
-        clean, corrupt: metric name -> ``[pair]``.
+        clean, corrupt: metric name -> ``[step, pair]``, read where the cells were read.
         coords: axis name -> labels (regions by name, layers, steps, pair indices).
         meta: how the grid was made (site, schedule, model, timings).
     """
@@ -66,11 +69,10 @@ class PatchGrid:
         """``[region, layer, step]``: the pair-mean of ``metric``, 0 at the corrupted run's mean and
         1 at the clean run's (NaN where the two means are within 1e-6)."""
         pairs = np.arange(len(self.coords["pair"])) if pairs is None else pairs
-        low = self.corrupt[metric][pairs].mean()
-        high = self.clean[metric][pairs].mean()
-        if abs(high - low) < 1e-6:
-            return np.full(self.values[metric].shape[:3], np.nan)
-        return (self.values[metric][..., pairs].mean(axis=-1) - low) / (high - low)
+        low = self.corrupt[metric][:, pairs].mean(axis=-1)
+        high = self.clean[metric][:, pairs].mean(axis=-1)
+        gap = np.where(np.abs(high - low) < 1e-6, np.nan, high - low)
+        return (self.values[metric][..., pairs].mean(axis=-1) - low) / gap
 
     def interval(self, metric: str, *, resamples: int = 1000, seed: int = 0, level: float = 0.95):
         """Bootstrap interval over pairs of :meth:`normalised`: ``(low, high)``, each ``[region, layer, step]``."""
@@ -122,6 +124,7 @@ def patch_sweep(
     source=None,
     batch_size: int = 256,
     reuse_prefix: bool = True,
+    read_at: str = "final",
     progress: bool = True,
     context=None,
 ) -> PatchGrid:
@@ -140,6 +143,8 @@ def patch_sweep(
             by pair.
         batch_size: rows per batched forward.
         reuse_prefix: start each cell at its step from the corrupted run's saved x_t.
+        read_at: ``"final"`` (the decoded final video) or ``"patched"`` (the x0_hat of the
+            patched step, decoded).
         progress: show a progress bar over batches.
         context: a :class:`~interp.distributed.DistributedContext` to split batches across ranks.
     """
@@ -158,6 +163,8 @@ def patch_sweep(
     if clean.latents.shape != corrupt.latents.shape:
         raise InputError(f"clean and corrupted inputs differ in shape: {tuple(clean.latents.shape)} vs "
                          f"{tuple(corrupt.latents.shape)}")
+    if read_at not in ("final", "patched"):
+        raise InputError(f"unknown read_at {read_at!r}: valid are final, patched")
     if batch_size < 1:
         raise InputError(f"batch_size {batch_size} must be >= 1")
     pairs = clean.batch_size
@@ -166,17 +173,30 @@ def patch_sweep(
     masks = {name: _region_masks(regions[name], grid, pairs) for name in names}
     began = time.perf_counter()
 
-    saved = {}
-    corrupt_run = run(model, corrupt, num_steps=num_steps, shift=shift, progress=False,
-                      on_step=lambda s: saved.__setitem__(s.step, s.x_t.clone()) if s.step in steps else None)
+    saved, x0s = {}, {}
+
+    def keep(state):
+        if state.step in steps:
+            saved[state.step] = state.x_t.clone()
+            x0s[state.step] = state.x0.clone()
+
+    corrupt_run = run(model, corrupt, num_steps=num_steps, shift=shift, progress=False, on_step=keep)
+    clean_x0s = {}
+    on_clean = (lambda st: clean_x0s.__setitem__(st.step, st.x0.clone()) if st.step in steps else None)
     if source is None:
         clean_run = run_with_cache(model, clean, [f"blocks.{l}.{site}" for l in layers], steps=steps,
-                                   num_steps=num_steps, shift=shift, progress=False)
+                                   num_steps=num_steps, shift=shift, progress=False, on_step=on_clean)
         source = clean_run.cache
     else:
-        clean_run = run(model, clean, num_steps=num_steps, shift=shift, progress=False)
-    clean_values = metric(clean_run.video, list(range(pairs)))
-    corrupt_values = metric(corrupt_run.video, list(range(pairs)))
+        clean_run = run(model, clean, num_steps=num_steps, shift=shift, progress=False, on_step=on_clean)
+    every = list(range(pairs))
+    if read_at == "final":
+        clean_values = {k: np.tile(v, (len(steps), 1)) for k, v in metric(clean_run.video, every).items()}
+        corrupt_values = {k: np.tile(v, (len(steps), 1)) for k, v in metric(corrupt_run.video, every).items()}
+    else:
+        per_step = [(metric(model.decode(clean_x0s[s]), every), metric(model.decode(x0s[s]), every)) for s in steps]
+        clean_values = {k: np.stack([c[k] for c, _ in per_step]) for k in per_step[0][0]}
+        corrupt_values = {k: np.stack([b[k] for _, b in per_step]) for k in per_step[0][1]}
     values = {k: np.full((len(names), len(layers), len(steps), pairs), np.nan) for k in clean_values}
 
     cells = _cells(names, layers, pairs)
@@ -194,9 +214,11 @@ def patch_sweep(
             tokens = Tokens.all() if bool(mask.all()) else Tokens.from_mask(mask)
             items.append(Intervention(At(Site(site, layers[l]), steps=[step], samples=members, tokens=tokens),
                                       Patch("clean", take=[batch[i][2] for i in members])))
+        read = {}
         out = run(model, inputs, items, num_steps=num_steps, shift=shift, start_step=step if reuse_prefix else 0,
-                  sources={"clean": source}, progress=False)
-        scores = metric(out.video, rows)
+                  end_step=None if read_at == "final" else step + 1, sources={"clean": source}, progress=False,
+                  decode=read_at == "final", on_step=lambda st: read.__setitem__(st.step, st.x0))
+        scores = metric(out.video if read_at == "final" else model.decode(read[step]), rows)
         for i, (r, l, p) in enumerate(batch):
             filled.append((r, l, si, p, {k: float(v[i]) for k, v in scores.items()}))
     if context is not None and context.enabled:
@@ -207,7 +229,7 @@ def patch_sweep(
         for k, v in scores.items():
             values[k][r, l, si, p] = v
     meta = {"site": site, "num_steps": num_steps, "shift": shift, "model": getattr(model, "name", ""),
-            "reuse_prefix": reuse_prefix, "batch_size": batch_size, "seconds": time.perf_counter() - began,
+            "reuse_prefix": reuse_prefix, "read_at": read_at, "batch_size": batch_size, "seconds": time.perf_counter() - began,
             "cells": len(cells) * len(steps)}
     return PatchGrid(values, {k: np.asarray(v, float) for k, v in clean_values.items()},
                      {k: np.asarray(v, float) for k, v in corrupt_values.items()},

@@ -219,6 +219,7 @@ def run(
     num_steps: int = 50,
     shift: float | None = None,
     start_step: int = 0,
+    end_step: int | None = None,
     sources: dict | None = None,
     collector: Callable | None = None,
     on_step: Callable | None = None,
@@ -233,6 +234,7 @@ def run(
         interventions: :class:`~interp.interventions.Intervention` s.
         num_steps, shift: the schedule.
         start_step: the first step to run (earlier steps are taken as done).
+        end_step: stop before this step (``None``: run every step).
         sources: name -> activation source for ``patch`` (an :class:`ActivationCache`, a
             :class:`~interp.interventions.sources.StoreSource`).
         collector: where ``collect`` records go (default: a new :class:`ActivationCache`).
@@ -242,14 +244,15 @@ def run(
     sources = dict(sources or {})
     check_range("start_step", start_step, 0, num_steps - 1)
     schedule(model, num_steps, shift)  # validates num_steps and shift before anything runs
-    the_plan = plan(model, inputs, interventions, num_steps=num_steps, start_step=start_step, sources=sources)
+    last = num_steps if end_step is None else end_step
+    the_plan = plan(model, inputs, interventions, num_steps=last, start_step=start_step, sources=sources)
     cache = None
     if collector is None:
         cache = collector = ActivationCache()
     executor = _Executor(model, inputs, the_plan, sources, collector)
     handles = executor.install()
     try:
-        result = sample(model, inputs, num_steps=num_steps, shift=shift, start_step=start_step,
+        result = sample(model, inputs, num_steps=num_steps, shift=shift, start_step=start_step, end_step=end_step,
                         edits=executor, on_step=on_step, decode=decode, progress=progress)
     finally:
         for handle in handles:

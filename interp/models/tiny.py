@@ -113,5 +113,5 @@ def tiny_organism(maze_seeds=(0,), seeds=(7,)):
     tcfg = default_transformer_config(num_layers=2, num_attention_heads=2, attention_head_dim=12, ffn_dim=32,
                                       freq_dim=16)
     model = OrganismModel(build_organism(OrganismConfig(num_frames=4), tcfg, seed=0)).eval()
-    frames = np.stack([render_maze(generate_maze(5, seed=s), px_per_unit=2) for s in maze_seeds])
+    frames = np.stack([render_maze(generate_maze(5, seed=s), upto=0, px_per_unit=2) for s in maze_seeds])
     return model, model.prepare(first_frame=frames, seeds=list(seeds))

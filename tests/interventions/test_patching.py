@@ -20,8 +20,8 @@ LAYERS = [0, 1]
 def pairs_setup():
     pairs = make_pairs(5, 2, seed=0)
     model, _ = tiny_organism()
-    clean = model.prepare(first_frame=np.stack([render_maze(p.clean, px_per_unit=2) for p in pairs]), seeds=[3, 4])
-    corrupt = model.prepare(first_frame=np.stack([render_maze(p.corrupt, px_per_unit=2) for p in pairs]),
+    clean = model.prepare(first_frame=np.stack([render_maze(p.clean, upto=0, px_per_unit=2) for p in pairs]), seeds=[3, 4])
+    corrupt = model.prepare(first_frame=np.stack([render_maze(p.corrupt, upto=0, px_per_unit=2) for p in pairs]),
                             seeds=[3, 4])
     return model, pairs, clean, corrupt
 
@@ -52,15 +52,15 @@ def test_sweep_from_saved_x_t_equals_the_naive_rerun(pairs_setup):
     regions = {"all": Tokens.all(),
                "changed": changed_region(pairs, grid, px_per_unit=2, pixels_per_token=model.pixels_per_token)}
     options = dict(layers=LAYERS, steps=[1, 3], regions=regions, num_steps=STEPS, batch_size=3, progress=False)
-    fast = patch_sweep(model, clean, corrupt, metric, **options)
-    naive = patch_sweep(model, clean, corrupt, metric, reuse_prefix=False, **options)
-    for name in ("preference", "flip"):
-        np.testing.assert_array_equal(fast.values[name], naive.values[name])
-        assert fast.values[name].shape == (2, 2, 2, 2)
-    # a cell that patches every token of the last layer at the first step: the run is the clean run
-    # from that step on, so its metric moves to the clean value
-    model_clean = metric(run(model, clean, num_steps=STEPS, progress=False).video, [0, 1])
-    np.testing.assert_array_equal(fast.clean["preference"], model_clean["preference"])
+    for read_at in ("final", "patched"):
+        fast = patch_sweep(model, clean, corrupt, metric, read_at=read_at, **options)
+        naive = patch_sweep(model, clean, corrupt, metric, reuse_prefix=False, read_at=read_at, **options)
+        for name in ("preference", "flip"):
+            np.testing.assert_array_equal(fast.values[name], naive.values[name])
+            assert fast.values[name].shape == (2, 2, 2, 2)
+    final_clean = metric(run(model, clean, num_steps=STEPS, progress=False).video, [0, 1])["preference"]
+    grid = patch_sweep(model, clean, corrupt, metric, **options)
+    np.testing.assert_array_equal(grid.clean["preference"], np.stack([final_clean, final_clean]))
 
 
 def test_changed_region_covers_the_changed_units_tokens(pairs_setup):
@@ -87,8 +87,8 @@ def test_pair_metric_agrees_with_the_calibrated_reading():
 
 def test_grid_saves_and_loads(tmp_path):
     rng = np.random.default_rng(0)
-    grid = PatchGrid({"preference": rng.normal(size=(1, 2, 3, 4))}, {"preference": np.ones(4)},
-                     {"preference": -np.ones(4)}, {"region": ["all"], "layer": [0, 1], "step": [0, 1, 2],
+    grid = PatchGrid({"preference": rng.normal(size=(1, 2, 3, 4))}, {"preference": np.ones((3, 4))},
+                     {"preference": -np.ones((3, 4))}, {"region": ["all"], "layer": [0, 1], "step": [0, 1, 2],
                                                    "pair": [0, 1, 2, 3]}, {"site": "resid_post"})
     back = PatchGrid.load(grid.save(tmp_path / "g"))
     np.testing.assert_array_equal(back.values["preference"], grid.values["preference"])
