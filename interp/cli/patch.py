@@ -32,6 +32,7 @@ def register(subparsers) -> None:
                         help="score the final video, or the x0_hat of the patched step (one forward per cell)")
     parser.add_argument("--naive", action="store_true", help="rerun every cell from step 0 (for comparison)")
     parser.add_argument("--device", default="cpu", help="torch device")
+    parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"), help="weight dtype")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace a grid already in --out")
     parser.set_defaults(func=run)
@@ -101,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
 
     ctx = init_from_env(args.device)
     try:
-        model = load_model(args.model, device=ctx.device(args.device))
+        import torch
+
+        model = load_model(args.model, device=ctx.device(args.device), dtype=getattr(torch, args.dtype))
         if not isinstance(model, OrganismModel):
             raise InputError("cos patch runs maze pairs on a maze-solving organism; for other models call "
                              "interp.interventions.patch_sweep with your own inputs and metric")
@@ -131,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
         grid.meta.update(command="cos " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("cos") else "",
                          date=datetime.date.today().isoformat(), machine=platform.node(), device=args.device,
-                         world_size=ctx.world_size, pairs={"size": args.size, "kind": args.kind, "seed": args.seed},
+                         world_size=ctx.world_size, dtype=args.dtype, pairs={"size": args.size, "kind": args.kind, "seed": args.seed},
                          clean_flip_share=float(grid.clean["flip"].mean()),
                          corrupt_flip_share=float(grid.corrupt["flip"].mean()))
         grid.save(out)

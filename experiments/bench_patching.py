@@ -1,0 +1,69 @@
+"""Benchmark: the patching sweep that reuses the corrupted run's x_t against the naive rerun.
+
+Both sweeps run ``cos patch`` in this process on the same pairs, grid and device, one after the
+other, so their ratio is measured in one run; the clock is the sweep's own (``grid.json``'s
+``meta.seconds``: the clean and corrupted runs plus every cell), not model loading or figures.
+Under ``torchrun`` only the fast sweep runs, once per rank, and rank 0 prints its time, to be set
+against the one-process time of the same command.
+
+Usage (the last line printed is a JSON record)::
+
+    python experiments/bench_patching.py --preset gpu --device cuda --out /tmp/bp        # 64 pairs, 12 x 20
+    python experiments/bench_patching.py --preset cpu --out /tmp/bp                       # 8 pairs, 12 x 5
+    torchrun --nproc-per-node 2 experiments/bench_patching.py --preset gpu --device cuda --out /tmp/bp2 --fast-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+from pathlib import Path
+
+PRESETS = {
+    # 64 minimal pairs of 5x5 mazes, every layer and step, all tokens and the changed units' tokens.
+    "gpu": ["--pairs", "64", "--steps", "0-19", "--region", "all,changed", "--batch-size", "1536", "--dtype", "bfloat16"],
+    # 8 pairs, every layer, 5 steps, read at the patched step (one forward per cell) for 2 CPU cores.
+    "cpu": ["--pairs", "8", "--steps", "0,4,8,12,16", "--region", "all,changed", "--read-at", "patched"],
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", required=True, help="folder for the two sweeps' outputs")
+    parser.add_argument("--fast-only", action="store_true", help="skip the naive sweep")
+    args = parser.parse_args()
+
+    from interp.cli.main import main as cos
+
+    out = Path(args.out)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    runs = [("fast", [])] + ([] if args.fast_only else [("naive", ["--naive"])])
+    record = {"preset": args.preset, "device": args.device, "world_size": world, "machine": platform.node(),
+              "date": datetime.date.today().isoformat(), "argv": PRESETS[args.preset]}
+    if args.device.startswith("cuda"):
+        import torch
+
+        record["gpu"] = torch.cuda.get_device_name(0)
+    for name, extra in runs:
+        folder = out / name
+        code = cos(["patch", "--device", args.device, *PRESETS[args.preset], *extra, "--out", str(folder),
+                    "--overwrite"])
+        if code:
+            raise SystemExit(code)
+        if int(os.environ.get("RANK", "0")) == 0:
+            meta = json.loads((folder / "grid.json").read_text())["meta"]
+            record[f"{name}_seconds"] = round(meta["seconds"], 2)
+            record["cells"] = meta["cells"]
+    if int(os.environ.get("RANK", "0")) == 0:
+        if "naive_seconds" in record:
+            record["speedup"] = round(record["naive_seconds"] / record["fast_seconds"], 3)
+        print(json.dumps(record))
+
+
+if __name__ == "__main__":
+    main()

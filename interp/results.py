@@ -1,0 +1,64 @@
+"""The record every experiment writes: ``experiments/results/<name>/result.json``.
+
+One schema for all, so that the results page can be rebuilt from the JSON alone:
+
+* ``claim``: the paper's statement being tested, in one sentence;
+* ``verdict``: ``holds``, ``partly`` or ``does not hold`` (on this model), and ``why``;
+* ``figures``: measured numbers, each a dict with ``value`` and, where it is an estimate,
+  ``ci95`` (``[low, high]``) and ``n``;
+* ``images``: PNG files beside the JSON;
+* ``preset``, ``command``, ``date``, ``machine``, ``device``, ``seconds``.
+
+Example:
+    >>> import tempfile, json
+    >>> folder = write_result(tempfile.mkdtemp(), name="demo", claim="x", verdict="holds", why="y",
+    ...                       figures={"accuracy": {"value": 0.9, "ci95": [0.8, 0.95], "n": 300}},
+    ...                       preset="cpu", command="python experiments/demo.py")
+    >>> json.loads((folder / "result.json").read_text())["verdict"]
+    'holds'
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import platform
+import sys
+from pathlib import Path
+
+from interp.errors import InputError, check_choice
+
+VERDICTS = ("holds", "partly", "does not hold")
+RESULTS = Path("experiments/results")
+
+
+def wilson(successes: int, n: int, z: float = 1.96) -> list[float]:
+    """Wilson 95% interval of a share ``successes / n`` (``[0, 1]`` when ``n`` is 0)."""
+    if n == 0:
+        return [0.0, 1.0]
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return [max(0.0, centre - half), min(1.0, centre + half)]
+
+
+def write_result(folder: str | Path, *, name: str, claim: str, verdict: str, why: str, figures: dict,
+                 preset: str, command: str | None = None, images: list[str] = (), device: str = "cpu",
+                 seconds: float | None = None, extra: dict | None = None) -> Path:
+    """Write ``result.json`` into ``folder`` (created) and return the folder."""
+    check_choice("verdict", verdict, VERDICTS)
+    for key, figure in figures.items():
+        if not isinstance(figure, dict) or "value" not in figure:
+            raise InputError(f"figure {key!r} must be a dict with a 'value' (and 'ci95', 'n' for estimates)")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {
+        "name": name, "claim": claim, "verdict": verdict, "why": why, "figures": figures,
+        "images": list(images), "preset": preset,
+        "command": command or " ".join(["python", *sys.argv]),
+        "date": datetime.date.today().isoformat(), "machine": platform.node(), "device": device,
+        "seconds": None if seconds is None else round(float(seconds), 1),
+    }
+    record.update(extra or {})
+    (folder / "result.json").write_text(json.dumps(record, indent=2, default=float) + "\n")
+    return folder
