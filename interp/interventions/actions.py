@@ -21,6 +21,9 @@ which wraps a Python function and cannot be written to JSON.
 ``collect``    record the values (after the edits listed before it) and change nothing
 ``apply``      any function ``fn(x, ctx) -> x``
 =============  ==============================================================================
+
+``renoise_merge`` (:class:`RenoiseMerge`, at the ``x0`` site) merges each group's clean estimates
+and re-noises the merge with one seed's noise.
 """
 
 from __future__ import annotations
@@ -305,6 +308,71 @@ class Merge(Action):
 
 
 @dataclass
+class RenoiseMerge(Action):
+    """At the ``x0`` site: merge each group's clean estimates, then re-noise them with one seed's noise.
+
+    Row ``groups[g][ref]`` then steps to ``(1 - sigma_next) * merged + sigma_next * eps_ref``, where
+    ``eps_ref = (x_t - (1 - sigma) * x0_ref) / sigma`` is that seed's noise as the step sees it: the
+    new x0 is solved from the Euler step ``x_next = (s'/s) x_t + (1 - s'/s) x0`` using only
+    ``x0_ref`` (so no x_t is needed). Every row of a group receives the same x0; only the reference
+    row lands on the re-noised merge (continue that row alone). ``reduce`` is ``mean`` or
+    ``median`` (element-wise: a majority vote in x0 space; for two seeds it is their mean).
+    ``sigma`` and ``sigma_next`` are the step's noise levels (from :func:`interp.sampling.schedule`).
+
+    Example:
+        >>> RenoiseMerge(groups=[(0, 1, 2)], sigma=0.9, sigma_next=0.8).to_dict()["kind"]
+        'renoise_merge'
+    """
+
+    groups: tuple[tuple[int, ...], ...] = ()
+    sigma: float = 1.0
+    sigma_next: float = 0.0
+    ref: int = 0
+    reduce: str = "mean"
+    kind: ClassVar[str] = "renoise_merge"
+
+    def __post_init__(self):
+        self.groups = tuple(tuple(int(i) for i in g) for g in self.groups)
+        check_choice("renoise_merge reduce", self.reduce, ("mean", "median"))
+        if not self.groups or any(len(g) < 1 for g in self.groups):
+            raise InputError("renoise_merge needs at least one non-empty group of samples")
+        if not (0 <= self.sigma_next < self.sigma <= 1):
+            raise InputError(f"renoise_merge needs 0 <= sigma_next < sigma <= 1; got sigma {self.sigma}, "
+                             f"sigma_next {self.sigma_next}")
+        if not all(0 <= self.ref < len(g) for g in self.groups):
+            raise InputError(f"renoise_merge ref {self.ref} must index a sample of every group "
+                             f"(smallest group has {min(len(g) for g in self.groups)})")
+
+    def check(self, *, batch, site, **_):
+        if str(site) != "x0":
+            raise InputError(f"renoise_merge acts at the x0 site, not {site}")
+        Merge(self.groups).check(batch=batch)
+
+    def __call__(self, x, ctx):
+        out = x.clone()
+        where = {row: i for i, row in enumerate(ctx.rows.tolist())}
+        a = self.sigma_next / self.sigma  # weight of x_t in the Euler step
+        for group in self.groups:
+            values = ctx.batch[list(group)].float()
+            ref = values[self.ref]
+            # centred on the reference so that K copies of one seed give it back exactly
+            spread = values - ref
+            merged = ref + (spread.mean(dim=0) if self.reduce == "mean" else _median(spread))
+            new = ((1 - self.sigma_next) * merged - a * (1 - self.sigma) * ref) / (1 - a)
+            for row in group:
+                if row in where:
+                    out[where[row]] = new.to(x.dtype)
+        return out
+
+
+def _median(values: torch.Tensor) -> torch.Tensor:
+    """Element-wise median over dim 0; the mean of the two middle values for an even count."""
+    ordered = values.sort(dim=0).values
+    k = ordered.shape[0]
+    return ordered[k // 2] if k % 2 else (ordered[k // 2 - 1] + ordered[k // 2]) / 2
+
+
+@dataclass
 class Collect(Action):
     """Record the values into the run's cache (or the capture's store) under ``name``."""
 
@@ -341,7 +409,7 @@ class Apply(Action):
 
 
 ACTIONS: dict[str, type[Action]] = {
-    cls.kind: cls for cls in (Set, Add, Zero, Scale, Mean, Noise, Project, Patch, Swap, Merge, Collect)
+    cls.kind: cls for cls in (Set, Add, Zero, Scale, Mean, Noise, Project, Patch, Swap, Merge, RenoiseMerge, Collect)
 }
 
 
