@@ -23,6 +23,7 @@ from interp.errors import InputError
 from interp.interventions import At, Collect, Intervention, run
 from interp.models.base import LoopInputs, VideoModel
 from interp.store import TraceStore, TraceWriter
+from interp.store.layout import check_sample_ids
 
 
 @dataclass
@@ -109,6 +110,7 @@ def capture(
     interventions: Sequence[Intervention] = (),
     save_video: bool = True,
     compression: str | None = None,
+    allow_nonfinite: bool = False,
     max_host_bytes: int = 2 << 30,
     on_step: Callable | None = None,
     progress: bool = True,
@@ -134,6 +136,8 @@ def capture(
             run with other interventions is refused.
         save_video: also store the decoded final video (uint8 ``[F, H, W, 3]``) per sample.
         compression: ``None``, ``"gzip"`` or ``"lzf"`` for the site datasets.
+        allow_nonfinite: commit samples holding NaN or infinite values (refused by default: a run
+            that produced them is broken, not a result).
         max_host_bytes: host memory the capture may hold in slabs waiting to be written.
         on_step: also called with each :class:`~interp.sampling.StepState`.
         progress: show a progress bar over steps.
@@ -155,6 +159,7 @@ def capture(
     ]
     if len(ids) != batch or len(set(ids)) != batch:
         raise InputError(f"need {batch} distinct sample ids for a batch of {batch}; got {ids}")
+    check_sample_ids(ids)
     if tasks is not None and len(tasks) != batch:
         raise InputError(f"need one task per batch element: got {len(tasks)} for a batch of {batch}")
     writer = TraceWriter(
@@ -163,6 +168,7 @@ def capture(
         fingerprint=fingerprint(model),
         spec=store_spec(model, inputs, plan, num_steps, shift, interventions),
         compression=compression,
+        allow_nonfinite=allow_nonfinite,
     )
     try:
         done = set(writer.completed())

@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     from interp.organism import MazeOrganism
     from interp.store import TraceStore
     from interp.store.layout import remove_store
-    from interp.tasks import load_task, score_video
+    from interp.tasks import load_task
+    from interp.tasks.score import score_output
     from interp.organism.showcase import trajectory
     from interp.tasks.video_io import write_video
     from interp.viz.chain_of_steps import pick_rows
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     if (code := cos(argv)) != 0:
         return code
     _chain_of_steps_figure(out, task, curve, x0, steps, sigmas, rows, config)
-    score = score_video(video, task.maze)
+    score = score_output(video, task.maze)
     write_video(out / "video.gif", video)
     (out / "score.json").write_text(json.dumps(score.to_dict(), indent=2) + "\n")
     verdict = "solved exactly" if score.exact else ("a valid route" if score.valid_route else "not solved")

@@ -63,7 +63,7 @@ def cos_curve(model=None, *, sizes=(7,), count: int = 50, num_steps: int = 20, s
               batch: int = 64, device: str = "cpu", out=None) -> dict:
     """Compute the curves over held-out multi-route mazes; writes ``cos_curve.json``/``.png`` to ``out``."""
     from interp.tasks import PATH, label_grid
-    from interp.tasks.score import decode_labels, score_video
+    from interp.tasks.score import decode_labels, score_output
 
     for s in sizes:
         check_range("maze size", s, 4, 12)
@@ -97,7 +97,7 @@ def cos_curve(model=None, *, sizes=(7,), count: int = 50, num_steps: int = 20, s
                     on_routes[r, c] = True
             alt = on_routes & floor_units & ~final
             other = floor_units & ~final & ~on_routes
-            exact.append(bool(score_video(video, maze, palette=cfg.palette).exact))
+            exact.append(bool(score_output(video, maze, palette=cfg.palette).exact))
             a = aff[:, i]
             total = (a * floor_units).sum(axis=(1, 2))
             curves["off_route_fraction"].append(np.where(total > 0, (a * (floor_units & ~final)).sum(axis=(1, 2))

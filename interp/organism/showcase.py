@@ -72,7 +72,7 @@ def to_pixels(x0: torch.Tensor) -> np.ndarray:
 def trajectory(maze, x0: torch.Tensor | np.ndarray, video: np.ndarray, config) -> Trajectory:
     """The Chain-of-Steps numbers of one maze from its x0_hat at every step ``[S, 3, F, H, W]``."""
     from interp.tasks import PATH, label_grid
-    from interp.tasks.score import decode_labels, score_video
+    from interp.tasks.score import decode_labels, score_output
 
     x0 = torch.as_tensor(np.asarray(x0)) if not isinstance(x0, torch.Tensor) else x0
     if x0.ndim != 5 or x0.shape[1] != 3:
@@ -95,7 +95,7 @@ def trajectory(maze, x0: torch.Tensor | np.ndarray, video: np.ndarray, config) -
         commit -= 1
     if not np.array_equal(decoded[commit], final):
         commit = len(decoded)  # never matches: the last x0_hat and the video disagree
-    exact = bool(score_video(video, maze, palette=config.palette).exact)
+    exact = bool(score_output(video, maze, palette=config.palette).exact)
     return Trajectory(maze.size, maze.seed, len(maze.routes), exact, curves["final"], curves["alternative"],
                       curves["other"], commit)
 

@@ -50,7 +50,6 @@ def test_fence_parser_finds_blocks_and_markers():
 
 # pages whose blocks are known not to run yet; strict, so a page that starts to run must leave this list
 KNOWN_BROKEN = {
-    "docs/store.md": "reads a trace.h5 that no block makes and writes undefined `grid` and `array`",
 }
 
 
