@@ -189,17 +189,3 @@ def _edit_prediction(edits, branch: str, step: int, expert: str, x_t, sigma: flo
             change = (_checked(edited, x0, "x0", step) - x0) / sigma
             velocity = (velocity.to(x_t.dtype) - change).to(velocity.dtype)
     return velocity
-
-
-def sample_organism(organism, first_frames, *, num_steps: int = 20, shift: float | None = None, seed=0,
-                    on_step=None, progress: bool = False) -> SampleResult:
-    """Let the maze organism solve the mazes in ``first_frames`` (uint8 ``[B, H, W, 3]``).
-
-    A shortcut for ``sample(model, model.prepare(first_frame=..., seeds=...), ...)`` with the
-    organism's adapter; ``seed`` is an int (sample ``b`` gets ``seed + b``) or one seed per maze.
-    """
-    from interp.models.organism import OrganismModel
-
-    model = organism if isinstance(organism, OrganismModel) else OrganismModel(organism)
-    inputs = model.prepare(first_frame=first_frames, seeds=seed)
-    return sample(model, inputs, num_steps=num_steps, shift=shift, on_step=on_step, progress=progress)

@@ -73,3 +73,18 @@ class OrganismModel(VideoModel):
     def decode(self, latents: torch.Tensor) -> np.ndarray:
         frames = self.organism.model_to_frames(latents.float().cpu())
         return frames.numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
+
+
+def sample_organism(organism, first_frames, *, num_steps: int = 20, shift: float | None = None, seed=0,
+                    on_step=None, progress: bool = False):
+    """Let the maze organism solve the mazes in ``first_frames`` (uint8 ``[B, H, W, 3]``).
+
+    Returns the :class:`~interp.sampling.SampleResult`. A shortcut for
+    ``sample(model, model.prepare(first_frame=..., seeds=...), ...)`` with the organism's adapter;
+    ``seed`` is an int (sample ``b`` gets ``seed + b``) or one seed per maze.
+    """
+    from interp.sampling import sample
+
+    model = organism if isinstance(organism, OrganismModel) else OrganismModel(organism)
+    inputs = model.prepare(first_frame=first_frames, seeds=seed)
+    return sample(model, inputs, num_steps=num_steps, shift=shift, on_step=on_step, progress=progress)

@@ -2,7 +2,7 @@
 
 Held-out mazes are ``generate_maze(size, seed)`` for ``seed`` in ``first_seed ..
 first_seed + count - 1`` (inside ``0 .. EVAL_SEED_LIMIT - 1``; training never uses these seeds).
-Each maze is solved once from one noise seed with :func:`interp.sampling.sample_organism`, and
+Each maze is solved once from one noise seed with :func:`interp.models.organism.sample_organism`, and
 the video is scored by :func:`interp.tasks.score.score_output` (``exact``: the final frame's path
 units plus start and goal equal one of the shortest routes).
 """
@@ -43,7 +43,7 @@ def first_frames(mazes, organism: MazeOrganism) -> np.ndarray:
 def solve(organism: MazeOrganism, mazes, *, num_steps: int, sample_seed: int = 0, batch: int = 64,
           on_step=None) -> np.ndarray:
     """Generated videos uint8 ``[N, F, H, W, 3]``; maze ``i`` uses noise seed ``sample_seed + i``."""
-    from interp.sampling import sample_organism
+    from interp.models.organism import sample_organism
 
     videos = []
     for lo in range(0, len(mazes), batch):

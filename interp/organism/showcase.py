@@ -111,7 +111,7 @@ def pick_maze(organism=None, *, size: int = DEMO_SIZE, first_seed: int = DEMO_FI
         (900010, 8)
     """
     from interp.organism.evaluate import first_frames, load
-    from interp.sampling import sample_organism
+    from interp.models.organism import sample_organism
     from interp.tasks import generate_maze
 
     check_range("maze size", size, 4, 12)

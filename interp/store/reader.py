@@ -67,18 +67,11 @@ class TraceStore:
         return list(self._ids)
 
     def sites(self) -> list[str]:
-        """Captured site names in run order: blocks by layer (attn1, attn2, ffn, resid_post), then
-        ``x_t``, ``velocity``, ``x0``."""
-        order = ("attn1.out", "attn2.out", "ffn.out", "resid_post", "x_t", "velocity", "x0")
+        """Captured site names in the order a step reaches them (:meth:`interp.sites.Site.order`):
+        ``x_t``, then blocks by layer, then ``velocity`` and ``x0``."""
+        from interp.sites import Site
 
-        def key(name: str):
-            info = self._sites[name]
-            kind = info.get("kind", name)
-            rank = order.index(kind) if kind in order else len(order)
-            layer = info.get("layer")
-            return (layer is None, -1 if layer is None else int(layer), rank, name)
-
-        return sorted(self._sites, key=key)
+        return sorted(self._sites, key=lambda name: Site.parse(name).order())
 
     def layers(self, kind: str = "resid_post") -> list[int]:
         """Block indices captured for a site kind (``resid_post``, ``attn1.out``, ...)."""
