@@ -17,7 +17,9 @@ REGIONS = "all, changed (the changed units' tokens), frame:K (one frame), grid:K
 def register(subparsers) -> None:
     parser = subparsers.add_parser("patch", help="activation patching of clean into corrupted maze pairs")
     parser.add_argument("--model", default="organism", help="'organism' or a local organism folder")
-    parser.add_argument("--pairs", type=int, default=16, help="number of minimal maze pairs")
+    parser.add_argument("--pairs", type=int, default=16, help="number of minimal maze pairs to make")
+    parser.add_argument("--pairs-from", metavar="DIR", default=None,
+                        help="patch the pair folders in DIR (written by interp.tasks.save_pair) instead of making pairs")
     parser.add_argument("--size", type=int, default=5, help="maze size in cells")
     parser.add_argument("--kind", default="wall", help="pair kind: wall (one wall unit changed) or goal")
     parser.add_argument("--seed", type=int, default=910_000, help="first maze seed of the pair search (held out)")
@@ -116,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
             Site(args.site, layer).check(model.num_layers)
         for step in steps:
             check_range("step", step, 0, num_steps - 1)
-        pairs = make_pairs(args.size, args.pairs, args.seed, kind=args.kind)
+        pairs = load_pairs(args.pairs_from) if args.pairs_from else make_pairs(args.size, args.pairs, args.seed,
+                                                                                kind=args.kind)
         px = config.px_per_unit
 
         def inputs(which):
@@ -164,6 +167,26 @@ def run(args: argparse.Namespace) -> int:
     finally:
         shutdown()
     return 0
+
+
+def load_pairs(folder: str) -> list:
+    """Every pair folder in ``folder`` (or ``folder`` itself), all of one maze size."""
+    from pathlib import Path
+
+    from interp.errors import InputError
+    from interp.tasks.pairs import PAIR_FILE, load_pair
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"--pairs-from {folder!r} is not a folder")
+    found = [root] if (root / PAIR_FILE).is_file() else sorted(p for p in root.iterdir() if (p / PAIR_FILE).is_file())
+    if not found:
+        raise InputError(f"--pairs-from {folder!r} holds no pair folder (none has a {PAIR_FILE})")
+    pairs = [load_pair(p) for p in found]
+    sizes = sorted({p.clean.size for p in pairs})
+    if len(sizes) > 1:
+        raise InputError(f"--pairs-from {folder!r} mixes maze sizes {sizes}: patch one size at a time")
+    return pairs
 
 
 def _region_tokens(region, pair: int):
