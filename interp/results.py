@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import platform
@@ -62,3 +63,38 @@ def write_result(folder: str | Path, *, name: str, claim: str, verdict: str, why
     record.update(extra or {})
     (folder / "result.json").write_text(json.dumps(record, indent=2, default=float) + "\n")
     return folder
+
+
+def share(flags) -> dict:
+    """A share of True flags as a figure: ``{"value", "ci95" (Wilson), "n"}``.
+
+    Example:
+        >>> share([True, False, True, True])["value"]
+        0.75
+    """
+    flags = [bool(f) for f in flags]
+    k, n = sum(flags), len(flags)
+    return {"value": (k / n) if n else None, "ci95": [round(v, 4) for v in wilson(k, n)], "n": n}
+
+
+class ScriptParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors raise :class:`InputError` (one line through :func:`script_main`)."""
+
+    def error(self, message):
+        raise InputError(message)
+
+
+def script_main(main, argv=None) -> int:
+    """Run an experiment script's ``main(argv)``; bad input prints one line ``error: ...`` and gives 2.
+
+    Example:
+        >>> def main(argv):
+        ...     raise InputError("noise strength -1 is not valid: use a finite number >= 0")
+        >>> script_main(main, [])
+        2
+    """
+    try:
+        return int(main(argv) or 0)
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,305 @@
+"""Erase early candidates: are the routes an early x0_hat draws live alternatives?
+
+At step s the clean run's x0_hat draws candidate units (floor units whose route colour amount in
+the final frame is at least ``--threshold``). Three arms erase the same number k of units per
+maze (set to floor colour in x0_hat, x_t re-formed at the same noise level with the run's own
+noise, the model continues; :func:`interp.causal.erase.erase_run`):
+
+* ``unchosen``: candidates the clean run's final answer does not paint;
+* ``chosen``: the early trace of the route the clean run chose (candidates it paints);
+* ``control``: random floor units that are no candidate and not on the final answer.
+
+In the representation: the ``route`` probe's direction (a logistic probe fitted on clean runs of
+other mazes at (``--probe-layer``, ``--probe-step``)) is projected out of the candidate tokens
+there, against a random direction. Outcomes: the final answer changes (painted units differ from
+the clean run's), changes to another valid route (the scorer's valid route), or breaks (the clean
+answer was exact and this is not).
+
+Example::
+
+    python experiments/erase_candidates.py --preset cpu
+    python experiments/erase_candidates.py --preset gpu --device cuda
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+PRESETS = {
+    "cpu": dict(sizes=[5], count=4, steps=[2, 8], probe_count=4, batch=64, device="cpu", dtype="float32"),
+    "gpu": dict(sizes=[5, 7, 9], count=300, steps=[1, 4, 8, 12], probe_count=64, batch=1536, device="cuda",
+                dtype="bfloat16"),
+}
+ARMS = ("unchosen", "chosen", "control")
+OUTCOMES = ("changed", "changed_valid", "broke")
+CLAIM = ("Early denoising steps hold several candidate routes at once, live alternatives that later steps "
+         "prune and choose among (multi-path exploration, then pruning).")
+
+
+def parse(argv):
+    from interp.results import ScriptParser
+
+    p = ScriptParser(description=__doc__.split("\n")[0])
+    p.add_argument("--preset", default="cpu", choices=sorted(PRESETS))
+    p.add_argument("--out", default="experiments/results/erase_candidates")
+    p.add_argument("--model", default="organism")
+    p.add_argument("--sizes", type=int, nargs="+", default=None)
+    p.add_argument("--count", type=int, default=None, help="mazes per size")
+    p.add_argument("--steps", type=int, nargs="+", default=None, help="erase steps")
+    p.add_argument("--min-routes", type=int, default=2, help="keep mazes with at least this many shortest routes")
+    p.add_argument("--threshold", type=float, default=0.15, help="route colour amount that makes a candidate")
+    p.add_argument("--probe-layer", type=int, default=6)
+    p.add_argument("--probe-step", type=int, default=2)
+    p.add_argument("--probe-count", type=int, default=None, help="mazes the route probe is fitted on")
+    p.add_argument("--num-steps", type=int, default=20)
+    p.add_argument("--first-seed", type=int, default=20_000)
+    p.add_argument("--batch", type=int, default=None)
+    p.add_argument("--device", default=None)
+    p.add_argument("--dtype", default=None)
+    args = p.parse_args(argv)
+    for key, value in PRESETS[args.preset].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    return args
+
+
+def validate(args, model):
+    from interp.errors import InputError, check_range
+
+    check_range("--num-steps", args.num_steps, 1, 1000)
+    for s in args.steps + [args.probe_step]:
+        if not 0 <= s < args.num_steps:
+            raise InputError(f"step {s} is outside the schedule: choose 0..{args.num_steps - 1}")
+    check_range("--probe-layer", args.probe_layer, 0, model.num_layers - 1)
+    check_range("--count", args.count, 2, 100_000)
+    check_range("--probe-count", args.probe_count, 1, 100_000)
+    if not 0 < args.threshold < 1:
+        raise InputError(f"--threshold {args.threshold} is out of range: choose a number in (0, 1)")
+
+
+def fit_route_probe(model, args, size):
+    """The route probe's direction at (probe layer, probe step), fitted on clean runs of other mazes."""
+    from probes import LogisticProbe
+    from probes.targets import unit_targets
+
+    from interp.causal.runs import clean_run, maze_inputs
+
+    site = f"blocks.{args.probe_layer}.resid_post"
+    mazes, inputs = maze_inputs(model, size=size, count=args.probe_count, first_seed=args.first_seed + 500_000)
+    cache = clean_run(model, inputs, [site], num_steps=args.num_steps, steps=[args.probe_step],
+                      end_step=args.probe_step + 1, decode=False).cache
+    x = cache.get(site, args.probe_step).float().cpu().numpy()                 # [B, F*U*U, D]
+    frames = x.shape[1] // mazes[0].units ** 2
+    y = np.stack([np.tile(unit_targets(m)["route"].reshape(-1), frames) for m in mazes])
+    keep = y >= 0
+    probe = LogisticProbe(C=1.0, standardize=True, class_weight="balanced").fit(x[keep], y[keep])
+    accuracy = float(probe.score(x[keep], y[keep]))
+    return np.asarray(probe.coef_).reshape(-1), accuracy
+
+
+def run_size(model, args, size, rng, direction):
+    import torch
+
+    from interp.causal import maze as M
+    from interp.causal.erase import erase_run, project_run, random_direction
+    from interp.causal.runs import chunks, clean_run, loop_value, maze_inputs, to_frames
+
+    palette = model.organism.config.palette
+    px, frames_n = model.organism.config.px_per_unit, model.organism.config.num_frames
+    fill = model.organism.frames_to_model(torch.tensor(
+        [[[list(__import__("interp.tasks.render", fromlist=["palette_array"]).palette_array(palette)[0])]]],
+        dtype=torch.uint8))[:, 0, 0]                                           # floor colour [3]
+    wanted = sorted(set(args.steps) | {args.probe_step})
+    rows = {(s, a): {k: [] for k in OUTCOMES} for s in args.steps for a in ARMS}
+    probe_rows = {a: {k: [] for k in OUTCOMES} for a in ("probe", "random")}
+    eligible = {s: 0 for s in args.steps}
+    mazes_all, inputs_all = maze_inputs(model, size=size, count=args.count, first_seed=args.first_seed,
+                                        min_routes=args.min_routes)
+    clean_exact = []
+    for chunk in chunks(args.count, max(1, args.batch // len(ARMS))):
+        mazes = [mazes_all[i] for i in chunk]
+        inputs = inputs_all.take(list(chunk))
+        clean = clean_run(model, inputs, ["x_t", "x0"], num_steps=args.num_steps, steps=wanted)
+        ref, ref_painted = M.outcomes(clean.video, mazes, palette=palette)
+        clean_exact += ref.exact.tolist()
+        chosen = np.stack([np.isin(np.arange(m.units ** 2), [u[0] * m.units + u[1] for u in p]).reshape(m.units, m.units)
+                           for m, p in zip(mazes, ref_painted)])
+        like = inputs.latents
+        for s in wanted:
+            x_t, x0 = loop_value(clean.cache, "x_t", s, like), loop_value(clean.cache, "x0", s, like)
+            cand = M.candidates(to_frames(model, x0), mazes, args.threshold, palette)
+            if s in args.steps:
+                picks, take = [], []
+                for i, m in enumerate(mazes):
+                    floor = M.floor_units(m)
+                    sets = {"unchosen": cand[i] & ~chosen[i], "chosen": cand[i] & chosen[i],
+                            "control": floor & ~cand[i] & ~chosen[i]}
+                    arms, k = M.equal_arms(sets, rng)
+                    if k:
+                        take.append(i)
+                        picks.append(arms)
+                eligible[s] += len(take)
+                if take:
+                    units = np.stack([p[a] for a in ARMS for p in picks])            # arm-major
+                    order = [i for _ in ARMS for i in take]
+                    mask = M.pixel_mask(units, num_frames=frames_n, px=px)
+                    out = erase_run(model, inputs.take(order), step=s, mask=mask, fill=fill,
+                                    x_t=x_t[order], x0=x0[order], num_steps=args.num_steps)
+                    res, _ = M.outcomes(out.video, [mazes[i] for i in order], [ref_painted[i] for i in order],
+                                        ref.valid[order], palette)
+                    for j, a in enumerate(ARMS):
+                        part = slice(j * len(take), (j + 1) * len(take))
+                        rows[(s, a)]["changed"] += res.changed[part].tolist()
+                        rows[(s, a)]["changed_valid"] += (res.changed[part] & res.valid[part]).tolist()
+                        rows[(s, a)]["broke"] += (ref.valid[take] & ~res.valid[part]).tolist()
+            if s == args.probe_step and direction is not None:
+                has = [i for i in range(len(mazes)) if cand[i].any()]
+                if has:
+                    mask = M.unit_token_mask(cand[has], num_frames=frames_n)
+                    order = has + has
+                    dirs = {"probe": direction, "random": random_direction(torch.as_tensor(direction), seed=size)}
+                    for name, d in dirs.items():
+                        out = project_run(model, inputs.take(has, latents=x_t[has]), layer=args.probe_layer, step=s,
+                                          mask=mask, direction=d, num_steps=args.num_steps, start_step=s)
+                        res, _ = M.outcomes(out.video, [mazes[i] for i in has], [ref_painted[i] for i in has],
+                                            ref.valid[has], palette)
+                        probe_rows[name]["changed"] += res.changed.tolist()
+                        probe_rows[name]["changed_valid"] += (res.changed & res.valid).tolist()
+                        probe_rows[name]["broke"] += (ref.valid[has] & ~res.valid).tolist()
+    return rows, probe_rows, eligible, clean_exact
+
+
+def figure(table, args, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = {"unchosen": "tab:orange", "chosen": "tab:blue", "control": "tab:grey"}
+    fig, axes = plt.subplots(len(OUTCOMES), len(args.sizes), figsize=(4.2 * len(args.sizes), 8.5), squeeze=False,
+                             sharex=True, sharey=True)
+    for c, size in enumerate(args.sizes):
+        for r, outcome in enumerate(OUTCOMES):
+            ax = axes[r][c]
+            for j, arm in enumerate(ARMS):
+                xs, ys, lo, hi = [], [], [], []
+                for s in args.steps:
+                    f = table[f"{size}/step{s}/{arm}/{outcome}"]
+                    if f["n"]:
+                        xs.append(s + (j - 1) * 0.15)
+                        ys.append(f["value"])
+                        lo.append(f["value"] - f["ci95"][0])
+                        hi.append(f["ci95"][1] - f["value"])
+                ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", capsize=3, color=colours[arm], label=arm)
+            n = max(table[f"{size}/step{s}/unchosen/{outcome}"]["n"] for s in args.steps)
+            ax.set_title(f"{size}x{size}: {outcome.replace('_', ' ')} (n <= {n} mazes)", fontsize=10)
+            ax.set_xticks(args.steps)
+            ax.set_ylim(-0.02, 1.02)
+            if r == len(OUTCOMES) - 1:
+                ax.set_xlabel(f"erase step (of {args.num_steps})")
+            if c == 0:
+                ax.set_ylabel("share of mazes")
+    axes[0][-1].legend(title="erased units", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.suptitle("Erasing early candidates from x0_hat: does the final answer change? (95% Wilson CI)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def probe_figure(table, args, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1.8 + 2.2 * len(args.sizes), 3.6))
+    width = 0.2
+    for j, (arm, colour) in enumerate((("probe", "tab:red"), ("random", "tab:grey"))):
+        for k, outcome in enumerate(("changed", "broke")):
+            xs, ys, err = [], [], [[], []]
+            for c, size in enumerate(args.sizes):
+                f = table[f"{size}/probe/{arm}/{outcome}"]
+                if f["n"]:
+                    xs.append(c + (2 * j + k - 1.5) * width)
+                    ys.append(f["value"])
+                    err[0].append(f["value"] - f["ci95"][0])
+                    err[1].append(f["ci95"][1] - f["value"])
+            ax.bar(xs, ys, width, yerr=err, capsize=3, color=colour, alpha=1.0 if k == 0 else 0.45,
+                   label=f"{arm} direction: {outcome}")
+    ax.set_xticks(range(len(args.sizes)),
+                  [f"{s}x{s}\nn={table[f'{s}/probe/probe/changed']['n']}" for s in args.sizes])
+    ax.set_ylabel("share of mazes")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"Projecting out of candidate tokens at layer {args.probe_layer}, step {args.probe_step}")
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def verdict(table, args):
+    """holds: erasing the chosen trace early moves the answer to another valid route more often than
+    the control (disjoint CIs); partly: it changes the answer more, but mostly by breaking it."""
+    early = [s for s in args.steps if s <= args.num_steps // 4] or args.steps[:1]
+    moved = changed = False
+    for size in args.sizes:
+        for s in early:
+            b, c = table[f"{size}/step{s}/chosen/changed_valid"], table[f"{size}/step{s}/control/changed_valid"]
+            if b["n"] and b["ci95"][0] > c["ci95"][1]:
+                moved = True
+            b, c = table[f"{size}/step{s}/chosen/changed"], table[f"{size}/step{s}/control/changed"]
+            if b["n"] and b["ci95"][0] > c["ci95"][1]:
+                changed = True
+    if moved:
+        return "holds", ("erasing the chosen route's early trace sends the model to another valid route more often "
+                         "than erasing as many random floor units: the alternatives are live")
+    if changed:
+        return "partly", ("erasing the chosen route's early trace changes the answer more than the control, but not "
+                          "measurably towards another valid route")
+    return "does not hold", ("no erase arm changes the final answer measurably more than erasing as many random "
+                             "floor units: on this model the early estimate does not hold a choice the later steps make")
+
+
+def main(argv=None):
+    t0 = time.time()
+    args = parse(argv)
+    import torch
+    from interp.causal.runs import load
+    from interp.results import share, write_result
+
+    torch.manual_seed(0)
+    model = load(args.model, args.device, args.dtype)
+    validate(args, model)
+    out = Path(args.out)
+    rng = np.random.default_rng(0)
+    table, extra = {}, {"eligible": {}, "probe_accuracy": {}, "clean_exact": {}}
+    for size in args.sizes:
+        direction, acc = fit_route_probe(model, args, size)
+        extra["probe_accuracy"][str(size)] = round(acc, 4)
+        rows, probe_rows, eligible, clean_exact = run_size(model, args, size, rng, direction)
+        extra["eligible"][str(size)] = eligible
+        table[f"{size}/clean_exact"] = share(clean_exact)
+        for (s, arm), values in rows.items():
+            for outcome, flags in values.items():
+                table[f"{size}/step{s}/{arm}/{outcome}"] = share(flags)
+        for arm, values in probe_rows.items():
+            for outcome, flags in values.items():
+                table[f"{size}/probe/{arm}/{outcome}"] = share(flags)
+        print(f"{size}x{size}: done in {time.time() - t0:.0f} s", flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    figure(table, args, out / "erase_outcomes.png")
+    probe_figure(table, args, out / "probe_projection.png")
+    v, why = verdict(table, args)
+    write_result(out, name="erase_candidates", claim=CLAIM, verdict=v, why=why, figures=table, preset=args.preset,
+                 images=["erase_outcomes.png", "probe_projection.png"], device=str(model.device),
+                 seconds=time.time() - t0, extra={**extra, "settings": {k: v for k, v in vars(args).items()}})
+    print(f"{out}/result.json: {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    from interp.results import script_main
+
+    sys.exit(script_main(main))

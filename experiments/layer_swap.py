@@ -1,0 +1,187 @@
+"""Layer swap: replace one block's visual tokens with another maze's, at the first or a later step.
+
+For each block k, at step ``0`` and at ``--later-step``, ``blocks.k.resid_post`` (every token:
+Wan's hidden states hold visual tokens only) of a run on maze i is replaced by the same site of the
+clean run on partner maze j (same size, another route) with :func:`interp.causal.swap.swap_at`;
+the run then continues. The final answer **follows the other maze** when its painted units equal
+one of the partner's shortest routes (start and goal aside), **keeps its own** when they equal one
+of its own, and **breaks** otherwise.
+
+Example::
+
+    python experiments/layer_swap.py --preset cpu
+    python experiments/layer_swap.py --preset gpu --device cuda
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+PRESETS = {
+    "cpu": dict(size=5, count=3, layers=[0, 5, 11], later_step=6, batch=64, device="cpu", dtype="float32"),
+    "gpu": dict(size=7, count=300, layers=None, later_step=6, batch=1536, device="cuda", dtype="bfloat16"),
+}
+OUTCOMES = ("other", "own", "broken")
+CLAIM = ("Replacing one layer's visual tokens with those of an alternative input at the first step flips the "
+         "answer for a middle layer (about layer 20 of 40).")
+
+
+def parse(argv):
+    from interp.results import ScriptParser
+
+    p = ScriptParser(description=__doc__.split("\n")[0])
+    p.add_argument("--preset", default="cpu", choices=sorted(PRESETS))
+    p.add_argument("--out", default="experiments/results/layer_swap")
+    p.add_argument("--model", default="organism")
+    p.add_argument("--size", type=int, default=None)
+    p.add_argument("--count", type=int, default=None)
+    p.add_argument("--layers", type=int, nargs="+", default=None, help="blocks to swap (default all)")
+    p.add_argument("--later-step", type=int, default=None, help="the later step swapped besides step 0")
+    p.add_argument("--num-steps", type=int, default=20)
+    p.add_argument("--first-seed", type=int, default=40_000)
+    p.add_argument("--batch", type=int, default=None)
+    p.add_argument("--device", default=None)
+    p.add_argument("--dtype", default=None)
+    args = p.parse_args(argv)
+    for key, value in PRESETS[args.preset].items():
+        if getattr(args, key) is None and key != "layers":
+            setattr(args, key, value)
+    if args.layers is None:
+        args.layers = PRESETS[args.preset]["layers"]
+    return args
+
+
+def validate(args, model):
+    from interp.errors import InputError, check_range
+
+    check_range("--num-steps", args.num_steps, 1, 1000)
+    check_range("--count", args.count, 2, 100_000)
+    if not 0 <= args.later_step < args.num_steps:
+        raise InputError(f"--later-step {args.later_step} is outside the schedule: choose 0..{args.num_steps - 1}")
+    args.layers = list(range(model.num_layers)) if args.layers is None else args.layers
+    for k in args.layers:
+        check_range("layer", k, 0, model.num_layers - 1)
+
+
+def swap_runs(model, args):
+    from interp.causal import maze as M
+    from interp.causal.runs import chunks, clean_run, loop_value, maze_inputs
+    from interp.causal.swap import partners, swap_at
+    from interp.interventions import run
+
+    palette = model.organism.config.palette
+    steps = sorted({0, args.later_step})
+    sites = [f"blocks.{k}.resid_post" for k in args.layers]
+    flags = {(s, k): {o: [] for o in OUTCOMES + ("closer_other",)} for s in steps for k in args.layers}
+    clean_flags = []
+    mazes_all, inputs_all = maze_inputs(model, size=args.size, count=args.count, first_seed=args.first_seed)
+    for chunk in chunks(args.count, args.batch):
+        mazes = [mazes_all[i] for i in chunk]
+        inputs = inputs_all.take(list(chunk))
+        n = len(mazes)
+        other = partners([frozenset(m.routes[0]) for m in mazes])
+        clean = clean_run(model, inputs, sites + ["x_t"], num_steps=args.num_steps, steps=steps)
+        ref, _ = M.outcomes(clean.video, mazes, palette=palette)
+        clean_flags += ref.exact.tolist()
+        per_run = max(1, args.batch // n)
+        for s in steps:
+            for lo in range(0, len(args.layers), per_run):
+                group = args.layers[lo:lo + per_run]
+                order = [i for _ in group for i in range(n)]
+                edits = [e for j, k in enumerate(group)
+                         for e in swap_at(k, s, take=other, samples=list(range(j * n, (j + 1) * n)))]
+                x_t = loop_value(clean.cache, "x_t", s, inputs.latents)[order]
+                out = run(model, inputs.take(order, latents=x_t), edits, num_steps=args.num_steps, start_step=s,
+                          sources={"other": clean.cache}, progress=False)
+                amounts = M.answer_amount(out.video, mazes[0].units, palette)
+                for r, i in enumerate(order):
+                    k = group[r // n]
+                    own_maze, other_maze = mazes[i], mazes[other[i]]
+                    painted = M.painted_set(amounts[r], own_maze)
+                    own_routes, other_routes = M.route_interiors(own_maze), M.route_interiors(other_maze)
+                    follows, keeps = painted in other_routes, painted in own_routes
+                    iou = lambda a, b: len(a & b) / max(1, len(a | b))  # noqa: E731
+                    flags[(s, k)]["other"].append(follows and not keeps)
+                    flags[(s, k)]["own"].append(keeps)
+                    flags[(s, k)]["broken"].append(not follows and not keeps)
+                    flags[(s, k)]["closer_other"].append(iou(painted, other_routes[0]) > iou(painted, own_routes[0]))
+    return flags, clean_flags, steps
+
+
+def figure(table, args, steps, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = {"other": "tab:red", "own": "tab:blue", "broken": "tab:grey"}
+    fig, axes = plt.subplots(1, len(steps), figsize=(6 * len(steps), 4), squeeze=False, sharey=True)
+    for ax, s in zip(axes[0], steps):
+        bottom = np.zeros(len(args.layers))
+        for o in OUTCOMES:
+            vals = np.array([table[f"step{s}/layer{k}/{o}"]["value"] for k in args.layers], float)
+            ax.bar(args.layers, vals, bottom=bottom, color=colours[o], label=o)
+            bottom += vals
+        other = [table[f"step{s}/layer{k}/other"] for k in args.layers]
+        ax.errorbar(args.layers, [f["value"] for f in other],
+                    yerr=[[f["value"] - f["ci95"][0] for f in other], [f["ci95"][1] - f["value"] for f in other]],
+                    fmt="none", ecolor="k", capsize=3)
+        ax.set_xticks(args.layers)
+        ax.set_xlabel("block k whose resid_post is swapped")
+        ax.set_title(f"swap at step {s} of {args.num_steps} (n={other[0]['n']} mazes)")
+        ax.set_ylim(0, 1)
+    axes[0][0].set_ylabel("share of mazes")
+    axes[0][-1].legend(title="final answer", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.suptitle(f"Layer swap, {args.size}x{args.size} mazes: whose route does the answer draw? "
+                 "(bars: 95% CI of 'other')")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def verdict(table, args, num_layers):
+    first = {k: table[f"step0/layer{k}/other"] for k in args.layers}
+    best = max(first, key=lambda k: first[k]["value"])
+    flips = first[best]["ci95"][0] > 0.05
+    middle = num_layers / 3 <= best < 2 * num_layers / 3
+    fact = f"at step 0 the most flipping block is {best} of {num_layers}: {first[best]['value']:.3f} follow the other maze"
+    if flips and middle:
+        return "holds", f"a middle block flips the answer; {fact}"
+    if flips:
+        return "partly", f"swapping one block flips the answer, but the block is not a middle one; {fact}"
+    return "does not hold", f"no single block's swap at step 0 flips the answer measurably (>5%); {fact}"
+
+
+def main(argv=None):
+    t0 = time.time()
+    args = parse(argv)
+    import torch
+    from interp.causal.runs import load
+    from interp.results import share, write_result
+
+    torch.manual_seed(0)
+    model = load(args.model, args.device, args.dtype)
+    validate(args, model)
+    out = Path(args.out)
+    flags, clean_flags, steps = swap_runs(model, args)
+    table = {"clean/exact": share(clean_flags)}
+    for (s, k), f in flags.items():
+        for o, values in f.items():
+            table[f"step{s}/layer{k}/{o}"] = share(values)
+    out.mkdir(parents=True, exist_ok=True)
+    figure(table, args, steps, out / "layer_swap.png")
+    v, why = verdict(table, args, model.num_layers)
+    write_result(out, name="layer_swap", claim=CLAIM, verdict=v, why=why, figures=table, preset=args.preset,
+                 images=["layer_swap.png"], device=str(model.device), seconds=time.time() - t0,
+                 extra={"settings": {k: v for k, v in vars(args).items()}})
+    print(f"{out}/result.json: {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    from interp.results import script_main
+
+    sys.exit(script_main(main))

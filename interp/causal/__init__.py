@@ -1,0 +1,10 @@
+"""Causal tests of Chain-of-Steps, each composed only of interventions and scoring.
+
+* :mod:`interp.causal.cka`: debiased linear CKA between two token sets, and a collector that
+  measures it against a clean run while a perturbed run goes on;
+* :mod:`interp.causal.erase`: erase units from the clean estimate x0_hat at a step and re-form
+  x_t at the same noise level with the run's own noise; or project a direction out of tokens;
+* :mod:`interp.causal.noise`: Gaussian noise at one step, at one frame, or both;
+* :mod:`interp.causal.swap`: replace one layer's visual tokens with another run's;
+* :mod:`interp.causal.maze`: maze glue (units <-> tokens, candidates, outcomes of a run).
+"""

@@ -1,0 +1,128 @@
+"""Maze glue for the causal tests: units <-> tokens, candidates in x0_hat, and what a run's answer did.
+
+A maze of ``U x U`` grid units is drawn at ``px`` pixels per unit. On the organism the loop sites
+(``x_t``, ``x0``) have one token per pixel of each frame and block sites one token per unit; a
+unit's **answer colour** is the route colour amount (:func:`interp.metrics.route_colour.route_amount`)
+of its mean colour in the final frame, read without calibration (the organism's colours are the
+palette's), as :class:`interp.interventions.maze_patching.PairMetric` reads it.
+
+Example:
+    >>> import numpy as np
+    >>> units = np.zeros((1, 5, 5), bool); units[0, 1, 2] = True
+    >>> bool(pixel_mask(units, num_frames=2, px=2).reshape(1, 2, 10, 10)[0, 1, 2:4, 4:6].all())
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from interp.metrics.route_colour import route_amount
+from interp.tasks.score import sample_units
+
+PAINTED = 0.5
+
+
+def pixel_mask(units: np.ndarray, *, num_frames: int, px: int, frames: Sequence[int] | None = None) -> np.ndarray:
+    """Bool ``[B, F * H * W]`` over loop-site tokens covering the chosen units ``[B, U, U]`` in ``frames`` (default all)."""
+    units = np.asarray(units, bool)
+    cube = np.repeat(np.repeat(units, px, axis=1), px, axis=2)             # [B, H, W]
+    out = np.zeros((units.shape[0], num_frames) + cube.shape[1:], bool)
+    for f in (range(num_frames) if frames is None else frames):
+        out[:, f] = cube
+    return out.reshape(units.shape[0], -1)
+
+
+def unit_token_mask(units: np.ndarray, *, num_frames: int) -> np.ndarray:
+    """Bool ``[B, F * U * U]`` over block tokens (one per unit and frame) covering ``units`` ``[B, U, U]``."""
+    units = np.asarray(units, bool)
+    return np.repeat(units[:, None], num_frames, axis=1).reshape(units.shape[0], -1)
+
+
+def answer_amount(frames_uint8: np.ndarray, units: int, palette: str = "default") -> np.ndarray:
+    """Route colour amount of every unit of the last frame: ``[B, U, U]`` from uint8 ``[B, F, H, W, 3]``."""
+    return route_amount(sample_units(np.asarray(frames_uint8)[:, -1], units), palette)
+
+
+def floor_units(maze) -> np.ndarray:
+    """Bool ``[U, U]``: floor units other than start and goal."""
+    floor = ~np.asarray(maze.walls, bool)
+    floor[maze.start] = floor[maze.goal] = False
+    return floor
+
+
+def route_interiors(maze) -> list[frozenset]:
+    """Each shortest route's units between start and goal."""
+    return [frozenset(route[1:-1]) for route in maze.routes]
+
+
+def painted_set(amount: np.ndarray, maze) -> frozenset:
+    """Units painted (amount >= 0.5) in one ``[U, U]`` reading, start and goal aside."""
+    painted = amount >= PAINTED
+    painted[maze.start] = painted[maze.goal] = False
+    return frozenset(map(tuple, np.argwhere(painted).tolist()))
+
+
+@dataclass
+class Outcome:
+    """What one run's final answer did, per sample (bool arrays unless stated)."""
+
+    exact: np.ndarray          # a shortest route of its own maze, exactly (the scorer)
+    valid: np.ndarray          # the scorer's valid route: no wall painted, start and goal joined
+    vbvr: np.ndarray           # float: VBVR-style partial score
+    changed: np.ndarray        # painted units differ from the reference answer's
+    changed_valid: np.ndarray  # changed, and still an exact shortest route of its maze
+    broke: np.ndarray          # the reference was exact and this is not
+
+    def to_lists(self) -> dict:
+        return {k: getattr(self, k).tolist() for k in self.__dataclass_fields__}
+
+
+def outcomes(videos: np.ndarray, mazes: Sequence, reference: Sequence[frozenset] | None = None,
+             reference_exact: np.ndarray | None = None, palette: str = "default") -> tuple[Outcome, list[frozenset]]:
+    """Score ``videos`` (uint8 ``[B, F, H, W, 3]``) of ``mazes`` and compare with a reference answer.
+
+    Returns the :class:`Outcome` and each video's painted set. A video the scorer cannot read is a
+    failed solve (:func:`interp.tasks.score.score_output`), never an error.
+    """
+    from interp.tasks.score import score_output
+
+    scores = [score_output(v, m, palette=palette) for v, m in zip(videos, mazes)]
+    units = mazes[0].units
+    amounts = answer_amount(videos, units, palette)
+    painted = [painted_set(a, m) for a, m in zip(amounts, mazes)]
+    exact = np.array([bool(s.exact) for s in scores])
+    valid = np.array([bool(s.valid_route) for s in scores])
+    vbvr = np.array([float(s.vbvr_score) for s in scores])
+    if reference is None:
+        changed = np.zeros(len(videos), bool)
+    else:
+        changed = np.array([p != r for p, r in zip(painted, reference)])
+    ref_exact = np.ones(len(videos), bool) if reference_exact is None else np.asarray(reference_exact, bool)
+    return Outcome(exact, valid, vbvr, changed, changed & exact, ref_exact & ~exact), painted
+
+
+def candidates(x0_frames: np.ndarray, mazes: Sequence, threshold: float, palette: str = "default") -> np.ndarray:
+    """Bool ``[B, U, U]``: floor units (start and goal aside) whose route colour amount in the final
+    frame of x0_hat (uint8 ``[B, F, H, W, 3]``) is at least ``threshold``: the routes an early
+    estimate draws, faint or not."""
+    amount = answer_amount(x0_frames, mazes[0].units, palette)
+    return np.stack([(a >= threshold) & floor_units(m) for a, m in zip(amount, mazes)])
+
+
+def equal_arms(sets: dict[str, np.ndarray], rng: np.random.Generator) -> tuple[dict[str, np.ndarray], int]:
+    """The same number of units from each arm's ``[U, U]`` set: ``k = min`` of their sizes, drawn
+    at random from each; returns the chosen sets and ``k`` (0: the maze cannot take part)."""
+    k = min(int(s.sum()) for s in sets.values())
+    out = {}
+    for name, s in sets.items():
+        chosen = np.zeros_like(s)
+        if k:
+            where = np.argwhere(s)
+            pick = where[rng.choice(len(where), size=k, replace=False)]
+            chosen[tuple(pick.T)] = True
+        out[name] = chosen
+    return out, k

@@ -1,0 +1,115 @@
+"""Erase, noise and swap on the tiny organism and a tiny random Wan: they touch what they say."""
+
+import numpy as np
+import pytest
+import torch
+
+from interp.causal.erase import erase_run, project_run, random_direction, reform
+from interp.causal.noise import noise_at_frame, noise_at_step
+from interp.causal.runs import loop_value
+from interp.causal.swap import partners, swap_at
+from interp.errors import InputError
+from interp.interventions import At, Collect, Intervention, run, run_with_cache
+from interp.models.tiny import tiny_organism, tiny_wan, tiny_wan_inputs
+from interp.sampling import schedule
+from interp.tokens import latent_tokens
+
+STEPS = 4
+
+
+@pytest.fixture(params=["organism", "wan"])
+def model_inputs(request, one_torch_thread):
+    if request.param == "organism":
+        return tiny_organism(maze_seeds=(0, 1), seeds=(7, 8))
+    model = tiny_wan("t2v")
+    return model, tiny_wan_inputs(model, guidance=1.0, seeds=(7, 8))
+
+
+def x_t_entering(model, inputs, step, edits=(), **options):
+    seen = {}
+    run(model, inputs, list(edits), num_steps=STEPS, decode=False, progress=False,
+        on_step=lambda s: seen.setdefault(s.step, s.x_t.clone()), **options)
+    return seen[step]
+
+
+def test_erase_touches_exactly_the_chosen_tokens(model_inputs):
+    model, inputs = model_inputs
+    step = 2
+    clean = run_with_cache(model, inputs, ["x_t", "x0"], num_steps=STEPS, decode=False, progress=False).cache
+    x_t, x0 = loop_value(clean, "x_t", step, inputs.latents), loop_value(clean, "x0", step, inputs.latents)
+    tokens = x_t[0, 0].numel()
+    mask = np.zeros((2, tokens), bool)
+    mask[0, [1, 5, 9]] = True
+    mask[1, [2]] = True
+    seen = {}
+    erase_run(model, inputs, step=step, mask=mask, fill=0.25, x_t=x_t, x0=x0, num_steps=STEPS, decode=False,
+              on_step=lambda s: seen.setdefault(s.step, s.x_t.clone()))
+    new, _ = latent_tokens(seen[step].float())
+    old, _ = latent_tokens(x_t.float())
+    changed = (new - old).abs().amax(-1) > 0
+    assert torch.equal(changed, torch.as_tensor(mask) & changed)            # nothing outside the mask
+    expected = reform(x_t, x0, mask, 0.25, float(schedule(model, STEPS)[2][step]))
+    assert torch.allclose(seen[step].float(), expected.float(), atol=1e-5)
+
+
+def test_erase_rejects_a_step_outside_the_schedule(model_inputs):
+    model, inputs = model_inputs
+    x = inputs.latents
+    with pytest.raises(InputError, match="outside the schedule"):
+        erase_run(model, inputs, step=STEPS, mask=np.zeros((2, x[0, 0].numel()), bool), fill=0.0, x_t=x, x0=x,
+                  num_steps=STEPS)
+
+
+def test_project_run_changes_only_the_chosen_block_tokens(model_inputs):
+    model, inputs = model_inputs
+    site = "blocks.1.resid_post"
+    base = run_with_cache(model, inputs, [site], num_steps=STEPS, steps=[1], decode=False, progress=False).cache
+    value = base.get(site, 1)
+    mask = np.zeros(value.shape[:2], bool)
+    mask[:, :3] = True
+    direction = random_direction(torch.ones(value.shape[-1]), seed=0)
+    collect = Intervention(At(site, steps=[1], branch="cond"), Collect())
+    out = project_run(model, inputs, layer=1, step=1, mask=mask, direction=direction, num_steps=STEPS, decode=False,
+                      extra=[collect]).cache.get(site, 1)
+    assert torch.equal(out[:, 3:], value[:, 3:])
+    unit = direction / direction.norm()
+    assert float((out[:, :3].float() @ unit.to(out.device)).abs().max()) < 1e-3
+
+
+def test_noise_at_step_and_frame_touch_only_their_step_and_frame(model_inputs):
+    model, inputs = model_inputs
+    clean = x_t_entering(model, inputs, 1)
+    at_step = x_t_entering(model, inputs, 1, noise_at_step(1, 0.5, num_steps=STEPS))
+    assert not torch.equal(clean, at_step)
+    assert torch.equal(x_t_entering(model, inputs, 0, noise_at_step(1, 0.5, num_steps=STEPS)),
+                       x_t_entering(model, inputs, 0))
+    frames = inputs.latents.shape[2]
+    at_frame = x_t_entering(model, inputs, 0, noise_at_frame(frames - 1, 0.5, num_steps=STEPS, num_frames=frames))
+    differs = (at_frame - x_t_entering(model, inputs, 0)).abs().amax(dim=(0, 1, 3, 4)) > 0
+    assert differs.tolist() == [False] * (frames - 1) + [True]
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: noise_at_step(4, 0.5, num_steps=4), "outside the schedule"),
+    (lambda: noise_at_frame(4, 0.5, num_steps=4, num_frames=4), "unknown frame 4"),
+    (lambda: noise_at_step(0, -0.1, num_steps=4), "noise strength -0.1"),
+])
+def test_noise_bad_input(call, message):
+    with pytest.raises(InputError, match=message):
+        call()
+
+
+def test_swap_puts_the_other_samples_tokens_in_place(model_inputs):
+    model, inputs = model_inputs
+    site = "blocks.0.resid_post"
+    source = run_with_cache(model, inputs, [site], num_steps=STEPS, steps=[0], decode=False, progress=False).cache
+    collect = [Intervention(At(site, steps=[0], branch="cond"), Collect())]
+    out = run(model, inputs, swap_at(0, 0, take=[1, 0]) + collect, sources={"other": source}, num_steps=STEPS,
+              decode=False, progress=False).cache.get(site, 0)
+    assert torch.equal(out, source.get(site, 0, take=[1, 0]))
+
+
+def test_partners_pick_another_route():
+    assert partners(["a", "a", "b"]) == [2, 2, 0]
+    with pytest.raises(InputError, match="no partner"):
+        partners(["a", "a"])
