@@ -96,3 +96,19 @@ def test_grid_saves_and_loads(tmp_path):
     np.testing.assert_allclose(back.normalised("preference"), (grid.values["preference"].mean(-1) + 1) / 2)
     low, high = back.interval("preference", resamples=50)
     assert low.shape == (1, 2, 3) and np.all(low <= high)
+
+
+def test_sweep_patching_from_a_store_on_disk_equals_the_in_memory_sweep(pairs_setup, tmp_path):
+    from interp.capture import CaptureSpec, capture, fingerprint
+    from interp.interventions import StoreSource
+
+    model, pairs, clean, corrupt = pairs_setup
+    spec = CaptureSpec.make(["resid_post"], layers=LAYERS, steps=[1, 3], dtype="float32")
+    ids = ["pair0", "pair1"]
+    capture(model, clean, spec, tmp_path / "clean.h5", num_steps=STEPS, sample_ids=ids, progress=False)
+    source = StoreSource(tmp_path / "clean.h5", ids, fingerprint=fingerprint(model))
+    options = dict(layers=LAYERS, steps=[1, 3], regions={"all": Tokens.all()}, num_steps=STEPS, progress=False)
+    metric = PairMetric(pairs)
+    from_disk = patch_sweep(model, clean, corrupt, metric, source=source, **options)
+    in_memory = patch_sweep(model, clean, corrupt, metric, **options)
+    np.testing.assert_array_equal(from_disk.values["preference"], in_memory.values["preference"])
