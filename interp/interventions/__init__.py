@@ -14,7 +14,8 @@ Example:
 """
 
 from interp.interventions.actions import (
-    ACTIONS, Action, Add, Apply, Collect, Context, Mean, Merge, Noise, Patch, Project, Scale, Set, Swap, Zero,
+    ACTIONS, Action, Add, Apply, Collect, Context, Mean, Merge, Noise, Patch, Project, RenoiseMerge, Scale, Set, Swap,
+    Zero,
     action_from_dict,
 )
 from interp.interventions.cache import ActivationCache
@@ -25,7 +26,7 @@ from interp.interventions.where import At, Tokens
 
 __all__ = [
     "ACTIONS", "Action", "ActivationCache", "Add", "Apply", "At", "Collect", "Context", "Intervention", "Mean",
-    "Merge", "Noise", "Patch", "Project", "RunResult", "Scale", "Set", "StoreSource", "Swap", "Tokens", "Zero",
+    "Merge", "Noise", "Patch", "Project", "RenoiseMerge", "RunResult", "Scale", "Set", "StoreSource", "Swap", "Tokens", "Zero",
     "action_from_dict", "dumps", "loads", "plan", "run", "run_with_cache",
 ]
 
