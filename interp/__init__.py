@@ -2,11 +2,70 @@
 
 The package is organised by concept: ``interp.tasks`` makes and scores problems,
 ``interp.models`` knows architectures, ``interp.sampling`` runs the denoising loop,
-``interp.capture`` and ``interp.store`` record traces, ``interp.organism`` is the bundled
+``interp.capture`` and ``interp.store`` record traces, ``interp.interventions`` edits a run,
+``interp.metrics`` reads Chain-of-Steps metrics, ``interp.organism`` is the bundled
 maze-solving Wan model. Linear probes live in the sibling package ``probes``.
+
+What a user types first is importable from the top level; each name is imported on first use,
+so ``import interp`` stays light (no torch until a model or sampler is touched).
+
+Example:
+    >>> import interp
+    >>> maze = interp.generate_maze(5, seed=0)
+    >>> interp.render_maze(maze).shape
+    (22, 22, 3)
 """
+
+from __future__ import annotations
+
+import importlib
 
 from interp.errors import InputError
 
 __version__ = "0.1.0"
-__all__ = ["InputError", "__version__"]
+
+# name -> module that defines it (imported on first access)
+_LAZY = {
+    # models and the sampling loop
+    "load_model": "interp.models",
+    "sample": "interp.sampling",
+    # tasks
+    "generate_maze": "interp.tasks",
+    "render_maze": "interp.tasks",
+    "make_pairs": "interp.tasks",
+    "load_task": "interp.tasks",
+    "save_task": "interp.tasks",
+    "score_video": "interp.tasks",
+    # capture and the trace store
+    "capture": "interp.capture",
+    "CaptureSpec": "interp.capture",
+    "TraceStore": "interp.store",
+    # interventions and patching
+    "run": "interp.interventions",
+    "run_with_cache": "interp.interventions",
+    "Intervention": "interp.interventions",
+    "At": "interp.interventions",
+    "Tokens": "interp.interventions",
+    "Patch": "interp.interventions",
+    "Noise": "interp.interventions",
+    "Merge": "interp.interventions",
+    "patch_sweep": "interp.interventions",
+    # Chain-of-Steps metrics
+    "cos_metrics": "interp.metrics.cos",
+    # results
+    "write_result": "interp.results",
+}
+
+__all__ = ["InputError", "__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value            # later lookups skip this function
+        return value
+    raise AttributeError(f"module 'interp' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

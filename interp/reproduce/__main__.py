@@ -1,0 +1,46 @@
+"""``python -m interp.reproduce --preset cpu``: run every registered experiment, then rebuild the results page.
+
+Each script runs in its own process (so one failure does not stop the others) from the
+repository root; a script whose file does not exist yet is skipped with a note. The results
+page is rebuilt from every ``experiments/results/*/result.json`` at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+from interp.reproduce.registry import EXPERIMENTS
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--only", default=None, help="comma-separated experiment names (default: all)")
+    parser.add_argument("--page-only", action="store_true", help="only rebuild docs/results.md")
+    args = parser.parse_args(argv)
+    from interp.results_page import build
+
+    chosen = EXPERIMENTS if not args.only else [e for e in EXPERIMENTS if e.name in args.only.split(",")]
+    failed, times = [], {}
+    for experiment in [] if args.page_only else chosen:
+        if not experiment.script.exists():
+            print(f"note: {experiment.script} does not exist yet: skipped", flush=True)
+            continue
+        print(f"== {experiment.name} ({experiment.label})", flush=True)
+        started = time.perf_counter()
+        code = subprocess.call([sys.executable, str(experiment.script), "--preset", args.preset])
+        times[experiment.name] = round(time.perf_counter() - started)
+        if code:
+            failed.append(experiment.name)
+    page = build()
+    for name, seconds in times.items():
+        print(f"{name}: {seconds} s")
+    print(f"wrote {page}" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,252 @@
+"""One summary per claim of the paper: measured figures (95% interval, n) and a verdict by a rule.
+
+Each ``*_claim`` function takes Chain-of-Steps samples (:class:`~interp.metrics.cos.CosSample`,
+from :func:`interp.reproduce.trajectories.cached_samples`), writes its figure into ``out`` and
+returns the keyword arguments of :func:`interp.results.write_result` (``claim``, ``verdict``,
+``why``, ``figures``, ``images``, ``extra``). The verdict rules are stated in each docstring and
+in the ``why`` text, so a reader can check them against the numbers.
+
+Example:
+    >>> from interp.tasks import generate_maze, ground_truth_video
+    >>> from interp.metrics.cos import cos_metrics
+    >>> maze = generate_maze(5, seed=0)
+    >>> s = cos_metrics(np.stack([ground_truth_video(maze, 3, px_per_unit=3)] * 4), maze)
+    >>> share([True, False])["value"], mean_ci([1.0, 3.0])["value"]
+    (0.5, 2.0)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from interp.metrics.cos_aggregate import aggregate_by_size, bootstrap_mean
+from interp.reproduce.plots import plot_panels
+from interp.results import wilson
+
+FAINT = 0.25   # a unit drawn "faintly": a quarter of the way from floor to route colour
+
+
+def share(flags) -> dict:
+    """Share of true flags with its Wilson 95% interval and n."""
+    flags = np.asarray(list(flags), bool)
+    k, n = int(flags.sum()), len(flags)
+    return {"value": round(k / n, 4) if n else None, "ci95": [round(v, 4) for v in wilson(k, n)], "n": n}
+
+
+def mean_ci(values) -> dict:
+    """Mean with its percentile-bootstrap 95% interval and n."""
+    values = [float(v) for v in values]
+    if not values:
+        return {"value": None, "ci95": None, "n": 0}
+    mean, low, high = bootstrap_mean(values)
+    return {"value": round(float(mean), 4), "ci95": [round(float(low), 4), round(float(high), 4)], "n": len(values)}
+
+
+def _series(by_size: dict, key: str) -> dict:
+    out = {}
+    for size, result in by_size.items():
+        d = result["per_step"][key]
+        out[f"{size}x{size}"] = (result["steps"], d["mean"], d["ci95_low"], d["ci95_high"], result["n"])
+    return out
+
+
+def _n(samples) -> int:
+    return len(samples)
+
+
+def exploration_claim(by_threshold: dict, out) -> dict:
+    """Observation 1: several candidate routes early, pruned to one.
+
+    Candidates are counted at the scorer's threshold (0.5) and at a faint one (:data:`FAINT`).
+    Verdict: ``holds`` when, at the faint threshold, the mean number of candidates peaks above 1
+    (interval above 1) and the last step's mean is below the peak's interval; ``partly`` when at
+    least 10% of mazes (Wilson interval) show 2+ candidates at some step and end with one;
+    otherwise ``does not hold``.
+    """
+    faint, strict = by_threshold[FAINT], by_threshold[0.5]
+    steps = faint[0].steps
+    cand = np.array([s.candidates for s in faint], float)                        # [N, S]
+    peak_step = int(np.argmax(cand.mean(0)))
+    peak = mean_ci(cand[:, peak_step])
+    final = mean_ci(cand[:, -1])
+    two_plus = share((cand >= 2).any(1))
+    ends_one = share(cand[:, -1] == 1)
+    strict_two = share((np.array([s.candidates for s in strict]) >= 2).any(1))
+    shown2 = share((np.array([s.shortest_shown for s in faint]) >= 2).any(1))
+    if peak["ci95"][0] > 1 and final["value"] < peak["ci95"][0]:
+        verdict = "holds"
+    elif two_plus["ci95"][0] >= 0.1 and ends_one["value"] >= 0.9:
+        verdict = "partly"
+    else:
+        verdict = "does not hold"
+    panels = [{"series": _series(aggregate_by_size(samples), "candidates"), "xlabel": "denoising step",
+               "ylabel": "candidate start-goal routes (mean)", "title": f"route-colour amount >= {t}"}
+              for t, samples in ((FAINT, faint), (0.5, strict))]
+    image = plot_panels(Path(out) / "candidates_per_step.png", panels,
+                        title=f"Candidate routes in x0_hat per step (held-out multi-route mazes, n={_n(faint)}; 95% bands)")
+    why = (f"At amount >= {FAINT}, mean candidates peak at {peak['value']} (95% CI {peak['ci95']}) at step "
+           f"{steps[peak_step]} and end at {final['value']}; {two_plus['value']:.0%} of mazes show 2+ candidate "
+           f"routes at some step ({strict_two['value']:.0%} at amount >= 0.5), {shown2['value']:.0%} draw 2+ shortest "
+           f"routes at once. Rule: holds if the peak's CI lies above 1 and the end below it; partly if >= 10% of mazes "
+           f"show 2+ candidates (CI) and >= 90% end with one. Early x0_hat of the organism mostly shows one route "
+           f"growing from partial to complete, not a bundle of routes: with 1 to 4 frames and pixel-space outputs "
+           f"there is little room for a superposition.")
+    return {"claim": "Early x0_hat shows several candidate solutions at once; middle steps prune them to one.",
+            "verdict": verdict, "why": why, "images": [image.name],
+            "figures": {"peak_candidates_faint": {**peak, "step": steps[peak_step]}, "final_candidates_faint": final,
+                        "share_2plus_candidates_faint": two_plus, "share_2plus_candidates_0.5": strict_two,
+                        "share_2plus_shortest_drawn_faint": shown2, "share_ending_with_one": ends_one},
+            "extra": {"candidates_per_step_faint": cand.mean(0).round(4).tolist(), "steps": steps}}
+
+
+def memory_claim(samples, out) -> dict:
+    """Observation 3: persistent references survive across steps.
+
+    The organism's references are the walls, start and goal; ``scaffold_correct`` asks that they
+    are decoded right in every frame of x0_hat. Verdict: ``holds`` when the share of mazes whose
+    scaffold is right at every step has a Wilson interval above 0.9, ``partly`` above 0.5.
+    """
+    every = share([bool(s.scaffold_correct.all()) for s in samples])
+    first = share([bool(s.scaffold_correct[0]) for s in samples])
+    agreement = mean_ci([float(s.scaffold_agreement.min()) for s in samples])
+    low = every["ci95"][0]
+    verdict = "holds" if low > 0.9 else "partly" if low > 0.5 else "does not hold"
+    image = plot_panels(Path(out) / "scaffold_per_step.png", [
+        {"series": _series(aggregate_by_size(samples), "scaffold_correct"), "xlabel": "denoising step",
+         "ylabel": "share of mazes", "title": "walls, start and goal right in every frame", "ylim": (-0.03, 1.03)},
+        {"series": _series(aggregate_by_size(samples), "scaffold_agreement"), "xlabel": "denoising step",
+         "ylabel": "share of units", "title": "wall / not-wall units decoded right", "ylim": (0.8, 1.01)}],
+        title=f"Working memory: the maze scaffold in x0_hat across steps (n={len(samples)}; 95% bands)")
+    why = (f"{every['value']:.0%} of mazes (95% CI {every['ci95']}, n={every['n']}) keep walls, start and goal right "
+           f"in every frame at every step, {first['value']:.0%} already at step 0. Rule: holds if the CI's low end "
+           f"exceeds 0.9. Caveat: the organism receives the maze as its first frame at every step, so keeping it is "
+           f"easier than the paper's case (an object that leaves the view and returns); the maze has no occlusion.")
+    return {"claim": "Persistent references (objects, layout) survive across denoising steps: working memory.",
+            "verdict": verdict, "why": why, "images": [image.name],
+            "figures": {"share_scaffold_every_step": every, "share_scaffold_at_step0": first,
+                        "min_unit_agreement": agreement}}
+
+
+def self_correction_claim(samples, out) -> dict:
+    """Observation 4: an early wrong route is revised to the right one.
+
+    A sample self-corrects when some step's x0_hat is wrong (a painted wall, a detour or dead end,
+    a longer route) and the final answer is right. Verdict: ``holds`` when the share of
+    self-correcting mazes has a Wilson interval above 0.1, ``partly`` when any maze self-corrects,
+    ``does not hold`` when none does.
+    """
+    overall = share([s.self_corrected for s in samples])
+    by_size = {str(size): share([s.self_corrected for s in samples if s.size == size])
+               for size in sorted({s.size for s in samples})}
+    fixed_by = [int(np.nonzero(s.wrong)[0].max()) + 1 for s in samples if s.self_corrected]
+    wrong_then = share([s.final_correct for s in samples if s.wrong.any()])
+    low = overall["ci95"][0]
+    verdict = "holds" if low > 0.1 else "partly" if overall["value"] else "does not hold"
+    groups = aggregate_by_size(samples)
+    image = plot_panels(Path(out) / "self_correction.png", [
+        {"series": _series(groups, "wrong"), "xlabel": "denoising step", "ylabel": "share of mazes",
+         "title": "x0_hat wrong (wall, detour, longer route)", "ylim": (-0.03, 1.03)},
+        {"series": _series(groups, "self_correction"), "xlabel": "denoising step", "ylabel": "share of mazes",
+         "title": "wrong now, right at the end", "ylim": (-0.03, 1.03)}],
+        title=f"Self-correction per step and maze size (n={len(samples)}; 95% Wilson bands)")
+    when = mean_ci(fixed_by)
+    sizes_text = ", ".join(f"{k}x{k}: {v['value']:.1%} (n={v['n']})" for k, v in by_size.items())
+    why = (f"{overall['value']:.1%} of mazes (95% CI {overall['ci95']}, n={overall['n']}) are wrong at some step and "
+           f"right at the end; by size {sizes_text}. "
+           f"Of mazes wrong at some step, {wrong_then['value'] if wrong_then['n'] else 'none'} end right (n={wrong_then['n']}); "
+           f"the last wrong step is followed by a right one at step {when['value']} on average (n={when['n']}). "
+           f"Rule: holds if the CI's low end exceeds 0.1, partly if any maze self-corrects.")
+    return {"claim": "An early wrong candidate (a route the wrong way) is revised to the right answer a few steps later.",
+            "verdict": verdict, "why": why, "images": [image.name],
+            "figures": {"share_self_correcting": overall, **{f"share_self_correcting_{k}x{k}": v for k, v in by_size.items()},
+                        "share_right_at_end_when_wrong_early": wrong_then, "step_fixed_by": when}}
+
+
+def perception_action_claim(samples, out) -> dict:
+    """Observation 5: the scene is localised before the action is drawn.
+
+    ``perception_step``: first step from which the scaffold stays right; ``action_step``: first
+    step from which the answer stays right. Verdict: ``holds`` when the share of mazes with
+    perception strictly before action has a Wilson interval above 0.5 and no maze has action
+    before perception; ``partly`` when the share's point value exceeds 0.5.
+    """
+    both = [s for s in samples if s.perception_step is not None and s.action_step is not None]
+    before = share([s.perception_step < s.action_step for s in both])
+    after = share([s.perception_step > s.action_step for s in both])
+    perception = mean_ci([s.perception_step for s in both])
+    action = mean_ci([s.action_step for s in both])
+    if before["ci95"][0] > 0.5 and not after["value"]:
+        verdict = "holds"
+    elif before["value"] and before["value"] > 0.5:
+        verdict = "partly"
+    else:
+        verdict = "does not hold"
+    image = plot_panels(Path(out) / "perception_action.png", [
+        {"hist": {"perception step (scaffold stays right)": [s.perception_step for s in both],
+                  "action step (answer stays right)": [s.action_step for s in both]},
+         "xlabel": "denoising step", "ylabel": "mazes", "title": "first step from which each stays right"}],
+        title=f"Perception before action (n={len(both)} mazes with both steps defined)")
+    why = (f"Perception is in place at step {perception['value']} on average and the action at step {action['value']} "
+           f"(95% CI {action['ci95']}); perception comes strictly first in {before['value']:.0%} of mazes "
+           f"(CI {before['ci95']}, n={before['n']}), at the same step in the rest (action after perception never "
+           f"reverses: {after['value']:.0%}). Rule: holds if the strict share's CI exceeds 0.5 and no maze reverses. "
+           f"Caveat: the maze is given as the conditioning frame, so perception is nearly free for the organism; "
+           f"ties are mazes solved already at step 0.")
+    return {"claim": "Early steps localise the relevant objects; motion and manipulation appear in later steps.",
+            "verdict": verdict, "why": why, "images": [image.name],
+            "figures": {"share_perception_first": before, "share_action_first": after,
+                        "perception_step": perception, "action_step": action}}
+
+
+def reason_early_claim(samples, renoise: dict, out, *, num_steps: int) -> dict:
+    """"Video Models Reason Early": the trajectory is fixed within the first few steps.
+
+    Uses the commitment step of every maze (first step from which x0_hat's answer equals the
+    final one), the accuracy of reading the answer off x0_hat at each step, and the noise-redraw
+    test of :mod:`interp.reproduce.renoise`. Verdict: :func:`~interp.reproduce.renoise.agreement_rule`.
+    """
+    from interp.reproduce.renoise import agreement_rule
+
+    commit = [s.commitment_step for s in samples]
+    committed = share([c < num_steps / 4 for c in commit])
+    correct = np.array([s.answer_correct for s in samples])
+    ks = sorted(renoise["ks"])
+    same = {k: share(renoise["ks"][k]["same_answer"]) for k in ks}
+    right = {k: share(renoise["ks"][k]["correct"]) for k in ks}
+    verdict, first = agreement_rule({k: v["value"] for k, v in same.items()}, num_steps=num_steps)
+    steps = samples[0].steps
+    acc = [share(correct[:, i]) for i in range(len(steps))]
+    groups = aggregate_by_size(samples)
+    redraw_k = [k for k in ks if k >= 0]
+    image = plot_panels(Path(out) / "reason_early.png", [
+        {"hist": {f"{size}x{size}": [s.commitment_step for s in samples if s.size == size] for size in groups},
+         "xlabel": "commitment step (answer final from here)", "ylabel": "mazes", "title": "when the answer is fixed"},
+        {"series": {"answer read off x0_hat": (steps, [a["value"] for a in acc], [a["ci95"][0] for a in acc],
+                                               [a["ci95"][1] for a in acc], len(samples))},
+         "xlabel": "denoising step", "ylabel": "share of mazes solved", "title": "stop at this step: accuracy",
+         "ylim": (-0.03, 1.03)},
+        {"series": {"same final answer": (redraw_k, [same[k]["value"] for k in redraw_k],
+                                          [same[k]["ci95"][0] for k in redraw_k], [same[k]["ci95"][1] for k in redraw_k],
+                                          same[ks[-1]]["n"]),
+                    "final answer right": (redraw_k, [right[k]["value"] for k in redraw_k],
+                                           [right[k]["ci95"][0] for k in redraw_k], [right[k]["ci95"][1] for k in redraw_k],
+                                           right[ks[-1]]["n"])},
+         "xlabel": "step after which the noise is redrawn", "ylabel": "share of mazes",
+         "title": "fresh noise after step k", "ylim": (-0.03, 1.03)}],
+        title=f"Is the plan fixed early? ({num_steps} steps; 95% intervals)")
+    base = same.get(-1)
+    why = (f"Median commitment step {int(np.median(commit))} of {num_steps} (mean {mean_ci(commit)['value']}, n={len(commit)}); "
+           f"{committed['value']:.0%} of mazes commit before step {num_steps / 4:g}. Redrawing the noise after step k keeps "
+           f"the final answer in " + ", ".join(f"{same[k]['value']:.0%} (k={k})" for k in redraw_k)
+           + (f"; a whole new run from another seed gives the same answer in {base['value']:.0%}" if base else "")
+           + f" (n={same[ks[-1]]['n']}). Rule: holds if >= 90% keep their answer after a redraw before step "
+           f"{num_steps / 4:g}, partly before step {num_steps / 2:g}; first such k: {first}.")
+    return {"claim": "The trajectory is largely fixed after the first few denoising steps.",
+            "verdict": verdict, "why": why, "images": [image.name],
+            "figures": {"commitment_step": mean_ci(commit), "share_committed_first_quarter": committed,
+                        **{f"same_answer_after_redraw_k{k}": v for k, v in same.items()},
+                        **{f"solved_after_redraw_k{k}": v for k, v in right.items()},
+                        "accuracy_read_at_step0": acc[0], "accuracy_final": acc[-1]},
+            "extra": {"commitment_steps": commit, "accuracy_per_step": [a["value"] for a in acc]}}

@@ -1,0 +1,62 @@
+"""The common command line of the claim experiments: ``--preset cpu|gpu``, timing and result.json.
+
+Example::
+
+    python experiments/exploration_pruning.py --preset cpu       # -> experiments/results/exploration_pruning/
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from interp.results import RESULTS, write_result
+
+# cpu: small enough for `make reproduce` on 2 shared cores; gpu: the published figures
+PRESETS = {
+    "cpu": {"sizes": [5, 7], "count": 12, "batch": 24, "device": "cpu",
+            "renoise_sizes": [5], "renoise_count": 8, "ks": [-1, 0, 2, 4, 8]},
+    "gpu": {"sizes": [5, 7, 9], "count": 200, "batch": 600, "device": "cuda",
+            "renoise_sizes": [5, 7, 9], "renoise_count": 200, "ks": [-1, 0, 1, 2, 3, 4, 6, 8, 12]},
+}
+CACHE = Path("outputs/cache")
+
+
+def parse(name: str, description: str, argv=None) -> argparse.Namespace:
+    """``--preset``, ``--device`` (default: the preset's), ``--out`` (default ``experiments/results/<name>``)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu", help="cpu: minutes on 2 cores; gpu: published")
+    parser.add_argument("--device", default=None, help="torch device (default: cpu for cpu, cuda for gpu)")
+    parser.add_argument("--out", default=None, help=f"output folder (default {RESULTS}/{name})")
+    args = parser.parse_args(argv)
+    args.settings = PRESETS[args.preset]
+    args.device = args.device or args.settings["device"]
+    args.out = Path(args.out or RESULTS / name)
+    return args
+
+
+def samples_for(args, model, thresholds=(0.5,)) -> dict:
+    """Chain-of-Steps samples of the preset's held-out mazes, shared by the claim scripts (cached)."""
+    from interp.reproduce.trajectories import cached_samples
+
+    s = args.settings
+    return cached_samples(model, sizes=s["sizes"], count=s["count"], thresholds=(0.25, 0.5), batch=s["batch"],
+                          cache=CACHE / f"cos_samples_{args.preset}_{args.device.split(':')[0]}.json")
+
+
+def finish(name: str, args, started: float, record: dict) -> Path:
+    """Write ``result.json`` for a claim summary (see :mod:`interp.reproduce.claims`) and print the verdict."""
+    import platform
+
+    device = args.device
+    if device.startswith("cuda"):
+        import torch
+
+        device = torch.cuda.get_device_name(0)
+    folder = write_result(args.out, name=name, preset=args.preset, device=device, seconds=time.perf_counter() - started,
+                          command=f"python experiments/{name}.py --preset {args.preset}", **record)
+    print(f"{name}: {record['verdict']} ({platform.node()}, {time.perf_counter() - started:.0f} s)\n  {record['why']}",
+          file=sys.stdout)
+    return folder
