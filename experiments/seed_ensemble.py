@@ -17,9 +17,9 @@ with K times the steps, (D) merge windows. What ran and what was skipped is reco
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import math
-import pickle
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -177,12 +177,13 @@ def main(argv=None) -> int:
     parser.add_argument("--budget-s", type=float, default=None, help="seconds of merges before writing (default: the preset's)")
     parser.add_argument("--workers", type=int, default=1, help="processes scoring videos")
     parser.add_argument("--deadline", type=float, default=None, help="Unix time by which all runs must end")
-    parser.add_argument("--from-raw", default=None, help="redo the summary from a raw.pkl written by a run")
+    parser.add_argument("--from-raw", default=None, help="redo the summary from a raw.json.gz written by a run")
     args = parser.parse_args(argv)
     if args.from_raw:
-        with open(args.from_raw, "rb") as f:
-            raw = pickle.load(f)
+        with gzip.open(args.from_raw, "rt") as f:
+            raw = decode(json.load(f))
         args.device = raw["device"]
+        Path(args.out).mkdir(parents=True, exist_ok=True)
         report_from_raw(raw, args, Path(args.out))
         return 0
     cfg = dict(PRESETS[args.preset])
@@ -264,10 +265,44 @@ def main(argv=None) -> int:
            "merges": merges, "cfg": cfg, "best_op": best_op, "best_step": best_step, "screened": screened, "log": log,
            "skipped": skipped, "screen": {"group": screen.name, "n": int(len(screen_ids)), "k": 3},
            "seconds": elapsed(), "device": args.device}
-    with open(out / "raw.pkl", "wb") as f:  # every measurement, so that the summary can be redone offline
-        pickle.dump(raw, f)
+    with gzip.open(out / "raw.json.gz", "wt") as f:  # every measurement, so the summary can be redone offline
+        json.dump(encode(raw), f)
     report_from_raw(raw, args, out)
     return 0
+
+
+def encode(obj):
+    """Plain JSON for the raw measurements (tuple keys, arrays and bytes tagged), never a pickle."""
+    if isinstance(obj, dict):
+        return {"__items__": [[encode(k), encode(v)] for k, v in obj.items()]}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [encode(v) for v in obj]}
+    if isinstance(obj, list):
+        return [encode(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return {"__array__": obj.tolist(), "dtype": str(obj.dtype)}
+    if isinstance(obj, bytes):
+        return {"__bytes__": obj.hex()}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def decode(obj):
+    """The inverse of :func:`encode`."""
+    if isinstance(obj, list):
+        return [decode(v) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if "__items__" in obj:
+        return {decode(k): decode(v) for k, v in obj["__items__"]}
+    if "__tuple__" in obj:
+        return tuple(decode(v) for v in obj["__tuple__"])
+    if "__array__" in obj:
+        return np.asarray(obj["__array__"], dtype=obj["dtype"])
+    if "__bytes__" in obj:
+        return bytes.fromhex(obj["__bytes__"])
+    return {k: decode(v) for k, v in obj.items()}
 
 
 def report_from_raw(raw, args, out):
