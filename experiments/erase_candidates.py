@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 
 PRESETS = {
-    "cpu": dict(sizes=[5], count=4, steps=[2, 8], probe_count=4, batch=64, device="cpu", dtype="float32"),
-    "gpu": dict(sizes=[5, 7, 9], count=300, steps=[1, 4, 8, 12], probe_count=64, batch=1536, device="cuda",
+    "cpu": dict(sizes=[5], count=3, steps=[2], probe_count=3, batch=64, device="cpu", dtype="float32"),
+    "gpu": dict(sizes=[5, 7, 9], count=300, steps=[2, 8], probe_count=64, batch=1536, device="cuda",
                 dtype="bfloat16"),
 }
 ARMS = ("unchosen", "chosen", "control")
@@ -60,6 +60,7 @@ def parse(argv):
     p.add_argument("--batch", type=int, default=None)
     p.add_argument("--device", default=None)
     p.add_argument("--dtype", default=None)
+    p.add_argument("--replot", action="store_true", help="redraw the figures from --out/result.json")
     args = p.parse_args(argv)
     for key, value in PRESETS[args.preset].items():
         if getattr(args, key) is None:
@@ -266,17 +267,27 @@ def main(argv=None):
     t0 = time.time()
     args = parse(argv)
     import torch
-    from interp.causal.runs import load
+    from interp.causal.runs import draw, load, replot_args
     from interp.results import share, write_result
+
+    out = Path(args.out)
+    if args.replot:
+        table = replot_args(args, out)["figures"]
+        draw([("erase_outcomes.png", lambda: figure(table, args, out / "erase_outcomes.png")),
+              ("probe_projection.png", lambda: probe_figure(table, args, out / "probe_projection.png"))])
+        return 0
 
     torch.manual_seed(0)
     model = load(args.model, args.device, args.dtype)
     validate(args, model)
-    out = Path(args.out)
     rng = np.random.default_rng(0)
     table, extra = {}, {"eligible": {}, "probe_accuracy": {}, "clean_exact": {}}
     for size in args.sizes:
-        direction, acc = fit_route_probe(model, args, size)
+        try:
+            direction, acc = fit_route_probe(model, args, size)
+        except ImportError as err:  # the probe package needs scikit-learn
+            print(f"warning: route probe arm skipped ({err})", file=sys.stderr)
+            direction, acc = None, float("nan")
         extra["probe_accuracy"][str(size)] = round(acc, 4)
         rows, probe_rows, eligible, clean_exact = run_size(model, args, size, rng, direction)
         extra["eligible"][str(size)] = eligible
@@ -289,11 +300,11 @@ def main(argv=None):
                 table[f"{size}/probe/{arm}/{outcome}"] = share(flags)
         print(f"{size}x{size}: done in {time.time() - t0:.0f} s", flush=True)
     out.mkdir(parents=True, exist_ok=True)
-    figure(table, args, out / "erase_outcomes.png")
-    probe_figure(table, args, out / "probe_projection.png")
+    images = draw([("erase_outcomes.png", lambda: figure(table, args, out / "erase_outcomes.png")),
+                   ("probe_projection.png", lambda: probe_figure(table, args, out / "probe_projection.png"))])
     v, why = verdict(table, args)
     write_result(out, name="erase_candidates", claim=CLAIM, verdict=v, why=why, figures=table, preset=args.preset,
-                 images=["erase_outcomes.png", "probe_projection.png"], device=str(model.device),
+                 images=images, device=str(model.device),
                  seconds=time.time() - t0, extra={**extra, "settings": {k: v for k, v in vars(args).items()}})
     print(f"{out}/result.json: {v}")
     return 0

@@ -46,6 +46,7 @@ def parse(argv):
     p.add_argument("--batch", type=int, default=None)
     p.add_argument("--device", default=None)
     p.add_argument("--dtype", default=None)
+    p.add_argument("--replot", action="store_true", help="redraw the figures from --out/result.json")
     args = p.parse_args(argv)
     for key, value in PRESETS[args.preset].items():
         if getattr(args, key) is None and key != "layers":
@@ -159,23 +160,29 @@ def main(argv=None):
     t0 = time.time()
     args = parse(argv)
     import torch
-    from interp.causal.runs import load
+    from interp.causal.runs import draw, load, replot_args
     from interp.results import share, write_result
+
+    out = Path(args.out)
+    if args.replot:
+        table = replot_args(args, out)["figures"]
+        steps = sorted({0, args.later_step})
+        draw([("layer_swap.png", lambda: figure(table, args, steps, out / "layer_swap.png"))])
+        return 0
 
     torch.manual_seed(0)
     model = load(args.model, args.device, args.dtype)
     validate(args, model)
-    out = Path(args.out)
     flags, clean_flags, steps = swap_runs(model, args)
     table = {"clean/exact": share(clean_flags)}
     for (s, k), f in flags.items():
         for o, values in f.items():
             table[f"step{s}/layer{k}/{o}"] = share(values)
     out.mkdir(parents=True, exist_ok=True)
-    figure(table, args, steps, out / "layer_swap.png")
+    images = draw([("layer_swap.png", lambda: figure(table, args, steps, out / "layer_swap.png"))])
     v, why = verdict(table, args, model.num_layers)
     write_result(out, name="layer_swap", claim=CLAIM, verdict=v, why=why, figures=table, preset=args.preset,
-                 images=["layer_swap.png"], device=str(model.device), seconds=time.time() - t0,
+                 images=images, device=str(model.device), seconds=time.time() - t0,
                  extra={"settings": {k: v for k, v in vars(args).items()}})
     print(f"{out}/result.json: {v}")
     return 0

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 PRESETS = {
-    "cpu": dict(size=5, count=3, strengths=[1.0], steps=[0, 10], grid_steps=[10], cka_count=2, cka_steps=[0],
+    "cpu": dict(size=5, count=2, strengths=[1.0], steps=[0, 10], grid_steps=[10], cka_count=1, cka_steps=[0],
                 batch=64, device="cpu", dtype="float32"),
-    "gpu": dict(size=7, count=300, strengths=[0.25, 0.5, 1.0], steps=[0, 2, 4, 6, 8, 10, 12, 15, 18],
-                grid_steps=[0, 6, 12], cka_count=32, cka_steps=[0, 6, 12], batch=1536, device="cuda",
+    "gpu": dict(size=7, count=300, strengths=[0.5, 1.0, 2.0], steps=[0, 3, 6, 9, 12, 15, 18],
+                grid_steps=[0, 8, 16], cka_count=32, cka_steps=[0, 6, 12], batch=1536, device="cuda",
                 dtype="bfloat16"),
 }
 CLAIM = ("Noise injected into all frames at one denoising step hurts far more than noise injected into one frame "
@@ -54,6 +54,7 @@ def parse(argv):
     p.add_argument("--batch", type=int, default=None)
     p.add_argument("--device", default=None)
     p.add_argument("--dtype", default=None)
+    p.add_argument("--replot", action="store_true", help="redraw the figures from --out/result.json")
     args = p.parse_args(argv)
     for key, value in PRESETS[args.preset].items():
         if getattr(args, key) is None:
@@ -255,14 +256,23 @@ def main(argv=None):
     t0 = time.time()
     args = parse(argv)
     import torch
-    from interp.causal.runs import load
+    from interp.causal.runs import draw, load, replot_args
     from interp.results import share, write_result
+
+    out = Path(args.out)
+    if args.replot:
+        record = replot_args(args, out)
+        table = record["figures"]
+        maps = {k: np.array(g, dtype=float) for k, g in record["cka_dissimilarity"].items()}
+        mid = args.strengths[len(args.strengths) // 2]
+        draw([("noise_accuracy.png", lambda: figure(table, args, out / "noise_accuracy.png")),
+              ("noise_cka.png", lambda: cka_figure(maps, args, mid, out / "noise_cka.png"))])
+        return 0
 
     torch.manual_seed(0)
     model = load(args.model, args.device, args.dtype)
     args.frames_all = list(range(model.organism.config.num_frames))
     validate(args, len(args.frames_all))
-    out = Path(args.out)
     flags = accuracy_runs(model, args)
     table = {}
     for name, f in flags.items():
@@ -271,12 +281,12 @@ def main(argv=None):
     print(f"accuracy runs done in {time.time() - t0:.0f} s", flush=True)
     maps, mid = cka_maps(model, args)
     out.mkdir(parents=True, exist_ok=True)
-    figure(table, args, out / "noise_accuracy.png")
-    cka_figure(maps, args, mid, out / "noise_cka.png")
+    images = draw([("noise_accuracy.png", lambda: figure(table, args, out / "noise_accuracy.png")),
+                   ("noise_cka.png", lambda: cka_figure(maps, args, mid, out / "noise_cka.png"))])
     v, why = verdict(table, args)
-    settings = {k: v for k, v in vars(args).items()}
+    settings = {k: v for k, v in vars(args).items() if k != "replot"}
     write_result(out, name="noise_step_vs_frame", claim=CLAIM, verdict=v, why=why, figures=table,
-                 preset=args.preset, images=["noise_accuracy.png", "noise_cka.png"], device=str(model.device),
+                 preset=args.preset, images=images, device=str(model.device),
                  seconds=time.time() - t0,
                  extra={"cka_dissimilarity": {k: np.where(np.isnan(g), None, np.round(g, 4)).tolist()
                                               for k, g in maps.items()},

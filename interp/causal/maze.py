@@ -88,9 +88,7 @@ def outcomes(videos: np.ndarray, mazes: Sequence, reference: Sequence[frozenset]
     Returns the :class:`Outcome` and each video's painted set. A video the scorer cannot read is a
     failed solve (:func:`interp.tasks.score.score_output`), never an error.
     """
-    from interp.tasks.score import score_output
-
-    scores = [score_output(v, m, palette=palette) for v, m in zip(videos, mazes)]
+    scores = score_all(videos, mazes, palette)
     units = mazes[0].units
     amounts = answer_amount(videos, units, palette)
     painted = [painted_set(a, m) for a, m in zip(amounts, mazes)]
@@ -103,6 +101,28 @@ def outcomes(videos: np.ndarray, mazes: Sequence, reference: Sequence[frozenset]
         changed = np.array([p != r for p, r in zip(painted, reference)])
     ref_exact = np.ones(len(videos), bool) if reference_exact is None else np.asarray(reference_exact, bool)
     return Outcome(exact, valid, vbvr, changed, changed & exact, ref_exact & ~exact), painted
+
+
+def _score(item):
+    from interp.tasks.score import score_output
+
+    video, maze, palette = item
+    return score_output(video, maze, palette=palette)
+
+
+def score_all(videos, mazes, palette: str = "default") -> list:
+    """:func:`interp.tasks.score.score_output` of every video; in worker processes when there are
+    many videos and cores (scoring is CPU work that a GPU run would otherwise wait on)."""
+    import os
+
+    items = [(v, m, palette) for v, m in zip(videos, mazes)]
+    workers = min(12, (os.cpu_count() or 1) - 2)
+    if len(items) < 256 or workers < 2:
+        return [_score(item) for item in items]
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return pool.map(_score, items, chunksize=32)
 
 
 def candidates(x0_frames: np.ndarray, mazes: Sequence, threshold: float, palette: str = "default") -> np.ndarray:

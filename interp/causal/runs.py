@@ -79,3 +79,35 @@ def chunks(count: int, batch: int):
 
 
 __all__ = ["load", "maze_inputs", "clean_run", "loop_value", "to_frames", "chunks", "latent_tokens"]
+
+
+def draw(figures) -> list[str]:
+    """Call each ``(file name, draw function)``; return the names drawn. A plotting failure (e.g. no
+    matplotlib on a compute node) is reported and skipped: the numbers in result.json stay, and
+    ``--replot`` draws the figures later from them."""
+    import sys
+
+    done = []
+    for name, fn in figures:
+        try:
+            fn()
+            done.append(name)
+        except Exception as err:  # noqa: BLE001 - a figure must never cost the measured numbers
+            print(f"warning: figure {name} not drawn ({type(err).__name__}: {err}); rerun with --replot",
+                  file=sys.stderr)
+    return done
+
+
+def replot_args(args, folder):
+    """The settings and figures of an earlier ``result.json`` in ``folder``, for ``--replot``."""
+    import json
+    from pathlib import Path
+
+    path = Path(folder) / "result.json"
+    if not path.is_file():
+        raise InputError(f"--replot needs {path}: run the experiment first")
+    record = json.loads(path.read_text())
+    for key, value in record.get("settings", {}).items():
+        if key not in ("replot", "out"):
+            setattr(args, key, value)
+    return record
