@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 OUT ?= outputs/demo
 
-.PHONY: setup demo test docs bench clean
+.PHONY: setup demo test docs bench clean reproduce
 
 $(VENV)/.installed: setup.cfg setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ demo: setup
 test: setup
 	$(PY) -m pytest -q tests
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir build/site
+
+# every claim's experiment at the CPU preset (2 cores, within 30 minutes), then docs/results.md from the JSON
+reproduce: setup
+	OMP_NUM_THREADS=2 $(PY) -m interp.reproduce --preset cpu
 
 docs: setup
 	$(VENV)/bin/mkdocs serve

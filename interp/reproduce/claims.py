@@ -86,13 +86,18 @@ def exploration_claim(by_threshold: dict, out) -> dict:
               for t, samples in ((FAINT, faint), (0.5, strict))]
     image = plot_panels(Path(out) / "candidates_per_step.png", panels,
                         title=f"Candidate routes in x0_hat per step (held-out multi-route mazes, n={_n(faint)}; 95% bands)")
+    if strict_two["value"] < two_plus["value"] / 2:
+        reading = ("The alternatives are drawn faintly: at the scorer's threshold (0.5) few mazes show two routes, "
+                   "as the paper's 'several routes drawn faintly' describes.")
+    else:
+        reading = "The alternatives are drawn at full strength, not only faintly."
+    if verdict == "does not hold":
+        reading += (" Early x0_hat mostly shows one route growing from partial to complete, not a bundle of routes.")
     why = (f"At amount >= {FAINT}, mean candidates peak at {peak['value']} (95% CI {peak['ci95']}) at step "
            f"{steps[peak_step]} and end at {final['value']}; {two_plus['value']:.0%} of mazes show 2+ candidate "
            f"routes at some step ({strict_two['value']:.0%} at amount >= 0.5), {shown2['value']:.0%} draw 2+ shortest "
            f"routes at once. Rule: holds if the peak's CI lies above 1 and the end below it; partly if >= 10% of mazes "
-           f"show 2+ candidates (CI) and >= 90% end with one. Early x0_hat of the organism mostly shows one route "
-           f"growing from partial to complete, not a bundle of routes: with 1 to 4 frames and pixel-space outputs "
-           f"there is little room for a superposition.")
+           f"show 2+ candidates (CI) and >= 90% end with one. " + reading)
     return {"claim": "Early x0_hat shows several candidate solutions at once; middle steps prune them to one.",
             "verdict": verdict, "why": why, "images": [image.name],
             "figures": {"peak_candidates_faint": {**peak, "step": steps[peak_step]}, "final_candidates_faint": final,
@@ -106,13 +111,14 @@ def memory_claim(samples, out) -> dict:
 
     The organism's references are the walls, start and goal; ``scaffold_correct`` asks that they
     are decoded right in every frame of x0_hat. Verdict: ``holds`` when the share of mazes whose
-    scaffold is right at every step has a Wilson interval above 0.9, ``partly`` above 0.5.
+    scaffold is right at every step is at least 0.95 with a Wilson interval above 0.8 (0.8: a
+    clean 24 of 24 reaches 0.86), ``partly`` when the interval lies above 0.5.
     """
     every = share([bool(s.scaffold_correct.all()) for s in samples])
     first = share([bool(s.scaffold_correct[0]) for s in samples])
     agreement = mean_ci([float(s.scaffold_agreement.min()) for s in samples])
     low = every["ci95"][0]
-    verdict = "holds" if low > 0.9 else "partly" if low > 0.5 else "does not hold"
+    verdict = "holds" if every["value"] >= 0.95 and low > 0.8 else "partly" if low > 0.5 else "does not hold"
     image = plot_panels(Path(out) / "scaffold_per_step.png", [
         {"series": _series(aggregate_by_size(samples), "scaffold_correct"), "xlabel": "denoising step",
          "ylabel": "share of mazes", "title": "walls, start and goal right in every frame", "ylim": (-0.03, 1.03)},
@@ -120,8 +126,8 @@ def memory_claim(samples, out) -> dict:
          "ylabel": "share of units", "title": "wall / not-wall units decoded right", "ylim": (0.8, 1.01)}],
         title=f"Working memory: the maze scaffold in x0_hat across steps (n={len(samples)}; 95% bands)")
     why = (f"{every['value']:.0%} of mazes (95% CI {every['ci95']}, n={every['n']}) keep walls, start and goal right "
-           f"in every frame at every step, {first['value']:.0%} already at step 0. Rule: holds if the CI's low end "
-           f"exceeds 0.9. Caveat: the organism receives the maze as its first frame at every step, so keeping it is "
+           f"in every frame at every step, {first['value']:.0%} already at step 0. Rule: holds if the share is >= 0.95 "
+           f"and its CI's low end exceeds 0.8. Caveat: the organism receives the maze as its first frame at every step, so keeping it is "
            f"easier than the paper's case (an object that leaves the view and returns); the maze has no occlusion.")
     return {"claim": "Persistent references (objects, layout) survive across denoising steps: working memory.",
             "verdict": verdict, "why": why, "images": [image.name],
@@ -152,10 +158,11 @@ def self_correction_claim(samples, out) -> dict:
          "title": "wrong now, right at the end", "ylim": (-0.03, 1.03)}],
         title=f"Self-correction per step and maze size (n={len(samples)}; 95% Wilson bands)")
     when = mean_ci(fixed_by)
+    wrong_text = f"{wrong_then['value']:.0%}" if wrong_then["n"] else "none"
     sizes_text = ", ".join(f"{k}x{k}: {v['value']:.1%} (n={v['n']})" for k, v in by_size.items())
     why = (f"{overall['value']:.1%} of mazes (95% CI {overall['ci95']}, n={overall['n']}) are wrong at some step and "
            f"right at the end; by size {sizes_text}. "
-           f"Of mazes wrong at some step, {wrong_then['value'] if wrong_then['n'] else 'none'} end right (n={wrong_then['n']}); "
+           f"Of mazes wrong at some step, {wrong_text} end right (n={wrong_then['n']}); "
            f"the last wrong step is followed by a right one at step {when['value']} on average (n={when['n']}). "
            f"Rule: holds if the CI's low end exceeds 0.1, partly if any maze self-corrects.")
     return {"claim": "An early wrong candidate (a route the wrong way) is revised to the right answer a few steps later.",

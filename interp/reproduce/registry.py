@@ -3,7 +3,7 @@
 ``make reproduce`` runs them all (:mod:`interp.reproduce.__main__`); the results page lists
 their ``result.json`` in this order. A script not written yet is skipped with a note.
 
-Example:
+Examples:
     >>> [e.name for e in EXPERIMENTS][:2]
     ['exploration_pruning', 'erase_candidates']
 """

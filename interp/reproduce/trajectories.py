@@ -4,7 +4,7 @@ One sampling run per batch of mazes; after every denoising step the clean-video 
 ``x0_hat`` is kept as uint8 frames (the organism works in pixel space, so no decoder is needed)
 and every maze's trajectory is read by :func:`interp.metrics.cos.cos_metrics`.
 
-Example:
+Examples:
     >>> from interp.reproduce.trajectories import heldout
     >>> [m.size for m in heldout([5], 2, multi_route=True)]
     [5, 5]

@@ -1,0 +1,71 @@
+"""Claim summaries and verdict rules on hand-made Chain-of-Steps samples (no model run)."""
+
+import numpy as np
+
+from interp.metrics.cos import cos_metrics
+from interp.reproduce.claims import (
+    exploration_claim, memory_claim, perception_action_claim, reason_early_claim, self_correction_claim,
+)
+from interp.reproduce.localisation import patch_claim
+from interp.reproduce.registry import EXPERIMENTS
+from interp.reproduce.renoise import agreement_rule
+from interp.reproduce.trajectories import heldout, sample_from_dict
+from interp.tasks import ground_truth_video, render_maze
+
+
+def _samples(count=4, steps=3):
+    mazes = heldout([5], count, multi_route=True)
+    out = []
+    for maze in mazes:
+        video = ground_truth_video(maze, 3, px_per_unit=2)
+        blank = np.stack([render_maze(maze, upto=0, px_per_unit=2)] * 3)          # step 0: the bare maze, no route yet
+        out.append(cos_metrics(np.stack([blank] + [video] * (steps - 1)), maze))
+    return out
+
+
+def test_a_perfect_scaffold_holds_and_nothing_self_corrects(tmp_path):
+    samples = _samples(count=30)
+    memory = memory_claim(samples, tmp_path)
+    assert memory["verdict"] == "holds" and memory["figures"]["share_scaffold_every_step"]["n"] == 30
+    assert self_correction_claim(samples, tmp_path)["verdict"] == "does not hold"
+    assert (tmp_path / "scaffold_per_step.png").exists() and (tmp_path / "self_correction.png").exists()
+
+
+def test_claims_return_what_write_result_takes(tmp_path):
+    samples = _samples()
+    for record in (exploration_claim({0.25: samples, 0.5: samples}, tmp_path), perception_action_claim(samples, tmp_path)):
+        assert set(record) >= {"claim", "verdict", "why", "figures", "images"}
+        assert record["verdict"] in ("holds", "partly", "does not hold")
+        assert all((tmp_path / image).exists() for image in record["images"])
+    assert perception_action_claim(samples, tmp_path)["verdict"] == "holds"     # scaffold at 0, route from 1
+    renoise = {"original_correct": np.ones(4, bool),
+               "ks": {k: {"same_answer": np.ones(4, bool), "correct": np.ones(4, bool)} for k in (-1, 0, 2)}}
+    early = reason_early_claim(samples, renoise, tmp_path, num_steps=20)
+    assert early["verdict"] == "holds" and early["figures"]["same_answer_after_redraw_k0"]["value"] == 1.0
+
+
+def test_samples_survive_the_json_cache():
+    sample = _samples(count=1)[0]
+    again = sample_from_dict(sample.to_dict())
+    assert again.to_dict() == sample.to_dict()
+
+
+def test_agreement_rule_bands():
+    assert agreement_rule({0: 0.2, 4: 0.95}, num_steps=20) == ("holds", 4)
+    assert agreement_rule({0: 0.2, 8: 0.95}, num_steps=20) == ("partly", 8)
+    assert agreement_rule({0: 0.2, 12: 0.5}, num_steps=20) == ("does not hold", None)
+
+
+def test_patch_claim_finds_the_strongest_early_cell():
+    cells = [{"region": "all", "layer": layer, "step": step, "preference": 0.9 if (layer, step) == (3, 0) else 0.1,
+              "ci95": [0.5, 1.0] if (layer, step) == (3, 0) else [-0.1, 0.3], "flip_share": 0.0}
+             for layer in range(4) for step in (0, 8)]
+    record = patch_claim({"n_pairs": 6, "cells": cells})
+    assert record["verdict"] == "holds"
+    assert record["figures"]["best_cell_preference"]["layer"] == 3
+
+
+def test_every_registered_script_of_this_repository_takes_a_preset():
+    for experiment in EXPERIMENTS:
+        if experiment.script.exists():
+            assert "--preset" in experiment.script.read_text() or "parse(" in experiment.script.read_text()
