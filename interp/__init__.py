@@ -6,7 +6,8 @@ The package is organised by concept: ``interp.tasks`` makes and scores problems,
 ``interp.metrics`` reads Chain-of-Steps metrics, ``interp.organism`` is the bundled
 maze-solving Wan model. Linear probes live in the sibling package ``probes``.
 
-What a user types first is importable from the top level; each name is imported on first use,
+What a user types first is importable from the top level (``interp.trace`` is
+:func:`interp.capture.capture`: the name ``capture`` belongs to the subpackage); each name is imported on first use,
 so ``import interp`` stays light (no torch until a model or sampler is touched).
 
 Example:
@@ -36,8 +37,8 @@ _LAZY = {
     "load_task": "interp.tasks",
     "save_task": "interp.tasks",
     "score_video": "interp.tasks",
-    # capture and the trace store
-    "capture": "interp.capture",
+    # capture and the trace store (``interp.capture`` is the subpackage; its function is ``trace``)
+    "trace": ("interp.capture", "capture"),
     "CaptureSpec": "interp.capture",
     "TraceStore": "interp.store",
     # interventions and patching
@@ -61,7 +62,8 @@ __all__ = ["InputError", "__version__", *_LAZY]
 
 def __getattr__(name: str):
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        module, attribute = _LAZY[name] if isinstance(_LAZY[name], tuple) else (_LAZY[name], name)
+        value = getattr(importlib.import_module(module), attribute)
         globals()[name] = value            # later lookups skip this function
         return value
     raise AttributeError(f"module 'interp' has no attribute {name!r}")

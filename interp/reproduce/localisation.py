@@ -5,8 +5,8 @@ reasoning) read ``localisation.json`` of ``cos probe``; patching reads the ``res
 ``cos patch`` (which cell of layer x step moves the corrupted run's route towards the clean one).
 
 Example:
-    >>> loc = {"primary": "selectivity", "selectivity": {"families": {"cond/perception": {"onset_layer": 2,
-    ...        "peak_layer": 3}, "cond/reasoning": {"onset_layer": 7, "peak_layer": 10}}, "targets": {}}}
+    >>> loc = {"primary": "selectivity", "selectivity": {"families": {"cond/perception": {"band": [2, 3],
+    ...        "peak_layer": 3}, "cond/reasoning": {"band": [7, 8], "peak_layer": 10}}, "targets": {}}}
     >>> probe_claim(loc, n_mazes=24)["verdict"]
     'holds'
 """
@@ -17,9 +17,11 @@ import numpy as np
 
 
 def _family(result: dict, name: str) -> dict | None:
+    """The cond-branch family ``name`` with its ``onset_layer`` (first layer of its band)."""
     for key, value in result.get("families", {}).items():
         if key.endswith("/" + name):
-            return value
+            band = value.get("band") or []
+            return {**value, "onset_layer": value.get("onset_layer", band[0] if band else None)}
     return None
 
 
