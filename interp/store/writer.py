@@ -119,6 +119,7 @@ class TraceWriter:
         self._order = self._check_existing()
         self._lock = None
         self._closed = False
+        self._in_flight: set[Path] = set()  # temporary sample files begun and not yet committed or aborted
         if self.path.exists() or layout.data_dir(self.path).exists():
             self._open_and_lock()  # else created by the first begin()
 
@@ -231,7 +232,12 @@ class TraceWriter:
         return SampleWriter(self, sample_id, seed=seed, task=task or {}, meta=meta)
 
     def close(self) -> None:
+        """Release the store; a sample file begun and never committed (an interrupt can land between
+        its creation and the caller's hold on it) is deleted, so only complete samples remain."""
         self._closed = True
+        for tmp in list(self._in_flight):
+            tmp.unlink(missing_ok=True)
+        self._in_flight.clear()
         if self._lock is not None:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
@@ -283,6 +289,7 @@ class SampleWriter:
         self._sync_wanted = threading.Event()
         self._syncer: threading.Thread | None = None
         self._closing = False
+        store._in_flight.add(self.tmp)
         self.file = h5py.File(self.tmp, "w")
         a = self.file.attrs
         a["sample_id"] = sample_id
@@ -393,6 +400,7 @@ class SampleWriter:
         self.file.attrs["complete"] = True
         self.file.close()
         layout.replace_atomically(self.tmp, self.final)
+        self.store._in_flight.discard(self.tmp)
         self.store._commit(self.sample_id)
 
     def abort(self) -> None:
@@ -402,6 +410,7 @@ class SampleWriter:
             self.file.close()
         finally:
             self.tmp.unlink(missing_ok=True)
+            self.store._in_flight.discard(self.tmp)
 
     def _group(self, site: str) -> h5py.Group:
         return self.file.require_group(f"sites/{site}")

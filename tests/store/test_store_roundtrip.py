@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import h5py
 import numpy as np
@@ -144,8 +145,11 @@ def test_resume_skips_complete_and_drops_incomplete(tmp_path):
     path = tmp_path / "t.h5"
     with open_writer(path) as writer:
         write_sample(writer, 0)
-        write_sample(writer, 1, commit=False).file.flush()  # as if killed mid-sample
-    assert (layout.data_dir(path) / "s1.h5.tmp").exists()
+        partial = write_sample(writer, 1, commit=False)
+        partial.file.flush()
+        shutil.copy(partial.tmp, tmp_path / "left.tmp")  # what a kill mid-sample leaves behind
+    assert not (layout.data_dir(path) / "s1.h5.tmp").exists()  # a closed writer drops its unfinished sample
+    shutil.copy(tmp_path / "left.tmp", layout.data_dir(path) / "s1.h5.tmp")
     assert TraceStore.open(path).sample_ids() == ["s0"]
     with open_writer(path) as writer:
         assert writer.completed() == ["s0"]
