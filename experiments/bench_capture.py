@@ -100,7 +100,7 @@ def bench_cpu(workdir: Path, num_steps: int, repeats: int) -> dict:
 
     model, weights = organism_model()
     model = model.to("cpu").eval()
-    frame = render_maze(generate_maze(5, seed=0), px_per_unit=model.organism.config.px_per_unit)
+    frame = render_maze(generate_maze(5, seed=0), upto=0, px_per_unit=model.organism.config.px_per_unit)
     inputs = model.prepare(first_frame=frame, seeds=[0])
     spec = CaptureSpec.make(BLOCK_KINDS + LOOP_SITES, dtype="float16")
     path = workdir / "cpu.h5"

@@ -44,7 +44,7 @@ def build(model_name: str, device: str):
         px = model.organism.config.px_per_unit
 
         def inputs(seed):
-            frame = render_maze(generate_maze(7, seed=900_000 + seed), px_per_unit=px)
+            frame = render_maze(generate_maze(7, seed=900_000 + seed), upto=0, px_per_unit=px)
             return model.prepare(first_frame=frame, seeds=[seed])
 
         return model, inputs, 20
