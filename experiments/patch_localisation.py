@@ -16,8 +16,8 @@ from interp.reproduce.localisation import patch_claim
 from interp.reproduce.runner import finish, parse
 
 NAME = "patch_localisation"
-PRESETS = {"cpu": ["--pairs", "6", "--steps", "0,4,8,12,16", "--region", "all,changed", "--batch-size", "64"],
-           "gpu": ["--pairs", "64", "--steps", "0-19", "--region", "all,changed", "--batch-size", "1536"]}
+PRESETS = {"cpu": ["--pairs", "4", "--steps", "0,6,12", "--region", "all,changed", "--batch-size", "96"],
+           "gpu": ["--pairs", "32", "--steps", "0,2,4,6,8,10,12,14,16,18", "--region", "all,changed", "--batch-size", "1536"]}
 
 if __name__ == "__main__":
     started = time.perf_counter()

@@ -18,8 +18,8 @@ from interp.reproduce.localisation import probe_claim
 from interp.reproduce.runner import finish, parse
 
 NAME = "probe_localisation"
-PRESETS = {"cpu": {"count": 24, "batch": 24, "steps": "0,5,10,15,19"},
-           "gpu": {"count": 256, "batch": 256, "steps": None}}
+PRESETS = {"cpu": {"count": 20, "batch": 20, "steps": "0,5,10,19"},
+           "gpu": {"count": 64, "batch": 64, "steps": None}}
 
 
 def organism_probes():
