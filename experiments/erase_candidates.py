@@ -253,28 +253,37 @@ def verdict(table, args):
             b, c = table[f"{size}/step{s}/chosen/changed"], table[f"{size}/step{s}/control/changed"]
             if b["n"] and b["ci95"][0] > c["ci95"][1]:
                 changed = True
+    s0 = early[0]
+    facts = "; ".join(
+        f"{size}x{size} step {s0} (n={table[f'{size}/step{s0}/chosen/changed']['n']}): changed to another valid route "
+        f"{table[f'{size}/step{s0}/chosen/changed_valid']['value']:.3f} (chosen trace) vs "
+        f"{table[f'{size}/step{s0}/control/changed_valid']['value']:.3f} (control), answer changed "
+        f"{table[f'{size}/step{s0}/unchosen/changed']['value']:.3f} when the unchosen candidates were erased"
+        for size in args.sizes if table[f"{size}/step{s0}/chosen/changed"]["n"])
     if moved:
         return "holds", ("erasing the chosen route's early trace sends the model to another valid route more often "
-                         "than erasing as many random floor units: the alternatives are live")
+                         f"than erasing as many random floor units: the alternatives are live; {facts}")
     if changed:
         return "partly", ("erasing the chosen route's early trace changes the answer more than the control, but not "
-                          "measurably towards another valid route")
+                          f"measurably towards another valid route; {facts}")
     return "does not hold", ("no erase arm changes the final answer measurably more than erasing as many random "
-                             "floor units: on this model the early estimate does not hold a choice the later steps make")
+                             f"floor units: on this model the early estimate does not hold a choice the later steps make; {facts}")
 
 
 def main(argv=None):
     t0 = time.time()
     args = parse(argv)
     import torch
-    from interp.causal.runs import draw, load, replot_args
+    from interp.causal.runs import draw, load, replot_args, rewrite_verdict
     from interp.results import share, write_result
 
     out = Path(args.out)
     if args.replot:
-        table = replot_args(args, out)["figures"]
+        record = replot_args(args, out)
+        table = record["figures"]
         draw([("erase_outcomes.png", lambda: figure(table, args, out / "erase_outcomes.png")),
               ("probe_projection.png", lambda: probe_figure(table, args, out / "probe_projection.png"))])
+        rewrite_verdict(out, record, *verdict(table, args))
         return 0
 
     torch.manual_seed(0)

@@ -41,6 +41,10 @@ def parse(argv):
     p.add_argument("--count", type=int, default=None)
     p.add_argument("--layers", type=int, nargs="+", default=None, help="blocks to swap (default all)")
     p.add_argument("--later-step", type=int, default=None, help="the later step swapped besides step 0")
+    p.add_argument("--site", default="resid_post", help="block site swapped: resid_post (the whole hidden state), "
+                   "attn1.out, attn2.out or ffn.out")
+    p.add_argument("--every-step", action="store_true",
+                   help="swap at every step from the chosen step on (default: at that one step only)")
     p.add_argument("--num-steps", type=int, default=20)
     p.add_argument("--first-seed", type=int, default=40_000)
     p.add_argument("--batch", type=int, default=None)
@@ -66,18 +70,23 @@ def validate(args, model):
     args.layers = list(range(model.num_layers)) if args.layers is None else args.layers
     for k in args.layers:
         check_range("layer", k, 0, model.num_layers - 1)
+    from interp.sites import BLOCK_KINDS
+
+    if args.site not in BLOCK_KINDS:
+        raise InputError(f"unknown block site {args.site!r}: valid are {', '.join(BLOCK_KINDS)}")
 
 
 def swap_runs(model, args):
     from interp.causal import maze as M
-    from interp.causal.runs import chunks, clean_run, loop_value, maze_inputs
+    from interp.causal.runs import chunks, clean_run, loop_value, maze_inputs, to_frames
     from interp.causal.swap import partners, swap_at
-    from interp.interventions import run
+    from interp.interventions import At, Collect, Intervention, run
 
     palette = model.organism.config.palette
     steps = sorted({0, args.later_step})
-    sites = [f"blocks.{k}.resid_post" for k in args.layers]
-    flags = {(s, k): {o: [] for o in OUTCOMES + ("closer_other",)} for s in steps for k in args.layers}
+    sites = [f"blocks.{k}.{args.site}" for k in args.layers]
+    keys = OUTCOMES + ("closer_other", "x0_other", "x0_own")
+    flags = {(s, k): {o: [] for o in keys} for s in steps for k in args.layers}
     clean_flags = []
     mazes_all, inputs_all = maze_inputs(model, size=args.size, count=args.count, first_seed=args.first_seed)
     for chunk in chunks(args.count, args.batch):
@@ -85,7 +94,8 @@ def swap_runs(model, args):
         inputs = inputs_all.take(list(chunk))
         n = len(mazes)
         other = partners([frozenset(m.routes[0]) for m in mazes])
-        clean = clean_run(model, inputs, sites + ["x_t"], num_steps=args.num_steps, steps=steps)
+        cached = list(range(min(steps), args.num_steps)) if args.every_step else steps
+        clean = clean_run(model, inputs, sites + ["x_t"], num_steps=args.num_steps, steps=cached)
         ref, _ = M.outcomes(clean.video, mazes, palette=palette)
         clean_flags += ref.exact.tolist()
         per_run = max(1, args.batch // n)
@@ -93,12 +103,18 @@ def swap_runs(model, args):
             for lo in range(0, len(args.layers), per_run):
                 group = args.layers[lo:lo + per_run]
                 order = [i for _ in group for i in range(n)]
+                swap_steps = list(range(s, args.num_steps)) if args.every_step else s
                 edits = [e for j, k in enumerate(group)
-                         for e in swap_at(k, s, take=other, samples=list(range(j * n, (j + 1) * n)))]
+                         for e in swap_at(k, swap_steps, take=other, samples=list(range(j * n, (j + 1) * n)),
+                                          site=args.site)]
+                # the estimate x0_hat right at the swapped step: what the swap did before later steps repair it
+                edits.append(Intervention(At("x0", steps=[s]), Collect()))
                 x_t = loop_value(clean.cache, "x_t", s, inputs.latents)[order]
                 out = run(model, inputs.take(order, latents=x_t), edits, num_steps=args.num_steps, start_step=s,
                           sources={"other": clean.cache}, progress=False)
                 amounts = M.answer_amount(out.video, mazes[0].units, palette)
+                x0 = loop_value(out.cache, "x0", s, x_t)
+                x0_amounts = M.answer_amount(to_frames(model, x0), mazes[0].units, palette)
                 for r, i in enumerate(order):
                     k = group[r // n]
                     own_maze, other_maze = mazes[i], mazes[other[i]]
@@ -110,6 +126,9 @@ def swap_runs(model, args):
                     flags[(s, k)]["own"].append(keeps)
                     flags[(s, k)]["broken"].append(not follows and not keeps)
                     flags[(s, k)]["closer_other"].append(iou(painted, other_routes[0]) > iou(painted, own_routes[0]))
+                    early = M.painted_set(x0_amounts[r], own_maze)
+                    flags[(s, k)]["x0_other"].append(iou(early, other_routes[0]) > iou(early, own_routes[0]))
+                    flags[(s, k)]["x0_own"].append(iou(early, own_routes[0]) > iou(early, other_routes[0]))
     return flags, clean_flags, steps
 
 
@@ -130,9 +149,13 @@ def figure(table, args, steps, path):
         ax.errorbar(args.layers, [f["value"] for f in other],
                     yerr=[[f["value"] - f["ci95"][0] for f in other], [f["ci95"][1] - f["value"] for f in other]],
                     fmt="none", ecolor="k", capsize=3)
+        if f"step{s}/layer{args.layers[0]}/x0_other" in table:
+            ax.plot(args.layers, [table[f"step{s}/layer{k}/x0_other"]["value"] for k in args.layers], "kD--",
+                    label="x0_hat at the swapped step\ncloser to the other route")
         ax.set_xticks(args.layers)
-        ax.set_xlabel("block k whose resid_post is swapped")
-        ax.set_title(f"swap at step {s} of {args.num_steps} (n={other[0]['n']} mazes)")
+        ax.set_xlabel(f"block k whose {getattr(args, 'site', 'resid_post')} is swapped")
+        when = f"every step from {s}" if getattr(args, "every_step", False) else f"step {s}"
+        ax.set_title(f"swap at {when} of {args.num_steps} (n={other[0]['n']} mazes)")
         ax.set_ylim(0, 1)
     axes[0][0].set_ylabel("share of mazes")
     axes[0][-1].legend(title="final answer", loc="center left", bbox_to_anchor=(1.02, 0.5))
@@ -149,6 +172,11 @@ def verdict(table, args, num_layers):
     flips = first[best]["ci95"][0] > 0.05
     middle = num_layers / 3 <= best < 2 * num_layers / 3
     fact = f"at step 0 the most flipping block is {best} of {num_layers}: {first[best]['value']:.3f} follow the other maze"
+    if f"step0/layer{best}/x0_other" in table:
+        x0 = {k: table[f"step0/layer{k}/x0_other"]["value"] for k in args.layers}
+        lean = max(x0, key=x0.get)
+        fact += (f"; right after the swap, x0_hat leans to the other route most for block {lean} "
+                 f"({x0[lean]:.3f} of mazes)")
     if flips and middle:
         return "holds", f"a middle block flips the answer; {fact}"
     if flips:
@@ -160,14 +188,16 @@ def main(argv=None):
     t0 = time.time()
     args = parse(argv)
     import torch
-    from interp.causal.runs import draw, load, replot_args
+    from interp.causal.runs import draw, load, replot_args, rewrite_verdict
     from interp.results import share, write_result
 
     out = Path(args.out)
     if args.replot:
-        table = replot_args(args, out)["figures"]
+        record = replot_args(args, out)
+        table = record["figures"]
         steps = sorted({0, args.later_step})
         draw([("layer_swap.png", lambda: figure(table, args, steps, out / "layer_swap.png"))])
+        rewrite_verdict(out, record, *verdict(table, args, record.get("num_layers", max(args.layers) + 1)))
         return 0
 
     torch.manual_seed(0)
@@ -183,7 +213,7 @@ def main(argv=None):
     v, why = verdict(table, args, model.num_layers)
     write_result(out, name="layer_swap", claim=CLAIM, verdict=v, why=why, figures=table, preset=args.preset,
                  images=images, device=str(model.device), seconds=time.time() - t0,
-                 extra={"settings": {k: v for k, v in vars(args).items()}})
+                 extra={"num_layers": model.num_layers, "settings": {k: v for k, v in vars(args).items()}})
     print(f"{out}/result.json: {v}")
     return 0
 

@@ -111,3 +111,18 @@ def replot_args(args, folder):
         if key not in ("replot", "out"):
             setattr(args, key, value)
     return record
+
+
+def rewrite_verdict(folder, record: dict, verdict: str, why: str) -> None:
+    """Store a verdict recomputed from ``record``'s own figures (``--replot``), noting that it was."""
+    import json
+    from pathlib import Path
+
+    from interp.results import VERDICTS
+
+    if verdict not in VERDICTS:
+        raise InputError(f"unknown verdict {verdict!r}: valid are {', '.join(VERDICTS)}")
+    if (record.get("verdict"), record.get("why")) != (verdict, why):
+        record.setdefault("verdict_history", []).append({"verdict": record.get("verdict"), "why": record.get("why")})
+        record.update(verdict=verdict, why=why)
+        (Path(folder) / "result.json").write_text(json.dumps(record, indent=2, default=float) + "\n")

@@ -16,8 +16,10 @@ from interp.interventions import At, Intervention, Patch
 
 def swap_at(layer: int, step: int, *, take, source: str = "other", samples=None,
             site: str = "resid_post") -> list[Intervention]:
-    """Row ``i`` of the chosen samples takes row ``take[i]`` of ``sources[source]`` at (``layer``, ``step``)."""
-    return [Intervention(At(f"blocks.{layer}.{site}", steps=[step], samples=samples), Patch(source, take=take))]
+    """Row ``i`` of the chosen samples takes row ``take[i]`` of ``sources[source]`` at (``layer``, ``step``);
+    ``step`` may be a list of steps."""
+    steps = [step] if isinstance(step, int) else list(step)
+    return [Intervention(At(f"blocks.{layer}.{site}", steps=steps, samples=samples), Patch(source, take=take))]
 
 
 def partners(routes: list, *, shift: int = 1) -> list[int]:
