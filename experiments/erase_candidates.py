@@ -13,7 +13,7 @@ In the representation: the ``route`` probe's direction (a logistic probe fitted 
 other mazes at (``--probe-layer``, ``--probe-step``)) is projected out of the candidate tokens
 there, against a random direction. Outcomes: the final answer changes (painted units differ from
 the clean run's), changes to another valid route (the scorer's valid route), or breaks (the clean
-answer was exact and this is not).
+answer was a valid route and this one is not).
 
 Example::
 

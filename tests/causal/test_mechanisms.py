@@ -113,3 +113,22 @@ def test_partners_pick_another_route():
     assert partners(["a", "a", "b"]) == [2, 2, 0]
     with pytest.raises(InputError, match="no partner"):
         partners(["a", "a"])
+
+
+def test_swapping_the_whole_hidden_state_gives_the_same_velocity_at_every_layer(one_torch_thread):
+    """Why a resid_post swap cannot depend on the layer in the organism: each maze enters only at
+    the patch embedding and the prompt is shared, so the blocks after k recompute the other maze's
+    stream exactly and the step's x0_hat is the other maze's, whatever k is."""
+    model, inputs = tiny_organism(maze_seeds=(0, 1), seeds=(7, 8))
+    sites = ["blocks.0.resid_post", "blocks.1.resid_post"]
+    clean = run_with_cache(model, inputs, sites + ["x0"], num_steps=STEPS, steps=[0], end_step=1, decode=False,
+                           progress=False).cache
+    for layer in (0, 1):
+        out = run(model, inputs, swap_at(layer, 0, take=[1, 0]) + [Intervention(At("x0", steps=[0]), Collect())],
+                  sources={"other": clean}, num_steps=STEPS, end_step=1, decode=False, progress=False)
+        x0, other = out.cache.get("x0", 0), clean.get("x0", 0, take=[1, 0])
+        # x0 = x_t - sigma v: the velocity is the other maze's, so x0 differs from the other's by x_t's difference only
+        sigma0 = float(schedule(model, STEPS)[2][0])
+        x_t = latent_tokens(inputs.latents)[0]
+        expected = other + (x_t - x_t[[1, 0]]).to(other.dtype)
+        assert torch.allclose(x0, expected, atol=1e-4 * max(1.0, sigma0))
