@@ -1,11 +1,11 @@
-"""``cos cos_metrics``: Chain-of-Steps metrics of every sample of a trace store.
+"""``cos cos-metrics``: Chain-of-Steps metrics of every sample of a trace store.
 
 Reads the stored x0_hat of every step (site ``x0``, captured with ``tokens=all``), turns it into
 frames, decodes each step's video with the scorer's decoder against the sample's maze (from the
 task metadata the store recorded) and writes ``metrics.json`` (per sample, overall and per maze
 size) and ``cos_metrics.png``::
 
-    cos cos_metrics trace.h5 --out outputs/cos_metrics
+    cos cos-metrics trace.h5 --out outputs/cos_metrics
 
 Pixel-space models (the organism: 3 channels in [-1, 1]) need no decoder; latent models are
 decoded with ``--model`` (the model that wrote the store).
@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 
 
-# the command is named after this module: cos's entry point imports interp.cli.<name> for every
-# name in SUBCOMMANDS, and its tests require each registered command to carry that name
-COMMAND = "cos_metrics"
+COMMAND = "cos-metrics"  # the module's name with a hyphen, as SUBCOMMANDS spells it
 
 
 def register(subparsers) -> None:

@@ -1,6 +1,6 @@
 """Entry point of the ``cos`` command.
 
-Each subcommand is a module ``interp.cli.<name>`` that defines ``register(subparsers)``; the
+Each subcommand is a module ``interp.cli.<name>`` (hyphens in the command become underscores) that defines ``register(subparsers)``; the
 module adds its parser and sets ``func`` to a callable taking the parsed arguments. Modules
 import heavy libraries inside ``func`` so that ``cos --help`` stays fast.
 
@@ -18,7 +18,7 @@ import sys
 
 from interp.errors import InputError, describe_os_error
 
-SUBCOMMANDS = ("demo", "tasks", "organism", "trace", "steps", "probe", "maps", "cos_metrics", "patch", "ensemble")
+SUBCOMMANDS = ("demo", "tasks", "organism", "trace", "steps", "probe", "maps", "cos-metrics", "patch", "ensemble")
 EXIT_INPUT = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
@@ -51,10 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMANDS:
+        path = f"interp.cli.{name.replace('-', '_')}"  # `cos cos-metrics` lives in interp/cli/cos_metrics.py
         try:
-            module = importlib.import_module(f"interp.cli.{name}")
+            module = importlib.import_module(path)
         except ModuleNotFoundError as err:
-            if err.name != f"interp.cli.{name}":
+            if err.name != path:
                 raise
             continue
         module.register(subparsers)

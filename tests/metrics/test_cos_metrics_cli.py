@@ -44,7 +44,7 @@ def store(tmp_path):
 
 def test_cli_writes_metrics_and_figure(store, tmp_path, capsys):
     out = tmp_path / "metrics"
-    assert main([ "cos_metrics", str(store), "--out", str(out)]) == 0
+    assert main([ "cos-metrics", str(store), "--out", str(out)]) == 0
     result = json.loads((out / "metrics.json").read_text())
     hand = result["samples"]["hand"]
     assert hand["candidates"] == [2, 2, 1, 1] and hand["commitment_step"] == 2 and hand["self_corrected"]
@@ -63,17 +63,17 @@ def test_cli_writes_metrics_and_figure(store, tmp_path, capsys):
 
 def test_cli_selects_samples_and_refuses_bad_input(store, tmp_path, capsys):
     out = tmp_path / "one"
-    assert main(["cos_metrics", str(store), "--out", str(out), "--samples", "hand", "--threshold", "0.3"]) == 0
+    assert main(["cos-metrics", str(store), "--out", str(out), "--samples", "hand", "--threshold", "0.3"]) == 0
     result = json.loads((out / "metrics.json").read_text())
     assert list(result["samples"]) == ["hand"] and result["threshold"] == 0.3
-    assert main(["cos_metrics", str(store), "--out", str(out), "--samples", "nope"]) == 2
+    assert main(["cos-metrics", str(store), "--out", str(out), "--samples", "nope"]) == 2
     assert "unknown samples ['nope']" in capsys.readouterr().err
-    assert main(["cos_metrics", str(store), "--out", str(out), "--threshold", "0"]) == 2
+    assert main(["cos-metrics", str(store), "--out", str(out), "--threshold", "0"]) == 2
     assert "--threshold 0" in capsys.readouterr().err
 
 
 def test_cli_refuses_samples_without_a_maze(tmp_path, capsys):
     video = steps(*[frames(hand_maze(), inner(TOP))] * 4)
     path = write_store(tmp_path / "bare.h5", {"s0": (None, video)})
-    assert main(["cos_metrics", str(path), "--out", str(tmp_path / "m")]) == 2
+    assert main(["cos-metrics", str(path), "--out", str(tmp_path / "m")]) == 2
     assert "records no maze" in capsys.readouterr().err
