@@ -64,11 +64,16 @@ def probe_claim(localisation: dict, *, n_mazes: int) -> dict:
 def patch_claim(summary: dict, *, min_effect: float = 0.5) -> dict:
     """Where in layer x step does the clean route's information live? (patching clean into corrupted).
 
-    Verdict: ``holds`` when the strongest single-layer cell restores at least ``min_effect`` of the
+    The verdict reads regions narrower than ``all`` (patching every token and reading the same
+    step restores the clean run by construction). Verdict: ``holds`` when the strongest cell restores at least ``min_effect`` of the
     clean route preference with a 95% interval above 0 and it lies in the first half of the steps;
     ``partly`` when it restores that much later; ``does not hold`` when no cell does.
     """
-    cells = [c for c in summary["cells"] if c["preference"] is not None]
+    every = [c for c in summary["cells"] if c["preference"] is not None]
+    # patching every token and reading the same step's x0_hat restores the clean run by construction:
+    # the verdict reads the narrower regions (the changed units' tokens), "all" is the sanity bound
+    cells = [c for c in every if c["region"] != "all"] or every
+    sanity = [c["preference"] for c in every if c["region"] == "all"]
     steps = sorted({c["step"] for c in cells})
     best = max(cells, key=lambda c: c["preference"])
     n = summary["n_pairs"]
@@ -89,10 +94,13 @@ def patch_claim(summary: dict, *, min_effect: float = 0.5) -> dict:
     for step, cell in by_step.items():
         figures[f"best_at_step{step}"] = {"value": cell["preference"], "ci95": cell["ci95"], "n": n,
                                           "layer": cell["layer"], "region": cell["region"]}
+    if sanity:
+        figures["all_tokens_mean_preference"] = {"value": round(float(np.mean(sanity)), 4), "n": n}
     layers_strong = sorted({c["layer"] for c in strong})
     why = (f"Patching clean activations into the corrupted run (read at the patched step's x0_hat) restores at most "
            f"{best['preference']:.2f} of the clean route preference (95% CI {best['ci95']}), at layer {best['layer']}, "
-           f"step {best['step']}, region {best['region']} (n={n} pairs). Cells restoring >= {min_effect}: "
+           f"step {best['step']}, region {best['region']} (n={n} pairs; patching all tokens restores "
+           f"{figures.get('all_tokens_mean_preference', {}).get('value')} on average, by construction). Cells restoring >= {min_effect}: "
            f"{len(strong)}, at layers {layers_strong or 'none'}. Rule: holds if such a cell exists in the first half of "
            f"the patched steps.")
     return {"claim": "The answer is carried by identifiable (layer, step) activations: patching them from a clean run "

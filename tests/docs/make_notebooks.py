@@ -120,11 +120,20 @@ CELLS = {
                  "{'patched': metric(patched.video, [0, 1]), 'corrupted': metric(plain.video, [0, 1])}"),
         ("md", "## A sweep\n\n`patch_sweep` does this for every cell of layers x steps x regions, reading each "
                "cell at the patched step's $\\hat x_0$ (one forward per cell)."),
-        ("code", "from IPython.display import Image\nfrom interp.viz.patching import plot_grid\n\n"
+        ("code", "import os\nfrom IPython.display import Image\nfrom interp.viz.patching import plot_grid\n\n"
+                 "os.makedirs('outputs/patching_nb', exist_ok=True)\n"
+                 "from interp.interventions.maze_patching import changed_region\n"
+                 "changed = changed_region(pairs, model.token_grid(clean.latents.shape), px_per_unit=2,\n"
+                 "                         pixels_per_token=model.pixels_per_token)\n"
                  "grid = interp.patch_sweep(model, clean, corrupt, metric, layers=[0, 3, 6, 9, 11], steps=[0, 8],\n"
-                 "                          regions={'all': interp.Tokens.all()}, num_steps=20, read_at='patched',\n"
-                 "                          progress=False)\n"
+                 "                          regions={'all': interp.Tokens.all(), 'changed': changed}, num_steps=20,\n"
+                 "                          read_at='patched', progress=False)\n"
                  "Image(filename=str(plot_grid(grid, 'preference', 'outputs/patching_nb/preference.png')))"),
+        ("md", "Patching **all** tokens and reading the same step's $\\hat x_0$ restores the clean run by "
+               "construction: it is the sanity bound. The **changed** region (the tokens of the units where the two "
+               "mazes differ) is the informative one. The hand patch above read the *final* video instead: one "
+               "step's residual stream, even with every token, is overwritten by the later steps of the corrupted "
+               "run."),
     ],
     "ensemble": [
         ("md", "# Seed ensemble: merge several seeds early, continue as one\n\n"

@@ -57,7 +57,8 @@ def test_agreement_rule_bands():
 
 
 def test_patch_claim_finds_the_strongest_early_cell():
-    cells = [{"region": "all", "layer": layer, "step": step, "preference": 0.9 if (layer, step) == (3, 0) else 0.1,
+    cells = [{"region": "all", "layer": 0, "step": 0, "preference": 1.0, "ci95": [1.0, 1.0], "flip_share": 1.0}]
+    cells += [{"region": "changed", "layer": layer, "step": step, "preference": 0.9 if (layer, step) == (3, 0) else 0.1,
               "ci95": [0.5, 1.0] if (layer, step) == (3, 0) else [-0.1, 0.3], "flip_share": 0.0}
              for layer in range(4) for step in (0, 8)]
     record = patch_claim({"n_pairs": 6, "cells": cells})
