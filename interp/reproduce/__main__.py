@@ -24,6 +24,12 @@ def main(argv=None) -> int:
     from interp.results_page import build
 
     chosen = EXPERIMENTS if not args.only else [e for e in EXPERIMENTS if e.name in args.only.split(",")]
+    if not args.page_only:
+        # the claim scripts share one set of trajectories per run (see runner.samples_for): start afresh
+        from interp.reproduce.runner import CACHE
+
+        for stale in CACHE.glob(f"cos_samples_{args.preset}_*.json"):
+            stale.unlink()
     failed, times = [], {}
     for experiment in [] if args.page_only else chosen:
         if not experiment.script.exists():
