@@ -64,14 +64,14 @@ def probe_claim(localisation: dict, *, n_mazes: int) -> dict:
 def patch_claim(summary: dict, *, min_effect: float = 0.5) -> dict:
     """Where in layer x step does the clean route's information live? (patching clean into corrupted).
 
-    The verdict reads regions narrower than ``all`` (patching every token and reading the same
-    step restores the clean run by construction). Verdict: ``holds`` when the strongest cell restores at least ``min_effect`` of the
+    The verdict reads regions narrower than ``all`` (patching every token hands the rest of the
+    step the clean activations wholesale: an upper bound, not localisation). Verdict: ``holds`` when the strongest cell restores at least ``min_effect`` of the
     clean route preference with a 95% interval above 0 and it lies in the first half of the steps;
     ``partly`` when it restores that much later; ``does not hold`` when no cell does.
     """
     every = [c for c in summary["cells"] if c["preference"] is not None]
-    # patching every token and reading the same step's x0_hat restores the clean run by construction:
-    # the verdict reads the narrower regions (the changed units' tokens), "all" is the sanity bound
+    # patching every token and reading the same step's x0_hat hands the rest of the step the clean
+    # activations wholesale: an upper bound, not localisation; the verdict reads narrower regions
     cells = [c for c in every if c["region"] != "all"] or every
     sanity = [c["preference"] for c in every if c["region"] == "all"]
     steps = sorted({c["step"] for c in cells})
@@ -99,10 +99,12 @@ def patch_claim(summary: dict, *, min_effect: float = 0.5) -> dict:
     layers_strong = sorted({c["layer"] for c in strong})
     why = (f"Patching clean activations into the corrupted run (read at the patched step's x0_hat) restores at most "
            f"{best['preference']:.2f} of the clean route preference (95% CI {best['ci95']}), at layer {best['layer']}, "
-           f"step {best['step']}, region {best['region']} (n={n} pairs; patching all tokens restores "
-           f"{figures.get('all_tokens_mean_preference', {}).get('value')} on average, by construction). Cells restoring >= {min_effect}: "
+           f"step {best['step']}, region {best['region']} (n={n} pairs; patching all tokens instead "
+           f"restores {figures.get('all_tokens_mean_preference', {}).get('value')} on average). Cells restoring >= {min_effect}: "
            f"{len(strong)}, at layers {layers_strong or 'none'}. Rule: holds if such a cell exists in the first half of "
-           f"the patched steps.")
+           f"the patched steps. At the first layers the changed units' tokens still hold the changed wall itself, "
+           f"so restoring there is expected; past layer {max(layers_strong) if layers_strong else '-'} patching those "
+           f"tokens alone no longer restores the route: the difference has spread to other tokens.")
     return {"claim": "The answer is carried by identifiable (layer, step) activations: patching them from a clean run "
                      "moves a corrupted run to the clean answer.", "verdict": verdict, "why": why, "figures": figures,
             "extra": {"mean_preference_by_step": {str(s): float(np.mean([c["preference"] for c in cells if c["step"] == s]))
