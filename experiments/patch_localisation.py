@@ -4,7 +4,13 @@ Runs ``cos patch`` on minimal maze pairs (one wall changed), read at the patched
 and judges the grid with :func:`interp.reproduce.localisation.patch_claim`.
 
     python experiments/patch_localisation.py --preset cpu
+    python experiments/patch_localisation.py --preset gpu --from experiments/results/organism_patching_64/direct
+
+``--from DIR`` judges a grid that ``cos patch --read-at patched`` already wrote into ``DIR`` (the
+published one: 64 pairs, every layer and step, one H200) instead of running the sweep again.
 """
+
+import sys
 
 import json
 import shutil
@@ -21,10 +27,15 @@ PRESETS = {"cpu": ["--pairs", "4", "--steps", "0,6,12", "--region", "all,changed
 
 if __name__ == "__main__":
     started = time.perf_counter()
-    args = parse(NAME, __doc__.splitlines()[0])
-    work = Path("outputs/reproduce") / NAME
-    if cos(["patch", *PRESETS[args.preset], "--read-at", "patched", "--device", args.device, "--out", str(work),
-            "--overwrite"]):
+    argv = sys.argv[1:]
+    source = None
+    if "--from" in argv:  # an existing cos patch output folder
+        at = argv.index("--from")
+        source, argv = Path(argv[at + 1]), argv[:at] + argv[at + 2:]
+    args = parse(NAME, __doc__.splitlines()[0], argv)
+    work = source or Path("outputs/reproduce") / NAME
+    if source is None and cos(["patch", *PRESETS[args.preset], "--read-at", "patched", "--device", args.device,
+                               "--out", str(work), "--overwrite"]):
         raise SystemExit("cos patch failed")
     args.out.mkdir(parents=True, exist_ok=True)
     images = []
@@ -34,4 +45,12 @@ if __name__ == "__main__":
     summary = json.loads((work / "result.json").read_text())
     record = patch_claim(summary)
     record["images"] = images
-    finish(NAME, args, started, record)
+    if source is not None:
+        record.setdefault("extra", {})["grid"] = {"folder": str(source), "command": summary["meta"].get("command"),
+                                                  "seconds": summary["meta"].get("seconds")}
+        args.device = "NVIDIA H200 (cuda)" if summary["meta"].get("device") == "cuda" else args.device
+    folder = finish(NAME, args, started, record)
+    if source is not None:  # say where the grid came from in the command that made this record
+        written = json.loads((folder / "result.json").read_text())
+        written["command"] += f" --from {source}"
+        (folder / "result.json").write_text(json.dumps(written, indent=2) + "\n")
