@@ -41,12 +41,9 @@ CLAIM = ("Early denoising steps hold several candidate routes at once, live alte
 
 
 def parse(argv):
-    from interp.results import ScriptParser
+    from interp.causal.runs import parse_preset, script_parser
 
-    p = ScriptParser(description=__doc__.split("\n")[0])
-    p.add_argument("--preset", default="cpu", choices=sorted(PRESETS))
-    p.add_argument("--out", default="experiments/results/erase_candidates")
-    p.add_argument("--model", default="organism")
+    p = script_parser(__doc__.split("\n")[0], PRESETS, out="experiments/results/erase_candidates", first_seed=20_000)
     p.add_argument("--sizes", type=int, nargs="+", default=None)
     p.add_argument("--count", type=int, default=None, help="mazes per size")
     p.add_argument("--steps", type=int, nargs="+", default=None, help="erase steps")
@@ -55,17 +52,7 @@ def parse(argv):
     p.add_argument("--probe-layer", type=int, default=6)
     p.add_argument("--probe-step", type=int, default=2)
     p.add_argument("--probe-count", type=int, default=None, help="mazes the route probe is fitted on")
-    p.add_argument("--num-steps", type=int, default=20)
-    p.add_argument("--first-seed", type=int, default=20_000)
-    p.add_argument("--batch", type=int, default=None)
-    p.add_argument("--device", default=None)
-    p.add_argument("--dtype", default=None)
-    p.add_argument("--replot", action="store_true", help="redraw the figures from --out/result.json")
-    args = p.parse_args(argv)
-    for key, value in PRESETS[args.preset].items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    return args
+    return parse_preset(p, PRESETS, argv)
 
 
 def validate(args, model):

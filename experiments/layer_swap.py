@@ -31,12 +31,9 @@ CLAIM = ("Replacing one layer's visual tokens with those of an alternative input
 
 
 def parse(argv):
-    from interp.results import ScriptParser
+    from interp.causal.runs import parse_preset, script_parser
 
-    p = ScriptParser(description=__doc__.split("\n")[0])
-    p.add_argument("--preset", default="cpu", choices=sorted(PRESETS))
-    p.add_argument("--out", default="experiments/results/layer_swap")
-    p.add_argument("--model", default="organism")
+    p = script_parser(__doc__.split("\n")[0], PRESETS, out="experiments/results/layer_swap", first_seed=40_000)
     p.add_argument("--size", type=int, default=None)
     p.add_argument("--count", type=int, default=None)
     p.add_argument("--layers", type=int, nargs="+", default=None, help="blocks to swap (default all)")
@@ -45,19 +42,7 @@ def parse(argv):
                    "attn1.out, attn2.out or ffn.out")
     p.add_argument("--every-step", action="store_true",
                    help="swap at every step from the chosen step on (default: at that one step only)")
-    p.add_argument("--num-steps", type=int, default=20)
-    p.add_argument("--first-seed", type=int, default=40_000)
-    p.add_argument("--batch", type=int, default=None)
-    p.add_argument("--device", default=None)
-    p.add_argument("--dtype", default=None)
-    p.add_argument("--replot", action="store_true", help="redraw the figures from --out/result.json")
-    args = p.parse_args(argv)
-    for key, value in PRESETS[args.preset].items():
-        if getattr(args, key) is None and key != "layers":
-            setattr(args, key, value)
-    if args.layers is None:
-        args.layers = PRESETS[args.preset]["layers"]
-    return args
+    return parse_preset(p, PRESETS, argv)
 
 
 def validate(args, model):

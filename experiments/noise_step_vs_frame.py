@@ -34,12 +34,9 @@ CLAIM = ("Noise injected into all frames at one denoising step hurts far more th
 
 
 def parse(argv):
-    from interp.results import ScriptParser
+    from interp.causal.runs import parse_preset, script_parser
 
-    p = ScriptParser(description=__doc__.split("\n")[0])
-    p.add_argument("--preset", default="cpu", choices=sorted(PRESETS))
-    p.add_argument("--out", default="experiments/results/noise_step_vs_frame")
-    p.add_argument("--model", default="organism")
+    p = script_parser(__doc__.split("\n")[0], PRESETS, out="experiments/results/noise_step_vs_frame", first_seed=30_000)
     p.add_argument("--size", type=int, default=None)
     p.add_argument("--count", type=int, default=None)
     p.add_argument("--strengths", type=float, nargs="+", default=None, help="noise standard deviations (>= 0)")
@@ -49,17 +46,7 @@ def parse(argv):
     p.add_argument("--cka-count", type=int, default=None)
     p.add_argument("--cka-steps", type=int, nargs="+", default=None)
     p.add_argument("--cka-frame", type=int, default=2)
-    p.add_argument("--num-steps", type=int, default=20)
-    p.add_argument("--first-seed", type=int, default=30_000)
-    p.add_argument("--batch", type=int, default=None)
-    p.add_argument("--device", default=None)
-    p.add_argument("--dtype", default=None)
-    p.add_argument("--replot", action="store_true", help="redraw the figures from --out/result.json")
-    args = p.parse_args(argv)
-    for key, value in PRESETS[args.preset].items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    return args
+    return parse_preset(p, PRESETS, argv)
 
 
 def validate(args, num_frames):

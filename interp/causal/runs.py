@@ -126,3 +126,29 @@ def rewrite_verdict(folder, record: dict, verdict: str, why: str) -> None:
         record.setdefault("verdict_history", []).append({"verdict": record.get("verdict"), "why": record.get("why")})
         record.update(verdict=verdict, why=why)
         (Path(folder) / "result.json").write_text(json.dumps(record, indent=2, default=float) + "\n")
+
+
+def script_parser(description: str, presets: dict, *, out: str, first_seed: int):
+    """The options every causal experiment script shares; a script adds its own, then calls :func:`parse_preset`."""
+    from interp.results import ScriptParser
+
+    parser = ScriptParser(description=description)
+    parser.add_argument("--preset", default="cpu", choices=sorted(presets))
+    parser.add_argument("--out", default=out)
+    parser.add_argument("--model", default="organism")
+    parser.add_argument("--num-steps", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=first_seed)
+    parser.add_argument("--batch", type=int, default=None)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--dtype", default=None)
+    parser.add_argument("--replot", action="store_true", help="redraw the figures from --out/result.json")
+    return parser
+
+
+def parse_preset(parser, presets: dict, argv):
+    """Parse ``argv``; every option left unset takes the chosen preset's value."""
+    args = parser.parse_args(argv)
+    for key, value in presets[args.preset].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    return args
