@@ -8,8 +8,8 @@ and the organism's clean palette colours do not need. ``tests/interventions/test
 checks it against :func:`interp.tasks.patch_metrics.route_preference` (the calibrated reading).
 
 * ``preference``: mean amount on clean-only route units minus on corrupt-only route units;
-* ``flip``: 1 when the painted units (amount >= 0.5, start and goal aside) are exactly the clean
-  route's, else 0.
+* ``flip``: 1 when the painted units (amount >= ``ROUTE_THRESHOLD``, 0.5; start and goal aside)
+  are exactly the clean route's, else 0.
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ import numpy as np
 from interp.interventions.where import Tokens
 from interp.metrics.route_colour import route_amount
 from interp.tasks.pairs import MazePair
+from interp.tasks.patch_metrics import ROUTE_THRESHOLD
 from interp.tasks.score import sample_units
-
-PAINTED = 0.5
 
 
 class PairMetric:
@@ -60,7 +59,7 @@ class PairMetric:
         clean_only, corrupt_only = self.clean_only[rows], self.corrupt_only[rows]
         preference = (amount * clean_only).sum((1, 2)) / clean_only.sum((1, 2)).clip(1) \
             - (amount * corrupt_only).sum((1, 2)) / corrupt_only.sum((1, 2)).clip(1)
-        painted = (amount >= PAINTED) & self.floor[rows]
+        painted = (amount >= ROUTE_THRESHOLD) & self.floor[rows]
         flip = np.all(painted == (self.clean_route[rows] & self.floor[rows]), axis=(1, 2))
         return {"preference": preference.astype(float), "flip": flip.astype(float)}
 
