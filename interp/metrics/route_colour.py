@@ -1,8 +1,8 @@
 """Route colour per grid unit, read with the scorer's own decoder.
 
-Every frame is read the way :func:`interp.tasks.score.decode_labels` reads it (mean colour of the
-centre of each unit, per-frame calibration on the maze's wall and off-route floor colours,
-deblurring measured on the first frame; units named in ``exclude`` are kept out of the
+Every frame is read by :func:`interp.tasks.score.unit_colours`, as the scorer reads it (mean
+colour of the centre of each unit, per-frame calibration on the maze's wall and off-route floor
+colours, deblurring measured on the first frame; units named in ``exclude`` are kept out of the
 calibration), and each unit gets two readings:
 
 * its **label** (nearest palette colour, as the scorer decides it);
@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from interp.errors import InputError, check_choice
+from interp.errors import check_choice
 from interp.tasks.maze import Maze
 from interp.tasks.render import FLOOR, GOAL, PALETTES, START, WALL, palette_array
-from interp.tasks.score import MIN_AGREEMENT, _affine_to_palette, _deblur, nearest_label, sample_units
+from interp.tasks.score import MIN_AGREEMENT, nearest_label, unit_colours
 from interp.tasks.video_io import to_uint8
 
 PATH_INDEX = 4  # row of the path colour in palette_array
@@ -84,25 +84,6 @@ def route_amount(colours: np.ndarray, palette: str = "default") -> np.ndarray:
     return np.where(keep, t, 0.0).astype(np.float32)
 
 
-def _calibrate(colours: np.ndarray, maze: Maze, palette: np.ndarray, exclude) -> np.ndarray:
-    """The scorer's per-frame calibration (median wall and off-route floor colours mapped onto the
-    palette's), with the units in ``exclude`` kept out of both references."""
-    skip = np.zeros_like(maze.walls)
-    for unit in exclude:
-        skip[tuple(unit)] = True
-    walls = maze.walls & ~skip
-    floor = ~maze.walls & ~skip
-    floor[maze.start] = floor[maze.goal] = False
-    off_route = floor.copy()
-    for route in maze.routes:
-        off_route[tuple(np.array(route).T)] = False
-    reference = off_route if off_route.sum() >= 3 else floor
-    out = np.empty_like(colours, dtype=np.float32)
-    for f, frame in enumerate(colours):
-        out[f] = _affine_to_palette(frame, np.median(frame[walls], axis=0), np.median(frame[reference], axis=0), palette)
-    return out
-
-
 def read_units(video, maze: Maze, *, palette: str = "default", deblur: bool | None = None, exclude=()) -> UnitReading:
     """Decode ``video`` (``[F, H, W, 3]`` or one ``[H, W, 3]`` frame) into unit labels and amounts.
 
@@ -119,20 +100,11 @@ def read_units(video, maze: Maze, *, palette: str = "default", deblur: bool | No
     Raises:
         InputError: frames that are not square or smaller than the grid (as the scorer).
     """
-    check_choice("palette", palette, tuple(PALETTES))
     frames = to_uint8(video)
-    _, H, W, _ = frames.shape
-    U = maze.units
-    if abs(H / W - 1.0) > 0.1:
-        raise InputError(f"video frames are {W}x{H} (width x height) but a maze of {U}x{U} units is square")
-    if min(H, W) < U:
-        raise InputError(f"video frames of {W}x{H} px are too small for a maze of {U}x{U} units")
-    pal = palette_array(palette)
-    colours = _calibrate(sample_units(frames, U), maze, pal, exclude)
     if deblur is None:
         deblur = len(frames) > 1
-    if deblur:
-        colours = _deblur(colours, maze, pal)
+    colours = unit_colours(frames, maze, palette=palette, deblur=deblur, exclude=exclude)
+    pal = palette_array(palette)
     labels = nearest_label(colours, pal)
     amount = route_amount(colours, palette)
     agreement = float(((labels[0] == WALL) == maze.walls).mean())

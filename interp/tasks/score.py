@@ -133,10 +133,15 @@ def _affine_to_palette(colours: np.ndarray, seen_wall, seen_floor, palette: np.n
     return out
 
 
-def _calibrate(colours: np.ndarray, maze: Maze, palette: np.ndarray) -> np.ndarray:
+def _calibrate(colours: np.ndarray, maze: Maze, palette: np.ndarray, exclude=()) -> np.ndarray:
     """Calibrate every frame on its own median colours over the maze's wall units and over the
-    floor units that lie on no shortest route (a correct answer never covers those)."""
-    floor = ~maze.walls
+    floor units that lie on no shortest route (a correct answer never covers those); units in
+    ``exclude`` are kept out of both references."""
+    skip = np.zeros_like(maze.walls)
+    for unit in exclude:
+        skip[tuple(unit)] = True
+    walls = maze.walls & ~skip
+    floor = ~maze.walls & ~skip
     floor[maze.start] = floor[maze.goal] = False
     off_route = floor.copy()
     for route in maze.routes:
@@ -144,7 +149,7 @@ def _calibrate(colours: np.ndarray, maze: Maze, palette: np.ndarray) -> np.ndarr
     reference = off_route if off_route.sum() >= 3 else floor
     out = np.empty_like(colours, dtype=np.float32)
     for f, frame in enumerate(colours):
-        seen_wall, seen_floor = np.median(frame[maze.walls], axis=0), np.median(frame[reference], axis=0)
+        seen_wall, seen_floor = np.median(frame[walls], axis=0), np.median(frame[reference], axis=0)
         out[f] = _affine_to_palette(frame, seen_wall, seen_floor, palette)
     return out
 
@@ -222,6 +227,12 @@ def nearest_label(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:
 
 def decode_labels(video, maze: Maze, *, palette: str = "default", deblur: bool = True) -> np.ndarray:
     """Decode every frame into unit labels uint8 ``[F, U, U]`` (see :func:`score_video`)."""
+    return nearest_label(unit_colours(video, maze, palette=palette, deblur=deblur), palette_array(palette))
+
+
+def unit_colours(video, maze: Maze, *, palette: str = "default", deblur: bool = True, exclude=()) -> np.ndarray:
+    """Calibrated (and, with ``deblur``, deblurred) mean colour of every unit of every frame,
+    float ``[F, U, U, 3]`` on the palette's scale; ``exclude`` units stay out of the calibration."""
     check_choice("palette", palette, tuple(PALETTES))
     frames = to_uint8(video)
     _, H, W, _ = frames.shape
@@ -231,10 +242,10 @@ def decode_labels(video, maze: Maze, *, palette: str = "default", deblur: bool =
     if min(H, W) < U:
         raise InputError(f"video frames of {W}x{H} px are too small for a maze of {U}x{U} units")
     pal = palette_array(palette)
-    colours = _calibrate(sample_units(frames, U), maze, pal)
+    colours = _calibrate(sample_units(frames, U), maze, pal, exclude)
     if deblur:
         colours = _deblur(colours, maze, pal)
-    return nearest_label(colours, pal)
+    return colours
 
 
 def _touches(path: np.ndarray, point_mask: np.ndarray, structure: np.ndarray, reach: int = 1) -> bool:
