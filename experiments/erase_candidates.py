@@ -43,7 +43,7 @@ CLAIM = ("Early denoising steps hold several candidate routes at once, live alte
 def parse(argv):
     from interp.causal.runs import parse_preset, script_parser
 
-    p = script_parser(__doc__.split("\n")[0], PRESETS, out="experiments/results/erase_candidates", first_seed=20_000)
+    p = script_parser(__doc__.split("\n")[0], PRESETS, name="erase_candidates", first_seed=20_000)
     p.add_argument("--sizes", type=int, nargs="+", default=None)
     p.add_argument("--count", type=int, default=None, help="mazes per size")
     p.add_argument("--steps", type=int, nargs="+", default=None, help="erase steps")

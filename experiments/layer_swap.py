@@ -33,7 +33,7 @@ CLAIM = ("Replacing one layer's visual tokens with those of an alternative input
 def parse(argv):
     from interp.causal.runs import parse_preset, script_parser
 
-    p = script_parser(__doc__.split("\n")[0], PRESETS, out="experiments/results/layer_swap", first_seed=40_000)
+    p = script_parser(__doc__.split("\n")[0], PRESETS, name="layer_swap", first_seed=40_000)
     p.add_argument("--size", type=int, default=None)
     p.add_argument("--count", type=int, default=None)
     p.add_argument("--layers", type=int, nargs="+", default=None, help="blocks to swap (default all)")

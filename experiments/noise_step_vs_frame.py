@@ -36,7 +36,7 @@ CLAIM = ("Noise injected into all frames at one denoising step hurts far more th
 def parse(argv):
     from interp.causal.runs import parse_preset, script_parser
 
-    p = script_parser(__doc__.split("\n")[0], PRESETS, out="experiments/results/noise_step_vs_frame", first_seed=30_000)
+    p = script_parser(__doc__.split("\n")[0], PRESETS, name="noise_step_vs_frame", first_seed=30_000)
     p.add_argument("--size", type=int, default=None)
     p.add_argument("--count", type=int, default=None)
     p.add_argument("--strengths", type=float, nargs="+", default=None, help="noise standard deviations (>= 0)")

@@ -7,7 +7,9 @@ single-seed baseline (seed 0), self-consistency (majority vote of the first K se
 predicting a failure, and an adaptive-compute policy), and the states x_t from which every merge
 setting continues (a merge at step m shares the seeds' first m steps with the base runs). Merges
 then run in priority order while the time budget lasts: (A) every operator x merge step at K=3
-on a screening subset, (B) the best screened setting for every K on every group, (C) one seed
+on a screening subset, (B) the best screened setting for every K on every group, (B') the
+matched control of a merge of x_t at step 0 (one seed whose starting noise is scaled by
+1/sqrt(K), which is what a mean of K standard normal draws is in distribution), (C) one seed
 with K times the steps, (D) merge windows. What ran and what was skipped is recorded.
 
     python experiments/seed_ensemble.py --preset cpu
@@ -44,7 +46,7 @@ PRESETS = {
     "gpu": dict(groups=[("9x9", 9, None, 300), ("long", 9, 13, 300), ("7x7", 7, None, 300), ("5x5", 5, None, 300)],
                 kmax=8, ks=[3, 8, 5, 2], num_steps=20, screen_steps=[0, 2, 5, 10], screen_group="9x9",
                 screen_n=100, window=(0, 3), more_steps_ks=[2, 3], probe_steps=[1, 2, 4], rows_5x5=1536,
-                budget_s=300, dtype="bfloat16"),
+                budget_s=420, dtype="bfloat16"),
 }
 MAZE_SEED = {"5x5": 600_000, "7x7": 600_000, "9x9": 600_000, "long": 700_000}
 CLAIM = ("Running one model from K seeds, merging their latents during the early steps and continuing as one "
@@ -169,16 +171,36 @@ def run_more_steps(group, scorer, k):
     return np.concatenate(correct)
 
 
+def run_cold_start(group, scorer, k):
+    """Seed 0 of every maze, its starting noise scaled by 1/sqrt(k): the matched control of ``xt_mean`` at step 0.
+
+    The mean of k independent standard normal draws is a normal draw of std 1/sqrt(k), so merging
+    x_t at step 0 is, in distribution, one seed started colder; this run tells the two apart.
+    """
+    from interp.interventions import At, Intervention, Scale, run
+
+    colder = [Intervention(At("x_t", steps=[0]), Scale(1 / math.sqrt(k)))]
+    correct = []
+    for ids in group.chunks(1):
+        out = run(group.model, group.inputs(ids, 1), colder, num_steps=group.cfg["num_steps"], progress=False)
+        correct.append(scorer(out.video, [group.mazes[i] for i in ids])[0])
+    return np.concatenate(correct)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", default=str(ROOT / "experiments/results/seed_ensemble"))
+    parser.add_argument("--out", default=None, help="output folder (default: interp.results.result_folder)")
     parser.add_argument("--budget-s", type=float, default=None, help="seconds of merges before writing (default: the preset's)")
     parser.add_argument("--workers", type=int, default=1, help="processes scoring videos")
     parser.add_argument("--deadline", type=float, default=None, help="Unix time by which all runs must end")
     parser.add_argument("--from-raw", default=None, help="redo the summary from a raw.json.gz written by a run")
     args = parser.parse_args(argv)
+    if args.out is None:
+        from interp.results import result_folder
+
+        args.out = str(ROOT / result_folder("seed_ensemble", args.preset))
     if args.from_raw:
         with gzip.open(args.from_raw, "rt") as f:
             raw = decode(json.load(f))
@@ -241,13 +263,21 @@ def main(argv=None) -> int:
         (_, best_op, _, step_text, _), _ = max(screened.items(), key=lambda kv: (kv[1], -int(kv[0][3])))
         best_step = int(step_text)
     # (B) the best screened setting for every K on every group; then the other operators at K=3
-    plan = [(best_op, k, best_step) for k in cfg["ks"]]
-    plan += [(op, 3, best_step) for op in OPERATORS if op != best_op]
-    for op, k, step in plan:
+    def merge_all(op, k, step):
         for group in groups.values():
-            label = f"{group.name} {op} K={k} step {step}"
-            if affordable(group, group.n * (k + n_steps - step - 1), label):
+            if affordable(group, group.n * (k + n_steps - step - 1), f"{group.name} {op} K={k} step {step}"):
                 merges[(group.name, op, k, str(step), "all")] = run_merge(group, scorer, op, k, [step])
+
+    for k in cfg["ks"]:
+        merge_all(best_op, k, best_step)
+    # (B') the matched control of a merge of x_t at step 0, largest K first: one seed at noise std 1/sqrt(K)
+    for k in sorted(cfg["ks"], reverse=True):
+        for group in groups.values():
+            if affordable(group, group.n * n_steps, f"{group.name} cold start K={k}"):
+                group.__dict__.setdefault("cold", {})[k] = run_cold_start(group, scorer, k)
+    for op in OPERATORS:
+        if op != best_op:
+            merge_all(op, 3, best_step)
     # (C) one seed with K times the steps, hardest groups first
     for k in cfg["more_steps_ks"]:
         for group in sorted(groups.values(), key=lambda g: g.correct[:, 0].mean()):
@@ -261,7 +291,7 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     raw = {"groups": {name: {key: getattr(g, key) for key in ("n", "kmax", "correct", "answers", "spread")}
-                      | {"more": getattr(g, "more", {})} for name, g in groups.items()},
+                      | {"more": getattr(g, "more", {}), "cold": getattr(g, "cold", {})} for name, g in groups.items()},
            "merges": merges, "cfg": cfg, "best_op": best_op, "best_step": best_step, "screened": screened, "log": log,
            "skipped": skipped, "screen": {"group": screen.name, "n": int(len(screen_ids)), "k": 3},
            "seconds": elapsed(), "device": args.device}
@@ -340,6 +370,9 @@ def summarise(groups, merges, cfg, best_op, best_step):
         for k, correct in getattr(group, "more", {}).items():
             rows.append({"group": name, "method": "more steps", "k": k, "nfe": baseline_nfe("more_steps", n_steps, k),
                          **accuracy(correct), "vs_single": mcnemar(correct, single)})
+        for k, correct in getattr(group, "cold", {}).items():
+            rows.append({"group": name, "method": "cold start", "k": k, "nfe": n_steps, "std": 1 / math.sqrt(k),
+                         **accuracy(correct), "vs_single": mcnemar(correct, single)})
         failed = ~group.correct[:, 0]
         group.auroc = {f"step {s}, {kk} seeds": auroc(v, failed) for (s, kk), v in group.spread.items()}
         figures[f"{name}_auroc"] = {"value": group.auroc, "n": group.n}
@@ -380,6 +413,10 @@ def summarise(groups, merges, cfg, best_op, best_step):
                  "single": accuracy(single), "vs_single": mcnemar(merged, single),
                  "self_consistency": {"k": sc_at(next(iter(groups.values())), nfe, n_steps)[0], **accuracy(sc)},
                  "vs_self_consistency": mcnemar(merged, sc)}
+        colder = [getattr(groups[r["group"]], "cold", {}).get(k) for r in rs]
+        if best_op == "xt_mean" and steps == "0" and all(c is not None for c in colder):
+            colder = np.concatenate(colder)
+            entry.update(cold_start=accuracy(colder), vs_cold_start=mcnemar(merged, colder))
         if best is None or entry["merge"]["value"] > best["merge"]["value"]:
             best = entry
     if best is None:
@@ -389,12 +426,26 @@ def summarise(groups, merges, cfg, best_op, best_step):
         over_sc, p_sc = best["vs_self_consistency"]["difference"], best["vs_self_consistency"]["p"]
         beats_single = gain > 0 and p < 0.05
         beats_sc = over_sc > 0 and p_sc < 0.05
-        verdict = "holds" if beats_single and beats_sc else "partly" if beats_single else "does not hold"
+        # a merge of x_t at step 0 must also beat one seed started as cold (its matched control)
+        control = best.get("vs_cold_start")
+        beats_control = control is None or (control["difference"] > 0 and control["p"] < 0.05)
+        verdict = ("holds" if beats_single and beats_sc and beats_control
+                   else "partly" if beats_single else "does not hold")
         why = (f"Best setting {best_op} with K={best['k']} merged at step {best['steps']} ({best['nfe']} NFE per maze), "
                f"pooled over {len(groups)} groups (n={best['merge']['n']}): {100 * best['merge']['value']:.1f}% exact vs "
                f"{100 * best['single']['value']:.1f}% for one seed (McNemar p={p:.3g}) and "
                f"{100 * best['self_consistency']['value']:.1f}% for self-consistency of {best['self_consistency']['k']} "
                f"seeds at no more compute (p={p_sc:.3g}). Setting chosen on the screening mazes, which are part of the pool.")
+        if control is not None:
+            why += (f" Matched control, one seed started at noise std 1/sqrt({best['k']}) ({n_steps} NFE): "
+                    f"{100 * best['cold_start']['value']:.1f}% (merge minus control {100 * control['difference']:+.1f} "
+                    f"points, McNemar p={control['p']:.3g}): "
+                    + ("merging beats the colder start." if beats_control else
+                       "merging does not beat one seed started as cold: what it gains is a colder start, not a "
+                       "combination of seeds."))
+            figures["best_vs_cold_start_difference"] = {"value": control["difference"], "p_mcnemar": control["p"],
+                                                        "n": best["merge"]["n"]}
+            figures["cold_start"] = {**best["cold_start"], "std": 1 / math.sqrt(best["k"])}
         figures["best_merge"] = {**best["merge"], "setting": {k: best[k] for k in ("operator", "k", "steps", "nfe")}}
         figures["best_vs_single_difference"] = {"value": gain, "p_mcnemar": p, "n": best["merge"]["n"]}
         figures["best_vs_self_consistency_difference"] = {"value": over_sc, "p_mcnemar": p_sc, "n": best["merge"]["n"]}
@@ -427,6 +478,13 @@ def plot(report, groups, cfg, out):
         line("self-consistency", fmt="-o", color="tab:blue", label="self-consistency (vote of K)")
         line("best-of-K (verifier, upper bound)", fmt="--", color="tab:gray", label="best-of-K (verifier, upper bound)")
         line("more steps", fmt="-^", color="tab:green", label="one seed, K x steps")
+        cold = [r for r in rows if r["method"] == "cold start"]
+        if cold:
+            ax.scatter([r["nfe"] for r in cold], [100 * r["value"] for r in cold], color="tab:olive", marker="v",
+                       label="one seed, noise std 1/sqrt(K) (control)", zorder=3)
+            for r in cold:
+                ax.annotate(f"K={r['k']}", (r["nfe"], 100 * r["value"]), textcoords="offset points", xytext=(4, -3),
+                            fontsize=6, color="tab:olive")
         for op, colour in colours.items():
             rs = [r for r in rows if r["method"] == f"merge {op}" and r.get("scope") == "all"]
             if rs:

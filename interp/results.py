@@ -1,4 +1,4 @@
-"""The record every experiment writes: ``experiments/results/<name>/result.json``.
+"""The record every experiment writes: ``experiments/results/<name>/result.json`` (``cpu/<name>`` for the cpu preset).
 
 One schema for all, so that the results page can be rebuilt from the JSON alone:
 
@@ -31,6 +31,13 @@ from interp.errors import InputError, check_choice
 
 VERDICTS = ("holds", "partly", "does not hold")
 RESULTS = Path("experiments/results")
+
+
+def result_folder(name: str, preset: str) -> Path:
+    """Where an experiment writes by default: the published ``gpu`` preset in ``RESULTS/<name>``,
+    the ``cpu`` preset of ``make reproduce`` in ``RESULTS/cpu/<name>``, so a re-run never overwrites
+    the published figures."""
+    return RESULTS / name if preset == "gpu" else RESULTS / preset / name
 
 
 def wilson(successes: int, n: int, z: float = 1.96) -> list[float]:

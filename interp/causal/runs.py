@@ -128,13 +128,14 @@ def rewrite_verdict(folder, record: dict, verdict: str, why: str) -> None:
         (Path(folder) / "result.json").write_text(json.dumps(record, indent=2, default=float) + "\n")
 
 
-def script_parser(description: str, presets: dict, *, out: str, first_seed: int):
+def script_parser(description: str, presets: dict, *, name: str, first_seed: int):
     """The options every causal experiment script shares; a script adds its own, then calls :func:`parse_preset`."""
     from interp.results import ScriptParser
 
     parser = ScriptParser(description=description)
     parser.add_argument("--preset", default="cpu", choices=sorted(presets))
-    parser.add_argument("--out", default=out)
+    parser.add_argument("--out", default=None, help="output folder (default: interp.results.result_folder)")
+    parser.set_defaults(name=name)
     parser.add_argument("--model", default="organism")
     parser.add_argument("--num-steps", type=int, default=20)
     parser.add_argument("--first-seed", type=int, default=first_seed)
@@ -147,8 +148,11 @@ def script_parser(description: str, presets: dict, *, out: str, first_seed: int)
 
 def parse_preset(parser, presets: dict, argv):
     """Parse ``argv``; every option left unset takes the chosen preset's value."""
+    from interp.results import result_folder
+
     args = parser.parse_args(argv)
     for key, value in presets[args.preset].items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    args.out = str(args.out or result_folder(args.name, args.preset))
     return args

@@ -31,6 +31,7 @@ def main(argv=None) -> int:
         for stale in CACHE.glob(f"cos_samples_{args.preset}_*.json"):
             stale.unlink()
     failed, times = [], {}
+    begun = time.perf_counter()
     for experiment in [] if args.page_only else chosen:
         if not experiment.script.exists():
             print(f"note: {experiment.script} does not exist yet: skipped", flush=True)
@@ -41,11 +42,31 @@ def main(argv=None) -> int:
         times[experiment.name] = round(time.perf_counter() - started)
         if code:
             failed.append(experiment.name)
+    if times and not args.only:
+        write_timing(args.preset, times, failed, time.perf_counter() - begun)
     page = build()
     for name, seconds in times.items():
         print(f"{name}: {seconds} s")
     print(f"wrote {page}" + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
+
+
+def write_timing(preset: str, times: dict, failed: list, total: float) -> None:
+    """Record how long a whole run took (shown on the results page) beside its records."""
+    import datetime
+    import json
+    import os
+    import platform
+
+    from interp.results import result_folder
+    from interp.results_page import TIMING
+
+    folder = result_folder("", preset)
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"preset": preset, "seconds": times, "failed": failed, "total_seconds": round(total),
+              "date": datetime.date.today().isoformat(), "machine": platform.node(),
+              "cores": len(os.sched_getaffinity(0)), "threads": os.environ.get("OMP_NUM_THREADS")}
+    (folder / TIMING).write_text(json.dumps(record, indent=2) + "\n")
 
 
 if __name__ == "__main__":

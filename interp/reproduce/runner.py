@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from interp.results import RESULTS, write_result
+from interp.results import result_folder, write_result
 
 # cpu: small enough for `make reproduce` on 2 shared cores; gpu: the published figures
 PRESETS = {
@@ -25,15 +25,16 @@ CACHE = Path("outputs/cache")
 
 
 def parse(name: str, description: str, argv=None) -> argparse.Namespace:
-    """``--preset``, ``--device`` (default: the preset's), ``--out`` (default ``experiments/results/<name>``)."""
+    """``--preset``, ``--device`` (default: the preset's), ``--out`` (default :func:`interp.results.result_folder`)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu", help="cpu: minutes on 2 cores; gpu: published")
     parser.add_argument("--device", default=None, help="torch device (default: cpu for cpu, cuda for gpu)")
-    parser.add_argument("--out", default=None, help=f"output folder (default {RESULTS}/{name})")
+    parser.add_argument("--out", default=None, help=f"output folder (default: {result_folder(name, 'gpu')} for gpu, "
+                        f"{result_folder(name, 'cpu')} for cpu)")
     args = parser.parse_args(argv)
     args.settings = PRESETS[args.preset]
     args.device = args.device or args.settings["device"]
-    args.out = Path(args.out or RESULTS / name)
+    args.out = Path(args.out or result_folder(name, args.preset))
     return args
 
 

@@ -52,3 +52,28 @@ def test_incomplete_result_is_refused(tmp_path):
     (tmp_path / "r" / "x" / "result.json").write_text(json.dumps({"name": "x"}))
     with pytest.raises(InputError, match="lacks 'claim'"):
         build(tmp_path / "r", tmp_path / "results.md")
+
+
+def test_cpu_rerun_sits_beside_the_published_record_and_never_replaces_it(tmp_path):
+    from interp.results import RESULTS, result_folder
+
+    assert result_folder("layer_swap", "gpu") == RESULTS / "layer_swap"
+    assert result_folder("layer_swap", "cpu") == RESULTS / "cpu" / "layer_swap"
+    results = tmp_path / "results"
+    write_result(results / "layer_swap", name="layer_swap", claim="Swapping a layer moves the answer.",
+                 verdict="does not hold", why="Published.", figures={"moved": {"value": 0.0, "n": 300}}, preset="gpu")
+    write_result(results / "cpu" / "layer_swap", name="layer_swap", claim="Swapping a layer moves the answer.",
+                 verdict="partly", why="Small n.", figures={"moved": {"value": 0.3, "n": 3}}, preset="cpu", seconds=61)
+    write_result(results / "cpu" / "reason_early", name="reason_early", claim="Early.", verdict="holds", why="cpu only",
+                 figures={"same": {"value": 1.0, "n": 6}}, preset="cpu")
+    (results / "cpu" / "reproduce.json").write_text(json.dumps(
+        {"seconds": {"layer_swap": 61, "reason_early": 30}, "failed": [], "total_seconds": 91, "date": "2026-11-30",
+         "machine": "m", "cores": 2}))
+    with pytest.raises(InputError, match="would replace the results"):
+        build(results, tmp_path / "results.md")        # its images would go into results/ itself
+    text = build(results, tmp_path / "docs" / "results.md").read_text()
+    assert "| does not hold | gpu | 300 | partly holds (n=3, 61 s) |" in text       # published verdict, cpu re-run beside
+    assert "**Verdict on the organism: does not hold.** Published." in text
+    assert "Small n." not in text                                            # the cpu record is not the section
+    assert "| holds | cpu | 6 | holds (n=6) |" in text                       # a claim with a cpu record only
+    assert "ran 2 scripts in 1.5 min on m (2 cores, 2026-11-30)" in text
