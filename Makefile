@@ -24,7 +24,7 @@ test: setup
 	$(PY) -m pytest -q tests
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir build/site
 
-# every claim's experiment at the CPU preset (2 cores, within 30 minutes), then docs/results.md from the JSON
+# every claim's experiment at the CPU preset (13 min on 2 cores), into experiments/results/cpu/, then docs/results.md
 reproduce: setup
 	OMP_NUM_THREADS=2 $(PY) -m interp.reproduce --preset cpu
 

@@ -41,12 +41,12 @@ from interp.ensemble.stats import accuracy, mcnemar  # noqa: E402
 PRESETS = {
     "cpu": dict(groups=[("5x5", 5, None, 4), ("long", 9, 13, 2)], kmax=3, ks=[2, 3], num_steps=8,
                 screen_steps=[1, 3], screen_group="5x5", screen_n=4, window=(0, 1), more_steps_ks=[2],
-                probe_steps=[1, 2], rows_5x5=64, budget_s=900, dtype="float32"),
+                probe_steps=[1, 2], rows_5x5=64, budget_s=900, dtype="float32", colder_stds=[]),
     # groups in priority order: where one seed fails most first (5x5 is near 100% already)
     "gpu": dict(groups=[("9x9", 9, None, 300), ("long", 9, 13, 300), ("7x7", 7, None, 300), ("5x5", 5, None, 300)],
                 kmax=8, ks=[3, 8, 5, 2], num_steps=20, screen_steps=[0, 2, 5, 10], screen_group="9x9",
                 screen_n=100, window=(0, 3), more_steps_ks=[2, 3], probe_steps=[1, 2, 4], rows_5x5=1536,
-                budget_s=420, dtype="bfloat16"),
+                budget_s=480, dtype="bfloat16", colder_stds=[0.25, 0.125, 0.0]),
 }
 MAZE_SEED = {"5x5": 600_000, "7x7": 600_000, "9x9": 600_000, "long": 700_000}
 CLAIM = ("Running one model from K seeds, merging their latents during the early steps and continuing as one "
@@ -171,15 +171,15 @@ def run_more_steps(group, scorer, k):
     return np.concatenate(correct)
 
 
-def run_cold_start(group, scorer, k):
-    """Seed 0 of every maze, its starting noise scaled by 1/sqrt(k): the matched control of ``xt_mean`` at step 0.
+def run_cold_start(group, scorer, std):
+    """Seed 0 of every maze, its starting noise scaled to ``std``; at 1/sqrt(K), the matched control of ``xt_mean`` at step 0.
 
-    The mean of k independent standard normal draws is a normal draw of std 1/sqrt(k), so merging
+    The mean of K independent standard normal draws is a normal draw of std 1/sqrt(K), so merging
     x_t at step 0 is, in distribution, one seed started colder; this run tells the two apart.
     """
     from interp.interventions import At, Intervention, Scale, run
 
-    colder = [Intervention(At("x_t", steps=[0]), Scale(1 / math.sqrt(k)))]
+    colder = [Intervention(At("x_t", steps=[0]), Scale(std))]
     correct = []
     for ids in group.chunks(1):
         out = run(group.model, group.inputs(ids, 1), colder, num_steps=group.cfg["num_steps"], progress=False)
@@ -274,7 +274,12 @@ def main(argv=None) -> int:
     for k in sorted(cfg["ks"], reverse=True):
         for group in groups.values():
             if affordable(group, group.n * n_steps, f"{group.name} cold start K={k}"):
-                group.__dict__.setdefault("cold", {})[k] = run_cold_start(group, scorer, k)
+                group.__dict__.setdefault("cold", {})[k] = run_cold_start(group, scorer, 1 / math.sqrt(k))
+    # (B'') colder still: where does accuracy peak against the starting noise's std?
+    for std in cfg["colder_stds"]:
+        for group in groups.values():
+            if affordable(group, group.n * n_steps, f"{group.name} start at noise std {std}"):
+                group.__dict__.setdefault("colder", {})[std] = run_cold_start(group, scorer, std)
     for op in OPERATORS:
         if op != best_op:
             merge_all(op, 3, best_step)
@@ -291,7 +296,7 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     raw = {"groups": {name: {key: getattr(g, key) for key in ("n", "kmax", "correct", "answers", "spread")}
-                      | {"more": getattr(g, "more", {}), "cold": getattr(g, "cold", {})} for name, g in groups.items()},
+                      | {key: getattr(g, key, {}) for key in ("more", "cold", "colder")} for name, g in groups.items()},
            "merges": merges, "cfg": cfg, "best_op": best_op, "best_step": best_step, "screened": screened, "log": log,
            "skipped": skipped, "screen": {"group": screen.name, "n": int(len(screen_ids)), "k": 3},
            "seconds": elapsed(), "device": args.device}
@@ -373,6 +378,9 @@ def summarise(groups, merges, cfg, best_op, best_step):
         for k, correct in getattr(group, "cold", {}).items():
             rows.append({"group": name, "method": "cold start", "k": k, "nfe": n_steps, "std": 1 / math.sqrt(k),
                          **accuracy(correct), "vs_single": mcnemar(correct, single)})
+        for std, correct in getattr(group, "colder", {}).items():
+            rows.append({"group": name, "method": "colder start", "nfe": n_steps, "std": std, **accuracy(correct),
+                         "vs_single": mcnemar(correct, single)})
         failed = ~group.correct[:, 0]
         group.auroc = {f"step {s}, {kk} seeds": auroc(v, failed) for (s, kk), v in group.spread.items()}
         figures[f"{name}_auroc"] = {"value": group.auroc, "n": group.n}
@@ -507,6 +515,24 @@ def plot(report, groups, cfg, out):
     fig.savefig(out / "accuracy_vs_nfe.png", dpi=120, bbox_inches="tight")
     plt.close(fig)
     images = ["accuracy_vs_nfe.png"]
+    starts = [r for r in report["rows"] if r["method"] in ("single seed", "cold start", "colder start")]
+    if any(r["method"] != "single seed" for r in starts):
+        fig, ax = plt.subplots(figsize=(6.4, 4.4))
+        for name, colour in zip(names, ("tab:red", "tab:purple", "tab:blue", "tab:green")):
+            pts = sorted((r.get("std", 1.0), r) for r in starts if r["group"] == name)
+            x = [std for std, _ in pts]
+            y = [100 * r["value"] for _, r in pts]
+            err = [[100 * (r["value"] - r["ci95"][0]) for _, r in pts], [100 * (r["ci95"][1] - r["value"]) for _, r in pts]]
+            ax.errorbar(x, y, yerr=err, fmt="-o", capsize=2, color=colour, label=f"{name} (n={groups[name].n})")
+        ax.set_xlabel("std of the starting noise x_T (1 = the sampler's; 1/sqrt(K) = a mean of K seeds)")
+        ax.set_ylabel("exact-solve accuracy, one seed (%)")
+        ax.set_title(f"One seed started colder ({cfg['num_steps']} steps; 95% Wilson intervals)")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(out / "start_temperature.png", dpi=120)
+        plt.close(fig)
+        images.append("start_temperature.png")
     screened = report["screened"] if "screened" in report else {}
     if screened:
         fig, ax = plt.subplots(figsize=(6.4, 4.4))
