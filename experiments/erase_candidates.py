@@ -34,8 +34,6 @@ PRESETS = {
     "gpu": dict(sizes=[5, 7, 9], count=300, steps=[2, 8], probe_count=64, batch=1536, device="cuda",
                 dtype="bfloat16"),
 }
-ARMS = ("unchosen", "chosen", "control")
-OUTCOMES = ("changed", "changed_valid", "broke")
 CLAIM = ("Early denoising steps hold several candidate routes at once, live alternatives that later steps "
          "prune and choose among (multi-path exploration, then pruning).")
 
@@ -95,6 +93,7 @@ def run_size(model, args, size, rng, direction):
     from interp.causal import maze as M
     from interp.causal.erase import erase_run, project_run, random_direction
     from interp.causal.runs import chunks, clean_run, loop_value, maze_inputs, to_frames
+    from interp.causal.verdicts import ERASE_ARMS, ERASE_OUTCOMES
 
     palette = model.organism.config.palette
     px, frames_n = model.organism.config.px_per_unit, model.organism.config.num_frames
@@ -102,13 +101,13 @@ def run_size(model, args, size, rng, direction):
         [[[list(__import__("interp.tasks.render", fromlist=["palette_array"]).palette_array(palette)[0])]]],
         dtype=torch.uint8))[:, 0, 0]                                           # floor colour [3]
     wanted = sorted(set(args.steps) | {args.probe_step})
-    rows = {(s, a): {k: [] for k in OUTCOMES} for s in args.steps for a in ARMS}
-    probe_rows = {a: {k: [] for k in OUTCOMES} for a in ("probe", "random")}
+    rows = {(s, a): {k: [] for k in ERASE_OUTCOMES} for s in args.steps for a in ERASE_ARMS}
+    probe_rows = {a: {k: [] for k in ERASE_OUTCOMES} for a in ("probe", "random")}
     eligible = {s: 0 for s in args.steps}
     mazes_all, inputs_all = maze_inputs(model, size=size, count=args.count, first_seed=args.first_seed,
                                         min_routes=args.min_routes)
     clean_exact = []
-    for chunk in chunks(args.count, max(1, args.batch // len(ARMS))):
+    for chunk in chunks(args.count, max(1, args.batch // len(ERASE_ARMS))):
         mazes = [mazes_all[i] for i in chunk]
         inputs = inputs_all.take(list(chunk))
         clean = clean_run(model, inputs, ["x_t", "x0"], num_steps=args.num_steps, steps=wanted)
@@ -132,14 +131,14 @@ def run_size(model, args, size, rng, direction):
                         picks.append(arms)
                 eligible[s] += len(take)
                 if take:
-                    units = np.stack([p[a] for a in ARMS for p in picks])            # arm-major
-                    order = [i for _ in ARMS for i in take]
+                    units = np.stack([p[a] for a in ERASE_ARMS for p in picks])      # arm-major
+                    order = [i for _ in ERASE_ARMS for i in take]
                     mask = M.pixel_mask(units, num_frames=frames_n, px=px)
                     out = erase_run(model, inputs.take(order), step=s, mask=mask, fill=fill,
                                     x_t=x_t[order], x0=x0[order], num_steps=args.num_steps)
                     res, _ = M.outcomes(out.video, [mazes[i] for i in order], [ref_painted[i] for i in order],
                                         ref.valid[order], palette)
-                    for j, a in enumerate(ARMS):
+                    for j, a in enumerate(ERASE_ARMS):
                         part = slice(j * len(take), (j + 1) * len(take))
                         rows[(s, a)]["changed"] += res.changed[part].tolist()
                         rows[(s, a)]["changed_valid"] += (res.changed[part] & res.valid[part]).tolist()
@@ -161,115 +160,35 @@ def run_size(model, args, size, rng, direction):
     return rows, probe_rows, eligible, clean_exact
 
 
-def figure(table, args, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def draw_figures(table, args, out):
+    from interp.causal.plots import erase_outcomes_figure, probe_projection_figure
+    from interp.causal.runs import draw
 
-    colours = {"unchosen": "tab:orange", "chosen": "tab:blue", "control": "tab:grey"}
-    fig, axes = plt.subplots(len(OUTCOMES), len(args.sizes), figsize=(4.2 * len(args.sizes), 8.5), squeeze=False,
-                             sharex=True, sharey=True)
-    for c, size in enumerate(args.sizes):
-        for r, outcome in enumerate(OUTCOMES):
-            ax = axes[r][c]
-            for j, arm in enumerate(ARMS):
-                xs, ys, lo, hi = [], [], [], []
-                for s in args.steps:
-                    f = table[f"{size}/step{s}/{arm}/{outcome}"]
-                    if f["n"]:
-                        xs.append(s + (j - 1) * 0.15)
-                        ys.append(f["value"])
-                        lo.append(f["value"] - f["ci95"][0])
-                        hi.append(f["ci95"][1] - f["value"])
-                ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", capsize=3, color=colours[arm], label=arm)
-            n = max(table[f"{size}/step{s}/unchosen/{outcome}"]["n"] for s in args.steps)
-            ax.set_title(f"{size}x{size}: {outcome.replace('_', ' ')} (n <= {n} mazes)", fontsize=10)
-            ax.set_xticks(args.steps)
-            ax.set_ylim(-0.02, 1.02)
-            if r == len(OUTCOMES) - 1:
-                ax.set_xlabel(f"erase step (of {args.num_steps})")
-            if c == 0:
-                ax.set_ylabel("share of mazes")
-    axes[0][-1].legend(title="erased units", loc="center left", bbox_to_anchor=(1.02, 0.5))
-    fig.suptitle("Erasing early candidates from x0_hat: does the final answer change? (95% Wilson CI)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-
-
-def probe_figure(table, args, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(1.8 + 2.2 * len(args.sizes), 3.6))
-    width = 0.2
-    for j, (arm, colour) in enumerate((("probe", "tab:red"), ("random", "tab:grey"))):
-        for k, outcome in enumerate(("changed", "broke")):
-            xs, ys, err = [], [], [[], []]
-            for c, size in enumerate(args.sizes):
-                f = table[f"{size}/probe/{arm}/{outcome}"]
-                if f["n"]:
-                    xs.append(c + (2 * j + k - 1.5) * width)
-                    ys.append(f["value"])
-                    err[0].append(f["value"] - f["ci95"][0])
-                    err[1].append(f["ci95"][1] - f["value"])
-            ax.bar(xs, ys, width, yerr=err, capsize=3, color=colour, alpha=1.0 if k == 0 else 0.45,
-                   label=f"{arm} direction: {outcome}")
-    ax.set_xticks(range(len(args.sizes)),
-                  [f"{s}x{s}\nn={table[f'{s}/probe/probe/changed']['n']}" for s in args.sizes])
-    ax.set_ylabel("share of mazes")
-    ax.set_ylim(0, 1)
-    ax.set_title(f"Projecting out of candidate tokens at layer {args.probe_layer}, step {args.probe_step}")
-    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    return draw([
+        ("erase_outcomes.png", lambda: erase_outcomes_figure(
+            table, out / "erase_outcomes.png", sizes=args.sizes, steps=args.steps, num_steps=args.num_steps)),
+        ("probe_projection.png", lambda: probe_projection_figure(
+            table, out / "probe_projection.png", sizes=args.sizes, layer=args.probe_layer, step=args.probe_step))])
 
 
 def verdict(table, args):
-    """holds: erasing the chosen trace early moves the answer to another valid route more often than
-    the control (disjoint CIs); partly: it changes the answer more, but mostly by breaking it."""
-    early = [s for s in args.steps if s <= args.num_steps // 4] or args.steps[:1]
-    moved = changed = False
-    for size in args.sizes:
-        for s in early:
-            b, c = table[f"{size}/step{s}/chosen/changed_valid"], table[f"{size}/step{s}/control/changed_valid"]
-            if b["n"] and b["ci95"][0] > c["ci95"][1]:
-                moved = True
-            b, c = table[f"{size}/step{s}/chosen/changed"], table[f"{size}/step{s}/control/changed"]
-            if b["n"] and b["ci95"][0] > c["ci95"][1]:
-                changed = True
-    s0 = early[0]
-    facts = "; ".join(
-        f"{size}x{size} step {s0} (n={table[f'{size}/step{s0}/chosen/changed']['n']}): changed to another valid route "
-        f"{table[f'{size}/step{s0}/chosen/changed_valid']['value']:.3f} (chosen trace) vs "
-        f"{table[f'{size}/step{s0}/control/changed_valid']['value']:.3f} (control), answer changed "
-        f"{table[f'{size}/step{s0}/unchosen/changed']['value']:.3f} when the unchosen candidates were erased"
-        for size in args.sizes if table[f"{size}/step{s0}/chosen/changed"]["n"])
-    if moved:
-        return "holds", ("erasing the chosen route's early trace sends the model to another valid route more often "
-                         f"than erasing as many random floor units: the alternatives are live; {facts}")
-    if changed:
-        return "partly", ("erasing the chosen route's early trace changes the answer more than the control, but not "
-                          f"measurably towards another valid route; {facts}")
-    return "does not hold", ("no erase arm changes the final answer measurably more than erasing as many random "
-                             f"floor units: on this model the early estimate does not hold a choice the later steps make; {facts}")
+    from interp.causal.verdicts import erase_verdict
+
+    return erase_verdict(table, sizes=args.sizes, steps=args.steps, num_steps=args.num_steps)
 
 
 def main(argv=None):
     t0 = time.time()
     args = parse(argv)
     import torch
-    from interp.causal.runs import draw, load, replot_args, rewrite_verdict
+    from interp.causal.runs import load, replot_args, rewrite_verdict
     from interp.results import share, write_result
 
     out = Path(args.out)
     if args.replot:
         record = replot_args(args, out)
         table = record["figures"]
-        draw([("erase_outcomes.png", lambda: figure(table, args, out / "erase_outcomes.png")),
-              ("probe_projection.png", lambda: probe_figure(table, args, out / "probe_projection.png"))])
+        draw_figures(table, args, out)
         rewrite_verdict(out, record, *verdict(table, args))
         return 0
 
@@ -296,8 +215,7 @@ def main(argv=None):
                 table[f"{size}/probe/{arm}/{outcome}"] = share(flags)
         print(f"{size}x{size}: done in {time.time() - t0:.0f} s", flush=True)
     out.mkdir(parents=True, exist_ok=True)
-    images = draw([("erase_outcomes.png", lambda: figure(table, args, out / "erase_outcomes.png")),
-                   ("probe_projection.png", lambda: probe_figure(table, args, out / "probe_projection.png"))])
+    images = draw_figures(table, args, out)
     v, why = verdict(table, args)
     write_result(out, name="erase_candidates", claim=CLAIM, verdict=v, why=why, figures=table, preset=args.preset,
                  images=images, device=str(model.device),

@@ -19,13 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 PRESETS = {
     "cpu": dict(size=5, count=3, layers=[0, 5, 11], later_step=6, batch=64, device="cpu", dtype="float32"),
     "gpu": dict(size=7, count=300, layers=None, later_step=6, batch=1536, device="cuda", dtype="bfloat16"),
 }
-OUTCOMES = ("other", "own", "broken")
 CLAIM = ("Replacing one layer's visual tokens with those of an alternative input at the first step flips the "
          "answer for a middle layer (about layer 20 of 40).")
 
@@ -65,12 +62,13 @@ def swap_runs(model, args):
     from interp.causal import maze as M
     from interp.causal.runs import chunks, clean_run, loop_value, maze_inputs, to_frames
     from interp.causal.swap import partners, swap_at
+    from interp.causal.verdicts import SWAP_OUTCOMES
     from interp.interventions import At, Collect, Intervention, run
 
     palette = model.organism.config.palette
     steps = sorted({0, args.later_step})
     sites = [f"blocks.{k}.{args.site}" for k in args.layers]
-    keys = OUTCOMES + ("closer_other", "x0_other", "x0_own")
+    keys = SWAP_OUTCOMES + ("closer_other", "x0_other", "x0_own")
     flags = {(s, k): {o: [] for o in keys} for s in steps for k in args.layers}
     clean_flags = []
     mazes_all, inputs_all = maze_inputs(model, size=args.size, count=args.count, first_seed=args.first_seed)
@@ -117,63 +115,21 @@ def swap_runs(model, args):
     return flags, clean_flags, steps
 
 
-def figure(table, args, steps, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def draw_figures(table, args, steps, out):
+    from interp.causal.plots import layer_swap_figure
+    from interp.causal.runs import draw
 
-    colours = {"other": "tab:red", "own": "tab:blue", "broken": "tab:grey"}
-    fig, axes = plt.subplots(1, len(steps), figsize=(6 * len(steps), 4), squeeze=False, sharey=True)
-    for ax, s in zip(axes[0], steps):
-        bottom = np.zeros(len(args.layers))
-        for o in OUTCOMES:
-            vals = np.array([table[f"step{s}/layer{k}/{o}"]["value"] for k in args.layers], float)
-            ax.bar(args.layers, vals, bottom=bottom, color=colours[o], label=o)
-            bottom += vals
-        other = [table[f"step{s}/layer{k}/other"] for k in args.layers]
-        ax.errorbar(args.layers, [f["value"] for f in other],
-                    yerr=[[f["value"] - f["ci95"][0] for f in other], [f["ci95"][1] - f["value"] for f in other]],
-                    fmt="none", ecolor="k", capsize=3)
-        if f"step{s}/layer{args.layers[0]}/x0_other" in table:
-            ax.plot(args.layers, [table[f"step{s}/layer{k}/x0_other"]["value"] for k in args.layers], "kD--",
-                    label="x0_hat at the swapped step\ncloser to the other route")
-        ax.set_xticks(args.layers)
-        ax.set_xlabel(f"block k whose {getattr(args, 'site', 'resid_post')} is swapped")
-        when = f"every step from {s}" if getattr(args, "every_step", False) else f"step {s}"
-        ax.set_title(f"swap at {when} of {args.num_steps} (n={other[0]['n']} mazes)")
-        ax.set_ylim(0, 1)
-    axes[0][0].set_ylabel("share of mazes")
-    axes[0][-1].legend(title="final answer", loc="center left", bbox_to_anchor=(1.02, 0.5))
-    fig.suptitle(f"Layer swap, {args.size}x{args.size} mazes: whose route does the answer draw? "
-                 "(bars: 95% CI of 'other')")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-
-
-def verdict(table, args, num_layers):
-    first = {k: table[f"step0/layer{k}/other"] for k in args.layers}
-    best = max(first, key=lambda k: first[k]["value"])
-    flips = first[best]["ci95"][0] > 0.05
-    middle = num_layers / 3 <= best < 2 * num_layers / 3
-    fact = f"at step 0 the most flipping block is {best} of {num_layers}: {first[best]['value']:.3f} follow the other maze"
-    if f"step0/layer{best}/x0_other" in table:
-        x0 = {k: table[f"step0/layer{k}/x0_other"]["value"] for k in args.layers}
-        lean = max(x0, key=x0.get)
-        fact += (f"; right after the swap, x0_hat leans to the other route most for block {lean} "
-                 f"({x0[lean]:.3f} of mazes)")
-    if flips and middle:
-        return "holds", f"a middle block flips the answer; {fact}"
-    if flips:
-        return "partly", f"swapping one block flips the answer, but the block is not a middle one; {fact}"
-    return "does not hold", f"no single block's swap at step 0 flips the answer measurably (>5%); {fact}"
+    return draw([("layer_swap.png", lambda: layer_swap_figure(
+        table, out / "layer_swap.png", size=args.size, layers=args.layers, steps=steps, num_steps=args.num_steps,
+        site=args.site, every_step=args.every_step))])
 
 
 def main(argv=None):
     t0 = time.time()
     args = parse(argv)
     import torch
-    from interp.causal.runs import draw, load, replot_args, rewrite_verdict
+    from interp.causal.runs import load, replot_args, rewrite_verdict
+    from interp.causal.verdicts import swap_verdict
     from interp.results import share, write_result
 
     out = Path(args.out)
@@ -181,8 +137,9 @@ def main(argv=None):
         record = replot_args(args, out)
         table = record["figures"]
         steps = sorted({0, args.later_step})
-        draw([("layer_swap.png", lambda: figure(table, args, steps, out / "layer_swap.png"))])
-        rewrite_verdict(out, record, *verdict(table, args, record.get("num_layers", max(args.layers) + 1)))
+        draw_figures(table, args, steps, out)
+        num_layers = record.get("num_layers", max(args.layers) + 1)
+        rewrite_verdict(out, record, *swap_verdict(table, layers=args.layers, num_layers=num_layers))
         return 0
 
     torch.manual_seed(0)
@@ -194,8 +151,8 @@ def main(argv=None):
         for o, values in f.items():
             table[f"step{s}/layer{k}/{o}"] = share(values)
     out.mkdir(parents=True, exist_ok=True)
-    images = draw([("layer_swap.png", lambda: figure(table, args, steps, out / "layer_swap.png"))])
-    v, why = verdict(table, args, model.num_layers)
+    images = draw_figures(table, args, steps, out)
+    v, why = swap_verdict(table, layers=args.layers, num_layers=model.num_layers)
     write_result(out, name="layer_swap", claim=CLAIM, verdict=v, why=why, figures=table, preset=args.preset,
                  images=images, device=str(model.device), seconds=time.time() - t0,
                  extra={"num_layers": model.num_layers, "settings": {k: v for k, v in vars(args).items()}})

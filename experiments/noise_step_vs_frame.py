@@ -65,34 +65,16 @@ def validate(args, num_frames):
         check_std(std)
 
 
-def conditions(args):
-    """(name, start step, interventions builder(samples)) of every perturbed arm."""
-    from interp.causal.noise import noise_at_frame, noise_at_step
-
-    mid = args.strengths[len(args.strengths) // 2]
-    out = []
-    for std in args.strengths:
-        for s in args.steps:
-            out.append((f"step{s}/std{std:g}", s, lambda rows, s=s, std=std: noise_at_step(
-                s, std, num_steps=args.num_steps, samples=rows)))
-        for f in args.frames:
-            out.append((f"frame{f}/std{std:g}", 0, lambda rows, f=f, std=std: noise_at_frame(
-                f, std, num_steps=args.num_steps, num_frames=len(args.frames_all), samples=rows)))
-    for f in args.frames:
-        for s in args.grid_steps:
-            out.append((f"frame{f}@step{s}/std{mid:g}", s, lambda rows, f=f, s=s: noise_at_frame(
-                f, mid, num_steps=args.num_steps, num_frames=len(args.frames_all), steps=[s], samples=rows)))
-    return out
-
-
 def accuracy_runs(model, args):
     """Exact and VBVR flags per condition over all mazes, run from each condition's start step."""
     from interp.causal import maze as M
+    from interp.causal.noise import noise_arms
     from interp.causal.runs import chunks, clean_run, loop_value, maze_inputs
     from interp.interventions import run
 
     palette = model.organism.config.palette
-    conds = conditions(args)
+    conds = noise_arms(args.strengths, args.steps, args.frames, args.grid_steps, num_steps=args.num_steps,
+                       num_frames=len(args.frames_all))
     starts = sorted({c[1] for c in conds})
     flags = {name: {"exact": [], "vbvr": []} for name, _, _ in conds}
     flags["clean"] = {"exact": [], "vbvr": []}
@@ -125,11 +107,11 @@ def accuracy_runs(model, args):
 def cka_maps(model, args):
     """1 - CKA (perturbed vs clean resid_post) per condition: array ``[layers, steps]`` (NaN before the noise)."""
     from interp.causal.cka import CkaCollector
-    from interp.causal.noise import noise_at_frame, noise_at_step
+    from interp.causal.noise import middle_strength, noise_at_frame, noise_at_step
     from interp.causal.runs import clean_run, loop_value, maze_inputs
     from interp.interventions import At, Collect, Intervention, run
 
-    mid = args.strengths[len(args.strengths) // 2]
+    mid = middle_strength(args.strengths)
     layers = range(model.num_layers)
     sites = [f"blocks.{k}.resid_post" for k in layers]
     _, inputs = maze_inputs(model, size=args.size, count=args.cka_count, first_seed=args.first_seed + 500_000)
@@ -149,107 +131,36 @@ def cka_maps(model, args):
         for (site, step), value in collector.values.items():
             grid[int(site.split(".")[1]), step] = 1.0 - value
         maps[name] = grid
-    return maps, mid
+    return maps
 
 
-def mean_ci(values):
-    values = np.asarray(values, float)
-    if not len(values):
-        return {"value": None, "ci95": [None, None], "n": 0}
-    half = 1.96 * values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else float("nan")
-    m = float(values.mean())
-    return {"value": round(m, 4), "ci95": [round(m - half, 4), round(m + half, 4)], "n": len(values)}
+def draw_figures(table, maps, args, out):
+    from interp.causal.noise import middle_strength
+    from interp.causal.plots import noise_accuracy_figure, noise_cka_figure
+    from interp.causal.runs import draw
 
-
-def figure(table, args, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    mid = args.strengths[len(args.strengths) // 2]
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8))
-    cmap = plt.get_cmap("viridis")
-    for r, metric in enumerate(("exact", "vbvr")):
-        clean = table[f"clean/{metric}"]["value"]
-        for c, (kind, items) in enumerate((("step", args.steps), ("frame", args.frames))):
-            ax = axes[r][c]
-            for j, item in enumerate(items):
-                fs = [table[f"{kind}{item}/std{s:g}/{metric}"] for s in args.strengths]
-                ax.errorbar(args.strengths, [f["value"] for f in fs],
-                            yerr=[[f["value"] - f["ci95"][0] for f in fs], [f["ci95"][1] - f["value"] for f in fs]],
-                            marker="o", capsize=2, color=cmap(j / max(1, len(items) - 1)), label=f"{kind} {item}")
-            ax.axhline(clean, color="k", ls=":", label="no noise")
-            ax.set_xlabel("noise std (model space, pixels in [-1, 1])")
-            ax.set_ylabel("exact accuracy" if metric == "exact" else "VBVR-style score")
-            ax.set_ylim(-0.02, 1.02)
-            where = "all frames at one step" if kind == "step" else "one frame at every step"
-            ax.set_title(f"{metric}: noise in {where} (n={table[f'clean/{metric}']['n']})", fontsize=10)
-            ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
-        ax = axes[r][2]
-        grid = np.array([[table[f"frame{f}@step{s}/std{mid:g}/{metric}"]["value"] for s in args.grid_steps]
-                         for f in args.frames], float)
-        im = ax.imshow(grid, vmin=0, vmax=1, cmap="magma", aspect="auto")
-        ax.set_xticks(range(len(args.grid_steps)), args.grid_steps)
-        ax.set_yticks(range(len(args.frames)), args.frames)
-        ax.set_xlabel(f"step (of {args.num_steps})")
-        ax.set_ylabel("frame")
-        ax.set_title(f"{metric}: one frame at one step, std {mid:g}", fontsize=10)
-        fig.colorbar(im, ax=ax, label="exact accuracy" if metric == "exact" else "VBVR-style score")
-    fig.suptitle(f"Noise at a step vs at a frame, {args.size}x{args.size} mazes (95% CI)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-
-
-def cka_figure(maps, args, mid, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    # one colour scale per panel: a step's noise leaves ~0.02-0.04, a frame noised at every step ~0.7
-    fig, axes = plt.subplots(1, len(maps), figsize=(4.8 * len(maps), 3.9), squeeze=False)
-    for ax, (name, grid) in zip(axes[0], maps.items()):
-        im = ax.imshow(grid, vmin=0, vmax=np.nanmax(grid) or 1.0, cmap="viridis", aspect="auto", origin="lower")
-        ax.set_title(f"noise std {mid:g}: {name}", fontsize=9)
-        ax.set_xlabel(f"step (of {args.num_steps})")
-        ax.set_xticks(range(0, args.num_steps, 2))
-        ax.set_ylabel("block (resid_post)")
-        ax.set_yticks(range(grid.shape[0]))
-        fig.colorbar(im, ax=ax, label="1 - debiased CKA vs clean", fraction=0.05)
-    fig.suptitle(f"Propagation of noise, {args.size}x{args.size} mazes, n={args.cka_count} (blank: before the noise)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    return draw([
+        ("noise_accuracy.png", lambda: noise_accuracy_figure(
+            table, out / "noise_accuracy.png", size=args.size, strengths=args.strengths, steps=args.steps,
+            frames=args.frames, grid_steps=args.grid_steps, num_steps=args.num_steps)),
+        ("noise_cka.png", lambda: noise_cka_figure(
+            maps, out / "noise_cka.png", size=args.size, std=middle_strength(args.strengths),
+            num_steps=args.num_steps, count=args.cka_count))])
 
 
 def verdict(table, args):
-    """Compare, at the largest strength, the worst step (noise in all frames at one step) with each
-    frame (noise at every step); locate the peak sensitivity at the middle strength (the largest
-    strength can floor several steps at 0, which leaves the peak undefined)."""
-    top, mid = max(args.strengths), args.strengths[len(args.strengths) // 2]
-    step_acc = {s: table[f"step{s}/std{top:g}/exact"] for s in args.steps}
-    worst_step = min(step_acc, key=lambda s: step_acc[s]["value"])
-    worst = step_acc[worst_step]
-    frames = {f: table[f"frame{f}/std{top:g}/exact"] for f in args.frames}
-    milder = [f for f in args.frames if frames[f]["ci95"][0] > worst["ci95"][1]]
-    peak = min(args.steps, key=lambda s: table[f"step{s}/std{mid:g}/exact"]["value"])
-    middle = 0.3 * args.num_steps <= peak <= 0.7 * args.num_steps
-    facts = (f"at std {top:g} the worst step ({worst_step}) leaves exact {worst['value']:.3f}; noise in one frame at "
-             "every step leaves " + ", ".join(f"frame {f}: {frames[f]['value']:.3f}" for f in args.frames)
-             + f"; at std {mid:g} sensitivity peaks at step {peak} of {args.num_steps}")
-    if len(milder) == len(args.frames) and middle:
-        return "holds", f"noise at one step hurts more than at any one frame and peaks mid-schedule; {facts}"
-    if milder or middle:
-        return "partly", (f"noise at one step hurts more than noise at frames {milder} only"
-                          + ("" if middle else ", and sensitivity peaks late, not mid-schedule") + f"; {facts}")
-    return "does not hold", f"noise at one step does not hurt more than noise at a frame; {facts}"
+    from interp.causal.verdicts import noise_verdict
+
+    return noise_verdict(table, strengths=args.strengths, steps=args.steps, frames=args.frames,
+                         num_steps=args.num_steps)
 
 
 def main(argv=None):
     t0 = time.time()
     args = parse(argv)
     import torch
-    from interp.causal.runs import draw, load, replot_args, rewrite_verdict
+    from interp.causal.runs import load, replot_args, rewrite_verdict
+    from interp.causal.verdicts import mean_ci
     from interp.results import share, write_result
 
     out = Path(args.out)
@@ -257,9 +168,7 @@ def main(argv=None):
         record = replot_args(args, out)
         table = record["figures"]
         maps = {k: np.array(g, dtype=float) for k, g in record["cka_dissimilarity"].items()}
-        mid = args.strengths[len(args.strengths) // 2]
-        draw([("noise_accuracy.png", lambda: figure(table, args, out / "noise_accuracy.png")),
-              ("noise_cka.png", lambda: cka_figure(maps, args, mid, out / "noise_cka.png"))])
+        draw_figures(table, maps, args, out)
         rewrite_verdict(out, record, *verdict(table, args))
         return 0
 
@@ -273,10 +182,9 @@ def main(argv=None):
         table[f"{name}/exact"] = share(f["exact"])
         table[f"{name}/vbvr"] = mean_ci(f["vbvr"])
     print(f"accuracy runs done in {time.time() - t0:.0f} s", flush=True)
-    maps, mid = cka_maps(model, args)
+    maps = cka_maps(model, args)
     out.mkdir(parents=True, exist_ok=True)
-    images = draw([("noise_accuracy.png", lambda: figure(table, args, out / "noise_accuracy.png")),
-                   ("noise_cka.png", lambda: cka_figure(maps, args, mid, out / "noise_cka.png"))])
+    images = draw_figures(table, maps, args, out)
     v, why = verdict(table, args)
     settings = {k: v for k, v in vars(args).items() if k != "replot"}
     write_result(out, name="noise_step_vs_frame", claim=CLAIM, verdict=v, why=why, figures=table,

@@ -1,0 +1,131 @@
+"""Verdict rules of the causal maze experiments on hand-made figures tables (no model run)."""
+
+import math
+
+from interp.causal.verdicts import ERASE_ARMS, ERASE_OUTCOMES, erase_verdict, mean_ci, noise_verdict, swap_verdict
+
+
+def figure(value, low, high, n=300):
+    return {"value": value, "ci95": [low, high], "n": n}
+
+
+NONE = figure(0.0, 0.0, 0.02)
+SOME = figure(0.1, 0.07, 0.14)
+MANY = figure(0.4, 0.35, 0.46)
+
+
+def erase_table(steps=(2,), **arms):
+    """Every arm and outcome at NONE, but for ``arm__outcome=figure`` overrides at every step."""
+    table = {f"5/step{s}/{a}/{o}": NONE for s in steps for a in ERASE_ARMS for o in ERASE_OUTCOMES}
+    for name, value in arms.items():
+        arm, outcome = name.split("__")
+        table.update({f"5/step{s}/{arm}/{outcome}": value for s in steps})
+    return table
+
+
+def test_erase_holds_when_the_chosen_trace_moves_the_answer_to_another_valid_route():
+    table = erase_table(chosen__changed=MANY, chosen__changed_valid=MANY, unchosen__changed=SOME)
+    verdict, why = erase_verdict(table, sizes=[5], steps=[2], num_steps=20)
+    assert verdict == "holds"
+    assert "changed to another valid route 0.400 (chosen trace) vs 0.000 (control)" in why
+    assert "answer changed 0.100 when the unchosen candidates were erased" in why
+
+
+def test_erase_is_partly_when_the_chosen_trace_changes_the_answer_but_not_to_a_valid_route():
+    table = erase_table(chosen__changed=MANY, chosen__broke=MANY, chosen__changed_valid=SOME,
+                        control__changed_valid=SOME)
+    assert erase_verdict(table, sizes=[5], steps=[2], num_steps=20)[0] == "partly"
+
+
+def test_erase_does_not_hold_when_no_arm_beats_the_control():
+    table = erase_table(chosen__changed=SOME, control__changed=SOME, unchosen__changed=SOME)
+    assert erase_verdict(table, sizes=[5], steps=[2], num_steps=20)[0] == "does not hold"
+
+
+def test_erase_counts_only_early_steps():
+    table = erase_table(steps=(2, 15))
+    table.update({"5/step15/chosen/changed": MANY, "5/step15/chosen/changed_valid": MANY})
+    verdict, why = erase_verdict(table, sizes=[5], steps=[2, 15], num_steps=20)
+    assert verdict == "does not hold" and "step 2 (n=300)" in why
+
+
+def test_erase_ignores_a_step_where_no_maze_took_part():
+    table = erase_table(chosen__changed=figure(None, 0.8, 1.0, n=0), chosen__changed_valid=figure(None, 0.8, 1.0, n=0))
+    verdict, why = erase_verdict(table, sizes=[5], steps=[2], num_steps=20)
+    assert verdict == "does not hold" and why.endswith("make; ")
+
+
+def noise_table(*, top_steps, top_frames, mid_steps):
+    """Exact accuracy per arm at std 2 (``top_*``) and at the middle std 1 (``mid_steps``)."""
+    table = {f"step{s}/std2/exact": f for s, f in top_steps.items()}
+    table.update({f"frame{f}/std2/exact": v for f, v in top_frames.items()})
+    table.update({f"step{s}/std1/exact": f for s, f in mid_steps.items()})
+    return table
+
+
+STEPS, FRAMES = [0, 6, 12, 18], [0, 1]
+
+
+def noise(table):
+    return noise_verdict(table, strengths=[0.5, 1.0, 2.0], steps=STEPS, frames=FRAMES, num_steps=20)
+
+
+def test_noise_holds_when_every_frame_is_milder_and_the_peak_is_mid_schedule():
+    table = noise_table(top_steps={0: SOME, 6: NONE, 12: SOME, 18: MANY}, top_frames={0: MANY, 1: MANY},
+                        mid_steps={0: MANY, 6: MANY, 12: SOME, 18: MANY})
+    verdict, why = noise(table)
+    assert verdict == "holds"
+    assert "the worst step (6) leaves exact 0.000" in why and "sensitivity peaks at step 12 of 20" in why
+
+
+def test_noise_is_partly_when_the_peak_is_late():
+    table = noise_table(top_steps={0: SOME, 6: NONE, 12: SOME, 18: MANY}, top_frames={0: MANY, 1: MANY},
+                        mid_steps={0: MANY, 6: MANY, 12: MANY, 18: SOME})
+    verdict, why = noise(table)
+    assert verdict == "partly" and "frames [0, 1] only, and sensitivity peaks late" in why
+
+
+def test_noise_is_partly_when_only_some_frames_are_milder():
+    table = noise_table(top_steps={0: SOME, 6: NONE, 12: SOME, 18: MANY}, top_frames={0: MANY, 1: NONE},
+                        mid_steps={0: MANY, 6: SOME, 12: MANY, 18: MANY})
+    verdict, why = noise(table)
+    assert verdict == "partly" and "frames [0] only;" in why
+
+
+def test_noise_does_not_hold_when_a_frame_hurts_as_much_and_the_peak_is_early():
+    table = noise_table(top_steps={s: NONE for s in STEPS}, top_frames={0: NONE, 1: NONE},
+                        mid_steps={0: NONE, 6: SOME, 12: MANY, 18: MANY})
+    assert noise(table)[0] == "does not hold"
+
+
+def swap_table(other: dict, layers=range(12)):
+    """Share following the other maze after a step-0 swap of each block: NONE but for ``other``."""
+    return {f"step0/layer{k}/other": other.get(k, NONE) for k in layers}
+
+
+def test_swap_holds_when_a_middle_block_flips_the_answer():
+    verdict, why = swap_verdict(swap_table({5: MANY}), layers=list(range(12)), num_layers=12)
+    assert verdict == "holds" and "most flipping block is 5 of 12: 0.400" in why
+
+
+def test_swap_is_partly_when_the_flipping_block_is_not_a_middle_one():
+    assert swap_verdict(swap_table({0: MANY}), layers=list(range(12)), num_layers=12)[0] == "partly"
+
+
+def test_swap_does_not_hold_when_no_block_flips_more_than_five_percent():
+    table = swap_table({5: figure(0.05, 0.03, 0.09)})
+    assert swap_verdict(table, layers=list(range(12)), num_layers=12)[0] == "does not hold"
+
+
+def test_swap_names_the_block_whose_early_estimate_leans_most_to_the_other_route():
+    table = swap_table({5: MANY})
+    table.update({f"step0/layer{k}/x0_other": MANY if k == 3 else NONE for k in range(12)})
+    why = swap_verdict(table, layers=list(range(12)), num_layers=12)[1]
+    assert "x0_hat leans to the other route most for block 3 (0.400 of mazes)" in why
+
+
+def test_mean_ci_is_the_mean_with_1_96_standard_errors():
+    assert mean_ci([1.0, 3.0]) == {"value": 2.0, "ci95": [0.04, 3.96], "n": 2}
+    assert mean_ci([]) == {"value": None, "ci95": [None, None], "n": 0}
+    one = mean_ci([0.5])
+    assert one["value"] == 0.5 and all(math.isnan(v) for v in one["ci95"])
