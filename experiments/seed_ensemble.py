@@ -10,7 +10,8 @@ then run in priority order while the time budget lasts: (A) every operator x mer
 on a screening subset, (B) the best screened setting for every K on every group, (B') the
 matched control of a merge of x_t at step 0 (one seed whose starting noise is scaled by
 1/sqrt(K), which is what a mean of K standard normal draws is in distribution), (C) one seed
-with K times the steps, (D) merge windows. What ran and what was skipped is recorded.
+with K times the steps, (D) merge windows. What ran and what was skipped is recorded; the summary,
+verdict and figures come from :mod:`interp.ensemble.study` and :mod:`interp.ensemble.plots`.
 
     python experiments/seed_ensemble.py --preset cpu
     python experiments/seed_ensemble.py --preset gpu --device cuda --out $OUT/seed_ensemble
@@ -19,7 +20,6 @@ with K times the steps, (D) merge windows. What ran and what was skipped is reco
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import math
 import sys
@@ -33,10 +33,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from interp.ensemble import OPERATORS, baseline_nfe, ensemble_nfe, ensemble_run  # noqa: E402
-from interp.ensemble.adaptive import adaptive_curve, auroc, disagreement  # noqa: E402
-from interp.ensemble.baselines import best_of_k, self_consistency  # noqa: E402
-from interp.ensemble.stats import accuracy, mcnemar  # noqa: E402
+from interp import rawjson  # noqa: E402
+from interp.ensemble import OPERATORS, ensemble_run  # noqa: E402
+from interp.ensemble.adaptive import disagreement  # noqa: E402
+from interp.ensemble.plots import study_figures  # noqa: E402
+from interp.ensemble.study import report_from_raw  # noqa: E402
 
 PRESETS = {
     "cpu": dict(groups=[("5x5", 5, None, 4), ("long", 9, 13, 2)], kmax=3, ks=[2, 3], num_steps=8,
@@ -50,7 +51,8 @@ PRESETS = {
 }
 MAZE_SEED = {"5x5": 600_000, "7x7": 600_000, "9x9": 600_000, "long": 700_000}
 CLAIM = ("Running one model from K seeds, merging their latents during the early steps and continuing as one "
-         "trajectory raises accuracy (about +2 points reported on VBVR-Bench), and beats self-consistency at equal compute.")
+         "trajectory raises accuracy (about +2 points reported on VBVR-Bench), and beats self-consistency at equal "
+         "compute.")
 
 
 def make_mazes(size, min_cells, count, first_seed, extra_openings):
@@ -172,7 +174,8 @@ def run_more_steps(group, scorer, k):
 
 
 def run_cold_start(group, scorer, std):
-    """Seed 0 of every maze, its starting noise scaled to ``std``; at 1/sqrt(K), the matched control of ``xt_mean`` at step 0.
+    """Seed 0 of every maze, its starting noise scaled to ``std``; at 1/sqrt(K), the matched control of ``xt_mean``
+    at step 0.
 
     The mean of K independent standard normal draws is a normal draw of std 1/sqrt(K), so merging
     x_t at step 0 is, in distribution, one seed started colder; this run tells the two apart.
@@ -192,7 +195,8 @@ def main(argv=None) -> int:
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default=None, help="output folder (default: interp.results.result_folder)")
-    parser.add_argument("--budget-s", type=float, default=None, help="seconds of merges before writing (default: the preset's)")
+    parser.add_argument("--budget-s", type=float, default=None,
+                        help="seconds of merges before writing (default: the preset's)")
     parser.add_argument("--workers", type=int, default=1, help="processes scoring videos")
     parser.add_argument("--deadline", type=float, default=None, help="Unix time by which all runs must end")
     parser.add_argument("--from-raw", default=None, help="redo the summary from a raw.json.gz written by a run")
@@ -202,11 +206,10 @@ def main(argv=None) -> int:
 
         args.out = str(ROOT / result_folder("seed_ensemble", args.preset))
     if args.from_raw:
-        with gzip.open(args.from_raw, "rt") as f:
-            raw = decode(json.load(f))
+        raw = rawjson.load(args.from_raw)
         args.device = raw["device"]
         Path(args.out).mkdir(parents=True, exist_ok=True)
-        report_from_raw(raw, args, Path(args.out))
+        write_report(raw, args, Path(args.out))
         return 0
     cfg = dict(PRESETS[args.preset])
     t0 = time.time()
@@ -228,7 +231,8 @@ def main(argv=None) -> int:
     for name, size, min_cells, count in cfg["groups"]:
         tokens = (2 * size + 1) ** 2 * count * kmax * n_steps
         if tokens_rate and elapsed() + tokens / tokens_rate > budget:
-            log.append(f"base {name}: skipped (estimated {tokens / tokens_rate:.0f} s, {budget - elapsed():.0f} s left)")
+            log.append(f"base {name}: skipped (estimated {tokens / tokens_rate:.0f} s, "
+                       f"{budget - elapsed():.0f} s left)")
             print(log[-1], flush=True)
             continue
         mazes = make_mazes(size, min_cells, count, MAZE_SEED[name], model.organism.config.extra_openings)
@@ -291,8 +295,10 @@ def main(argv=None) -> int:
     # (D) a merge window with the best operator
     lo, hi = cfg["window"]
     for group in groups.values():
-        if affordable(group, group.n * (3 * (hi + 1) + n_steps - hi - 1), f"{group.name} {best_op} K=3 window {lo}-{hi}"):
-            merges[(group.name, best_op, 3, f"{lo}-{hi}", "all")] = run_merge(group, scorer, best_op, 3, list(range(lo, hi + 1)))
+        label = f"{group.name} {best_op} K=3 window {lo}-{hi}"
+        if affordable(group, group.n * (3 * (hi + 1) + n_steps - hi - 1), label):
+            merges[(group.name, best_op, 3, f"{lo}-{hi}", "all")] = run_merge(group, scorer, best_op, 3,
+                                                                              list(range(lo, hi + 1)))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     raw = {"groups": {name: {key: getattr(g, key) for key in ("n", "kmax", "correct", "answers", "spread")}
@@ -300,268 +306,23 @@ def main(argv=None) -> int:
            "merges": merges, "cfg": cfg, "best_op": best_op, "best_step": best_step, "screened": screened, "log": log,
            "skipped": skipped, "screen": {"group": screen.name, "n": int(len(screen_ids)), "k": 3},
            "seconds": elapsed(), "device": args.device}
-    with gzip.open(out / "raw.json.gz", "wt") as f:  # every measurement, so the summary can be redone offline
-        json.dump(encode(raw), f)
-    report_from_raw(raw, args, out)
+    rawjson.dump(raw, out / "raw.json.gz")  # every measurement, so the summary can be redone offline
+    write_report(raw, args, out)
     return 0
 
 
-def encode(obj):
-    """Plain JSON for the raw measurements (tuple keys, arrays and bytes tagged), never a pickle."""
-    if isinstance(obj, dict):
-        return {"__items__": [[encode(k), encode(v)] for k, v in obj.items()]}
-    if isinstance(obj, tuple):
-        return {"__tuple__": [encode(v) for v in obj]}
-    if isinstance(obj, list):
-        return [encode(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return {"__array__": obj.tolist(), "dtype": str(obj.dtype)}
-    if isinstance(obj, bytes):
-        return {"__bytes__": obj.hex()}
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
-
-
-def decode(obj):
-    """The inverse of :func:`encode`."""
-    if isinstance(obj, list):
-        return [decode(v) for v in obj]
-    if not isinstance(obj, dict):
-        return obj
-    if "__items__" in obj:
-        return {decode(k): decode(v) for k, v in obj["__items__"]}
-    if "__tuple__" in obj:
-        return tuple(decode(v) for v in obj["__tuple__"])
-    if "__array__" in obj:
-        return np.asarray(obj["__array__"], dtype=obj["dtype"])
-    if "__bytes__" in obj:
-        return bytes.fromhex(obj["__bytes__"])
-    return {k: decode(v) for k, v in obj.items()}
-
-
-def report_from_raw(raw, args, out):
-    """Summarise, plot and write result.json from the raw measurements."""
-    from types import SimpleNamespace
-
-    groups = {name: SimpleNamespace(**g) for name, g in raw["groups"].items()}
-    cfg, screened = raw["cfg"], raw["screened"]
-    report = summarise(groups, raw["merges"], cfg, raw["best_op"], raw["best_step"])
-    report.update(screened={f"{k[1]} step {k[3]}": v for k, v in screened.items()}, log=raw["log"],
-                  skipped=raw["skipped"], screen=raw["screen"])
-    images = plot(report, groups, cfg, out)
-    write(report, images, args, cfg, out, raw["seconds"])
-
-
-def sc_at(group, nfe, n_steps):
-    """Self-consistency with as many seeds as ``nfe`` affords (1 seed: the single-seed run)."""
-    k = max(1, min(group.kmax, int(nfe // n_steps)))
-    return k, (group.correct[:, 0] if k == 1 else self_consistency(group.correct, group.answers, k))
-
-
-def summarise(groups, merges, cfg, best_op, best_step):
-    n_steps = cfg["num_steps"]
-    rows, figures = [], {}
-    for name, group in groups.items():
-        single = group.correct[:, 0]
-        figures[f"{name}_single"] = {**accuracy(single), "nfe": n_steps}
-        rows.append({"group": name, "method": "single seed", "k": 1, "nfe": n_steps, **accuracy(single)})
-        for k in range(2, group.kmax + 1):
-            sc, bok = self_consistency(group.correct, group.answers, k), best_of_k(group.correct, k)
-            rows.append({"group": name, "method": "self-consistency", "k": k, "nfe": baseline_nfe("self_consistency", n_steps, k),
-                         **accuracy(sc), "vs_single": mcnemar(sc, single)})
-            rows.append({"group": name, "method": "best-of-K (verifier, upper bound)", "k": k,
-                         "nfe": baseline_nfe("best_of_k", n_steps, k), **accuracy(bok)})
-        for k, correct in getattr(group, "more", {}).items():
-            rows.append({"group": name, "method": "more steps", "k": k, "nfe": baseline_nfe("more_steps", n_steps, k),
-                         **accuracy(correct), "vs_single": mcnemar(correct, single)})
-        for k, correct in getattr(group, "cold", {}).items():
-            rows.append({"group": name, "method": "cold start", "k": k, "nfe": n_steps, "std": 1 / math.sqrt(k),
-                         **accuracy(correct), "vs_single": mcnemar(correct, single)})
-        for std, correct in getattr(group, "colder", {}).items():
-            rows.append({"group": name, "method": "colder start", "nfe": n_steps, "std": std, **accuracy(correct),
-                         "vs_single": mcnemar(correct, single)})
-        failed = ~group.correct[:, 0]
-        group.auroc = {f"step {s}, {kk} seeds": auroc(v, failed) for (s, kk), v in group.spread.items()}
-        figures[f"{name}_auroc"] = {"value": group.auroc, "n": group.n}
-    for (name, op, k, steps, scope), correct in merges.items():
-        group = groups[name]
-        last = int(steps.split("-")[-1])
-        nfe = ensemble_nfe(n_steps, k, last)
-        ids = np.arange(len(correct))
-        k_sc, sc = sc_at(group, nfe, n_steps)
-        rows.append({"group": name, "method": f"merge {op}", "k": k, "steps": steps, "scope": scope, "nfe": nfe,
-                     **accuracy(correct), "vs_single": mcnemar(correct, group.correct[ids, 0]),
-                     "vs_self_consistency": {"k": k_sc, **mcnemar(correct, sc[ids])}})
-    # adaptive: probe 2 seeds to the probe step; escalate uncertain mazes to self-consistency of 5 seeds
-    adaptive = {}
-    probe = cfg["probe_steps"][1] if len(cfg["probe_steps"]) > 1 else cfg["probe_steps"][0]
-    k_hi = min(5, cfg["kmax"])
-    for name, group in groups.items():
-        cheap_nfe = ensemble_nfe(n_steps, 2, probe)
-        costly = self_consistency(group.correct, group.answers, k_hi)
-        curve = adaptive_curve(group.spread[(probe, 2)], group.correct[:, 0], cheap_nfe, costly, k_hi * n_steps)
-        adaptive[name] = [{k: v for k, v in c.items() if k != "correct"} | {"ci95": accuracy(c["correct"])["ci95"]}
-                          for c in curve]
-    # pooled over groups: the best setting against one seed and against self-consistency at equal compute
-    verdict_rows = [r for r in rows if r["method"] == f"merge {best_op}" and r.get("scope") == "all"]
-    pooled = {}
-    for r in verdict_rows:
-        key = (r["k"], r["steps"])
-        pooled.setdefault(key, []).append(r)
-    best = None
-    for (k, steps), rs in pooled.items():
-        if len(rs) != len(groups):
-            continue
-        merged = np.concatenate([merges[(r["group"], best_op, k, steps, "all")] for r in rs])
-        single = np.concatenate([groups[r["group"]].correct[:, 0] for r in rs])
-        nfe = rs[0]["nfe"]
-        sc = np.concatenate([sc_at(groups[r["group"]], nfe, n_steps)[1] for r in rs])
-        entry = {"operator": best_op, "k": k, "steps": steps, "nfe": nfe, "merge": accuracy(merged),
-                 "single": accuracy(single), "vs_single": mcnemar(merged, single),
-                 "self_consistency": {"k": sc_at(next(iter(groups.values())), nfe, n_steps)[0], **accuracy(sc)},
-                 "vs_self_consistency": mcnemar(merged, sc)}
-        colder = [getattr(groups[r["group"]], "cold", {}).get(k) for r in rs]
-        if best_op == "xt_mean" and steps == "0" and all(c is not None for c in colder):
-            colder = np.concatenate(colder)
-            entry.update(cold_start=accuracy(colder), vs_cold_start=mcnemar(merged, colder))
-        if best is None or entry["merge"]["value"] > best["merge"]["value"]:
-            best = entry
-    if best is None:
-        verdict, why = "does not hold", "no merge setting ran on every group within the time budget"
-    else:
-        gain, p = best["vs_single"]["difference"], best["vs_single"]["p"]
-        over_sc, p_sc = best["vs_self_consistency"]["difference"], best["vs_self_consistency"]["p"]
-        beats_single = gain > 0 and p < 0.05
-        beats_sc = over_sc > 0 and p_sc < 0.05
-        # a merge of x_t at step 0 must also beat one seed started as cold (its matched control)
-        control = best.get("vs_cold_start")
-        beats_control = control is None or (control["difference"] > 0 and control["p"] < 0.05)
-        verdict = ("holds" if beats_single and beats_sc and beats_control
-                   else "partly" if beats_single else "does not hold")
-        why = (f"Best setting {best_op} with K={best['k']} merged at step {best['steps']} ({best['nfe']} NFE per maze), "
-               f"pooled over {len(groups)} groups (n={best['merge']['n']}): {100 * best['merge']['value']:.1f}% exact vs "
-               f"{100 * best['single']['value']:.1f}% for one seed (McNemar p={p:.3g}) and "
-               f"{100 * best['self_consistency']['value']:.1f}% for self-consistency of {best['self_consistency']['k']} "
-               f"seeds at no more compute (p={p_sc:.3g}). Setting chosen on the screening mazes, which are part of the pool.")
-        if control is not None:
-            why += (f" Matched control, one seed started at noise std 1/sqrt({best['k']}) ({n_steps} NFE): "
-                    f"{100 * best['cold_start']['value']:.1f}% (merge minus control {100 * control['difference']:+.1f} "
-                    f"points, McNemar p={control['p']:.3g}): "
-                    + ("merging beats the colder start." if beats_control else
-                       "merging does not beat one seed started as cold: what it gains is a colder start, not a "
-                       "combination of seeds."))
-            figures["best_vs_cold_start_difference"] = {"value": control["difference"], "p_mcnemar": control["p"],
-                                                        "n": best["merge"]["n"]}
-            figures["cold_start"] = {**best["cold_start"], "std": 1 / math.sqrt(best["k"])}
-        figures["best_merge"] = {**best["merge"], "setting": {k: best[k] for k in ("operator", "k", "steps", "nfe")}}
-        figures["best_vs_single_difference"] = {"value": gain, "p_mcnemar": p, "n": best["merge"]["n"]}
-        figures["best_vs_self_consistency_difference"] = {"value": over_sc, "p_mcnemar": p_sc, "n": best["merge"]["n"]}
-    return {"verdict": verdict, "why": why, "figures": figures, "rows": rows, "adaptive": adaptive, "best": best,
-            "best_operator": best_op, "best_step": best_step, "probe_step": probe}
-
-
-def plot(report, groups, cfg, out):
-    import matplotlib
-    import matplotlib.ticker
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = list(groups)
-    fig, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.6), squeeze=False)
-    colours = {"x0_renoise": "tab:red", "x0_median": "tab:purple", "x0_mean": "tab:orange", "xt_mean": "tab:brown"}
-    for ax, name in zip(axes[0], names):
-        rows = [r for r in report["rows"] if r["group"] == name]
-
-        def line(method, **style):
-            rs = sorted((r for r in rows if r["method"] == method), key=lambda r: r["nfe"])
-            if rs:
-                x, y = [r["nfe"] for r in rs], [100 * r["value"] for r in rs]
-                err = [[100 * (r["value"] - r["ci95"][0]) for r in rs], [100 * (r["ci95"][1] - r["value"]) for r in rs]]
-                ax.errorbar(x, y, yerr=err, capsize=2, **style)
-        single = next(r for r in rows if r["method"] == "single seed")
-        ax.errorbar([single["nfe"]], [100 * single["value"]], capsize=2, fmt="ks", label="single seed",
-                    yerr=[[100 * (single["value"] - single["ci95"][0])], [100 * (single["ci95"][1] - single["value"])]])
-        line("self-consistency", fmt="-o", color="tab:blue", label="self-consistency (vote of K)")
-        line("best-of-K (verifier, upper bound)", fmt="--", color="tab:gray", label="best-of-K (verifier, upper bound)")
-        line("more steps", fmt="-^", color="tab:green", label="one seed, K x steps")
-        cold = [r for r in rows if r["method"] == "cold start"]
-        if cold:
-            ax.scatter([r["nfe"] for r in cold], [100 * r["value"] for r in cold], color="tab:olive", marker="v",
-                       label="one seed, noise std 1/sqrt(K) (control)", zorder=3)
-            for r in cold:
-                ax.annotate(f"K={r['k']}", (r["nfe"], 100 * r["value"]), textcoords="offset points", xytext=(4, -3),
-                            fontsize=6, color="tab:olive")
-        for op, colour in colours.items():
-            rs = [r for r in rows if r["method"] == f"merge {op}" and r.get("scope") == "all"]
-            if rs:
-                rs.sort(key=lambda r: r["nfe"])
-                ax.scatter([r["nfe"] for r in rs], [100 * r["value"] for r in rs], color=colour, marker="D",
-                           label=f"merge {op}", zorder=3)
-        curve = report["adaptive"][name]
-        ax.plot([c["mean_nfe"] for c in curve], [100 * c["accuracy"] for c in curve], ":x", color="tab:cyan",
-                label=f"adaptive (2-seed probe, then vote of {min(5, cfg['kmax'])})")
-        ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        ax.set_xlabel("transformer forwards per maze (NFE, log scale)")
-        ax.set_ylabel("exact-solve accuracy (%)")
-        ax.set_title(f"{name} mazes (n={groups[name].n})")
-        ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
-    fig.suptitle(f"Seed ensemble vs baselines: accuracy against compute ({cfg['num_steps']} steps; 95% Wilson intervals)")
-    fig.tight_layout()
-    fig.savefig(out / "accuracy_vs_nfe.png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    images = ["accuracy_vs_nfe.png"]
-    starts = [r for r in report["rows"] if r["method"] in ("single seed", "cold start", "colder start")]
-    if any(r["method"] != "single seed" for r in starts):
-        fig, ax = plt.subplots(figsize=(6.4, 4.4))
-        for name, colour in zip(names, ("tab:red", "tab:purple", "tab:blue", "tab:green")):
-            pts = sorted((r.get("std", 1.0), r) for r in starts if r["group"] == name)
-            x = [std for std, _ in pts]
-            y = [100 * r["value"] for _, r in pts]
-            err = [[100 * (r["value"] - r["ci95"][0]) for _, r in pts], [100 * (r["ci95"][1] - r["value"]) for _, r in pts]]
-            ax.errorbar(x, y, yerr=err, fmt="-o", capsize=2, color=colour, label=f"{name} (n={groups[name].n})")
-        ax.set_xlabel("std of the starting noise x_T (1 = the sampler's; 1/sqrt(K) = a mean of K seeds)")
-        ax.set_ylabel("exact-solve accuracy, one seed (%)")
-        ax.set_title(f"One seed started colder ({cfg['num_steps']} steps; 95% Wilson intervals)")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        fig.savefig(out / "start_temperature.png", dpi=120)
-        plt.close(fig)
-        images.append("start_temperature.png")
-    screened = report["screened"] if "screened" in report else {}
-    if screened:
-        fig, ax = plt.subplots(figsize=(6.4, 4.4))
-        for op, colour in colours.items():
-            pts = sorted((int(k.split("step ")[1]), 100 * v) for k, v in screened.items() if k.startswith(op + " "))
-            if pts:
-                ax.plot(*zip(*pts), "-o", color=colour, label=op)
-        base = 100 * groups[report["screen"]["group"]].correct[:report["screen"]["n"], 0].mean()
-        ax.axhline(base, color="k", ls="--", label="single seed")
-        ax.set_xlabel("merge step (0 = first of the schedule)")
-        ax.set_ylabel("exact-solve accuracy (%)")
-        ax.set_title(f"Merge operator x step, K=3, {report['screen']['group']} (n={report['screen']['n']})")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        fig.savefig(out / "merge_step_screen.png", dpi=120)
-        plt.close(fig)
-        images.append("merge_step_screen.png")
-    return images
-
-
-def write(report, images, args, cfg, out, seconds):
+def write_report(raw, args, out):
+    """Summarise and plot the raw measurements, write result.json and print the verdict."""
     from interp.results import write_result
 
+    report = report_from_raw(raw)
+    images = study_figures(report, raw["groups"], raw["cfg"], out)
     extra = {k: report[k] for k in ("rows", "adaptive", "best", "screened", "screen", "log", "skipped", "probe_step")}
-    extra["config"] = {k: v for k, v in cfg.items()}
+    extra["config"] = dict(raw["cfg"])
     write_result(out, name="seed_ensemble", claim=CLAIM, verdict=report["verdict"], why=report["why"],
-                 figures=report["figures"], preset=args.preset, images=images, device=args.device, seconds=seconds,
-                 command="python experiments/seed_ensemble.py " + " ".join(sys.argv[1:]), extra=extra)
+                 figures=report["figures"], preset=args.preset, images=images, device=args.device,
+                 seconds=raw["seconds"], command="python experiments/seed_ensemble.py " + " ".join(sys.argv[1:]),
+                 extra=extra)
     json.loads((out / "result.json").read_text())  # fails loudly if anything was not JSON-safe
     print(json.dumps({k: report[k] for k in ("verdict", "why")}, indent=1))
 

@@ -4,7 +4,9 @@ A merge is a list of :class:`~interp.interventions.Intervention` s (:func:`merge
 run by the one executor; :func:`ensemble_run` runs the K seeds up to the last merge step and
 continues each group's reference seed alone. Baselines at matched compute (self-consistency,
 best-of-K, more steps) and NFE accounting live beside it; :mod:`interp.ensemble.adaptive` turns
-the seeds' early disagreement into a failure predictor and an adaptive-compute policy.
+the seeds' early disagreement into a failure predictor and an adaptive-compute policy;
+:mod:`interp.ensemble.study` compares merges with those baselines and states the verdict rule,
+:mod:`interp.ensemble.plots` draws the comparison.
 
 Example:
     >>> from interp.ensemble import OPERATORS, ensemble_nfe

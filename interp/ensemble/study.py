@@ -1,0 +1,201 @@
+"""The seed-ensemble study: merges against their baselines at equal compute, pooled over maze groups, and its verdict.
+
+Everything here reads plain measurements, as a run records them (``raw.json.gz``, :mod:`interp.rawjson`):
+
+* ``groups``: per maze group ``{"n", "kmax", "correct", "answers", "spread"}`` and, where they ran,
+  ``"more"``, ``"cold"``, ``"colder"``. ``correct`` is bool ``[n, kmax]`` (seed j solved maze i);
+  ``answers[i]`` the kmax drawn answers of maze i (bytes, ``None`` when unreadable); ``spread``
+  ``{(step, k): [n]}`` the early x0 disagreement of the first k seeds; ``more`` ``{k: bool [n]}``
+  one seed with k times the steps; ``cold`` ``{k: bool [n]}`` one seed started at noise std
+  1/sqrt(k); ``colder`` ``{std: bool [n]}`` one seed started at noise std ``std``.
+* ``merges``: ``{(group, operator, k, steps, scope): bool [n]}``; ``steps`` is one step (``"2"``)
+  or a window (``"0-3"``); scope ``"all"`` (every maze) or ``"screen"`` (the group's first mazes).
+* ``cfg``: the run's settings; read here are ``num_steps``, ``kmax`` and ``probe_steps``.
+
+Verdict rule (:func:`verdict`). Of the settings (K, merge steps) of the screened best operator
+that ran on every group, the one of highest pooled accuracy is tested with McNemar's exact test on
+the pooled mazes. "Beats" means a positive difference with p < 0.05.
+
+* ``holds``: it beats one seed, beats self-consistency with as many seeds as its NFE affords, and,
+  for ``xt_mean`` at step 0 where every group ran the control, beats its matched control: one seed
+  whose starting noise has std 1/sqrt(K), which is what a mean of K standard normal draws is;
+* ``partly``: it beats one seed only;
+* ``does not hold``: otherwise, or when no setting ran on every group.
+
+Example:
+    >>> import numpy as np
+    >>> group = {"n": 4, "kmax": 3, "correct": np.ones((4, 3), bool), "answers": [[b"a"] * 3] * 4}
+    >>> sc_at(group, nfe=25, n_steps=10)[0]      # 25 NFE afford 2 seeds of 10 steps
+    2
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from interp.ensemble.adaptive import adaptive_curve, auroc
+from interp.ensemble.baselines import best_of_k, self_consistency
+from interp.ensemble.nfe import baseline_nfe, ensemble_nfe
+from interp.ensemble.stats import accuracy, mcnemar
+
+ADAPTIVE_SEEDS = 5  # the costly arm of the adaptive policy: a vote of this many seeds (at most kmax)
+
+
+def sc_at(group: dict, nfe: float, n_steps: int):
+    """Self-consistency with as many seeds as ``nfe`` affords (1 seed: the single-seed run): ``(k, correct)``."""
+    k = max(1, min(group["kmax"], int(nfe // n_steps)))
+    return k, (group["correct"][:, 0] if k == 1 else self_consistency(group["correct"], group["answers"], k))
+
+
+def baseline_rows(name: str, group: dict, n_steps: int) -> list[dict]:
+    """One seed, self-consistency, best-of-K, more steps and the colder starts of one group."""
+    single = group["correct"][:, 0]
+    rows = [{"group": name, "method": "single seed", "k": 1, "nfe": n_steps, **accuracy(single)}]
+    for k in range(2, group["kmax"] + 1):
+        sc, bok = self_consistency(group["correct"], group["answers"], k), best_of_k(group["correct"], k)
+        rows.append({"group": name, "method": "self-consistency", "k": k,
+                     "nfe": baseline_nfe("self_consistency", n_steps, k), **accuracy(sc),
+                     "vs_single": mcnemar(sc, single)})
+        rows.append({"group": name, "method": "best-of-K (verifier, upper bound)", "k": k,
+                     "nfe": baseline_nfe("best_of_k", n_steps, k), **accuracy(bok)})
+    for k, correct in group.get("more", {}).items():
+        rows.append({"group": name, "method": "more steps", "k": k, "nfe": baseline_nfe("more_steps", n_steps, k),
+                     **accuracy(correct), "vs_single": mcnemar(correct, single)})
+    for k, correct in group.get("cold", {}).items():
+        rows.append({"group": name, "method": "cold start", "k": k, "nfe": n_steps, "std": 1 / math.sqrt(k),
+                     **accuracy(correct), "vs_single": mcnemar(correct, single)})
+    for std, correct in group.get("colder", {}).items():
+        rows.append({"group": name, "method": "colder start", "nfe": n_steps, "std": std, **accuracy(correct),
+                     "vs_single": mcnemar(correct, single)})
+    return rows
+
+
+def merge_row(key: tuple, correct: np.ndarray, group: dict, n_steps: int) -> dict:
+    """One merge setting against one seed and self-consistency at no more compute, on the same mazes."""
+    name, op, k, steps, scope = key
+    nfe = ensemble_nfe(n_steps, k, int(steps.split("-")[-1]))
+    ids = np.arange(len(correct))  # a screen covers the group's first mazes
+    k_sc, sc = sc_at(group, nfe, n_steps)
+    return {"group": name, "method": f"merge {op}", "k": k, "steps": steps, "scope": scope, "nfe": nfe,
+            **accuracy(correct), "vs_single": mcnemar(correct, group["correct"][ids, 0]),
+            "vs_self_consistency": {"k": k_sc, **mcnemar(correct, sc[ids])}}
+
+
+def probe_step(cfg: dict) -> int:
+    """The step the adaptive policy probes at: the second probe step, if there is one."""
+    return cfg["probe_steps"][1] if len(cfg["probe_steps"]) > 1 else cfg["probe_steps"][0]
+
+
+def adaptive_curves(groups: dict, cfg: dict) -> dict:
+    """Per group: probe 2 seeds to :func:`probe_step`; escalate uncertain mazes to a vote of :data:`ADAPTIVE_SEEDS`."""
+    n_steps, probe, k_hi = cfg["num_steps"], probe_step(cfg), min(ADAPTIVE_SEEDS, cfg["kmax"])
+    curves = {}
+    for name, group in groups.items():
+        cheap_nfe = ensemble_nfe(n_steps, 2, probe)
+        costly = self_consistency(group["correct"], group["answers"], k_hi)
+        curve = adaptive_curve(group["spread"][(probe, 2)], group["correct"][:, 0], cheap_nfe, costly, k_hi * n_steps)
+        curves[name] = [{k: v for k, v in c.items() if k != "correct"} | {"ci95": accuracy(c["correct"])["ci95"]}
+                        for c in curve]
+    return curves
+
+
+def pooled_best(rows: list[dict], groups: dict, merges: dict, best_op: str, n_steps: int) -> dict | None:
+    """The setting of ``best_op`` that ran on every group with the highest pooled accuracy, with its tests."""
+    pooled = {}
+    for r in rows:
+        if r["method"] == f"merge {best_op}" and r.get("scope") == "all":
+            pooled.setdefault((r["k"], r["steps"]), []).append(r)
+    best = None
+    for (k, steps), rs in pooled.items():
+        if len(rs) != len(groups):
+            continue
+        merged = np.concatenate([merges[(r["group"], best_op, k, steps, "all")] for r in rs])
+        single = np.concatenate([groups[r["group"]]["correct"][:, 0] for r in rs])
+        nfe = rs[0]["nfe"]
+        sc = np.concatenate([sc_at(groups[r["group"]], nfe, n_steps)[1] for r in rs])
+        entry = {"operator": best_op, "k": k, "steps": steps, "nfe": nfe, "merge": accuracy(merged),
+                 "single": accuracy(single), "vs_single": mcnemar(merged, single),
+                 "self_consistency": {"k": sc_at(next(iter(groups.values())), nfe, n_steps)[0], **accuracy(sc)},
+                 "vs_self_consistency": mcnemar(merged, sc)}
+        cold = [groups[r["group"]].get("cold", {}).get(k) for r in rs]
+        if best_op == "xt_mean" and steps == "0" and all(c is not None for c in cold):
+            cold = np.concatenate(cold)
+            entry.update(cold_start=accuracy(cold), vs_cold_start=mcnemar(merged, cold))
+        if best is None or entry["merge"]["value"] > best["merge"]["value"]:
+            best = entry
+    return best
+
+
+def _beats(test: dict) -> bool:
+    return test["difference"] > 0 and test["p"] < 0.05
+
+
+def verdict(best: dict | None, n_groups: int, n_steps: int) -> tuple[str, str]:
+    """``(verdict, why)`` of the pooled best setting (see the module's verdict rule)."""
+    if best is None:
+        return "does not hold", "no merge setting ran on every group within the time budget"
+    p, p_sc = best["vs_single"]["p"], best["vs_self_consistency"]["p"]
+    beats_single, beats_sc = _beats(best["vs_single"]), _beats(best["vs_self_consistency"])
+    # a merge of x_t at step 0 must also beat one seed started as cold (its matched control)
+    control = best.get("vs_cold_start")
+    beats_control = control is None or _beats(control)
+    outcome = "holds" if beats_single and beats_sc and beats_control else "partly" if beats_single else "does not hold"
+    why = (f"Best setting {best['operator']} with K={best['k']} merged at step {best['steps']} ({best['nfe']} NFE per "
+           f"maze), pooled over {n_groups} groups (n={best['merge']['n']}): {100 * best['merge']['value']:.1f}% exact "
+           f"vs {100 * best['single']['value']:.1f}% for one seed (McNemar p={p:.3g}) and "
+           f"{100 * best['self_consistency']['value']:.1f}% for self-consistency of {best['self_consistency']['k']} "
+           f"seeds at no more compute (p={p_sc:.3g}). Setting chosen on the screening mazes, which are part of the "
+           "pool.")
+    if control is not None:
+        why += (f" Matched control, one seed started at noise std 1/sqrt({best['k']}) ({n_steps} NFE): "
+                f"{100 * best['cold_start']['value']:.1f}% (merge minus control {100 * control['difference']:+.1f} "
+                f"points, McNemar p={control['p']:.3g}): "
+                + ("merging beats the colder start." if beats_control else
+                   "merging does not beat one seed started as cold: what it gains is a colder start, not a "
+                   "combination of seeds."))
+    return outcome, why
+
+
+def best_figures(best: dict | None) -> dict:
+    """The headline figures of the pooled best setting (none when no setting ran on every group)."""
+    if best is None:
+        return {}
+    n, figures = best["merge"]["n"], {}
+    control = best.get("vs_cold_start")
+    if control is not None:
+        figures["best_vs_cold_start_difference"] = {"value": control["difference"], "p_mcnemar": control["p"], "n": n}
+        figures["cold_start"] = {**best["cold_start"], "std": 1 / math.sqrt(best["k"])}
+    figures["best_merge"] = {**best["merge"], "setting": {k: best[k] for k in ("operator", "k", "steps", "nfe")}}
+    figures["best_vs_single_difference"] = {"value": best["vs_single"]["difference"],
+                                            "p_mcnemar": best["vs_single"]["p"], "n": n}
+    figures["best_vs_self_consistency_difference"] = {"value": best["vs_self_consistency"]["difference"],
+                                                      "p_mcnemar": best["vs_self_consistency"]["p"], "n": n}
+    return figures
+
+
+def summarise(groups: dict, merges: dict, cfg: dict, best_op: str, best_step: int) -> dict:
+    """Rows of every method, figures, adaptive curves, the pooled best setting and the verdict."""
+    n_steps = cfg["num_steps"]
+    rows, figures = [], {}
+    for name, group in groups.items():
+        rows += baseline_rows(name, group, n_steps)
+        figures[f"{name}_single"] = {**accuracy(group["correct"][:, 0]), "nfe": n_steps}
+        failed = ~group["correct"][:, 0]
+        figures[f"{name}_auroc"] = {"value": {f"step {s}, {kk} seeds": auroc(v, failed)
+                                              for (s, kk), v in group["spread"].items()}, "n": group["n"]}
+    rows += [merge_row(key, correct, groups[key[0]], n_steps) for key, correct in merges.items()]
+    best = pooled_best(rows, groups, merges, best_op, n_steps)
+    outcome, why = verdict(best, len(groups), n_steps)
+    figures.update(best_figures(best))
+    return {"verdict": outcome, "why": why, "figures": figures, "rows": rows, "adaptive": adaptive_curves(groups, cfg),
+            "best": best, "best_operator": best_op, "best_step": best_step, "probe_step": probe_step(cfg)}
+
+
+def report_from_raw(raw: dict) -> dict:
+    """:func:`summarise` of a run's raw record, with its screen, log and what was skipped."""
+    report = summarise(raw["groups"], raw["merges"], raw["cfg"], raw["best_op"], raw["best_step"])
+    report.update(screened={f"{k[1]} step {k[3]}": v for k, v in raw["screened"].items()}, log=raw["log"],
+                  skipped=raw["skipped"], screen=raw["screen"])
+    return report
