@@ -144,10 +144,11 @@ def verdict(best: dict | None, n_groups: int, n_steps: int) -> tuple[str, str]:
     outcome = "holds" if beats_single and beats_sc and beats_control else "partly" if beats_single else "does not hold"
     why = (f"Best setting {best['operator']} with K={best['k']} merged at step {best['steps']} ({best['nfe']} NFE per "
            f"maze), pooled over {n_groups} groups (n={best['merge']['n']}): {100 * best['merge']['value']:.1f}% exact "
-           f"vs {100 * best['single']['value']:.1f}% for one seed (McNemar p={p:.3g}) and "
-           f"{100 * best['self_consistency']['value']:.1f}% for self-consistency of {best['self_consistency']['k']} "
-           f"seeds at no more compute (p={p_sc:.3g}). Setting chosen on the screening mazes, which are part of the "
-           "pool.")
+           f"vs {100 * best['single']['value']:.1f}% for one seed (McNemar p={p:.3g})"
+           + (f" and {100 * best['self_consistency']['value']:.1f}% for self-consistency of "
+              f"{best['self_consistency']['k']} seeds at no more compute (p={p_sc:.3g})" if best["self_consistency"]["k"] > 1
+              else "; at this compute self-consistency affords only one seed")
+           + ". Setting chosen on the screening mazes, which are part of the pool.")
     if control is not None:
         why += (f" Matched control, one seed started at noise std 1/sqrt({best['k']}) ({n_steps} NFE): "
                 f"{100 * best['cold_start']['value']:.1f}% (merge minus control {100 * control['difference']:+.1f} "
