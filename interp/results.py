@@ -81,7 +81,7 @@ def share(flags) -> dict:
     """
     flags = [bool(f) for f in flags]
     k, n = sum(flags), len(flags)
-    return {"value": (k / n) if n else None, "ci95": [round(v, 4) for v in wilson(k, n)], "n": n}
+    return {"value": round(k / n, 4) if n else None, "ci95": [round(v, 4) for v in wilson(k, n)], "n": n}
 
 
 class ScriptParser(argparse.ArgumentParser):

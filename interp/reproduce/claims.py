@@ -23,16 +23,9 @@ import numpy as np
 
 from interp.metrics.cos_aggregate import aggregate_by_size, bootstrap_mean
 from interp.reproduce.plots import plot_panels
-from interp.results import wilson
+from interp.results import share
 
 FAINT = 0.25   # a unit drawn "faintly": a quarter of the way from floor to route colour
-
-
-def share(flags) -> dict:
-    """Share of true flags with its Wilson 95% interval and n."""
-    flags = np.asarray(list(flags), bool)
-    k, n = int(flags.sum()), len(flags)
-    return {"value": round(k / n, 4) if n else None, "ci95": [round(v, 4) for v in wilson(k, n)], "n": n}
 
 
 def mean_ci(values) -> dict:
