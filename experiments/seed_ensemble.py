@@ -107,6 +107,7 @@ class Group:
         tokens = (2 * mazes[0].size + 1) ** 2
         self.chunk_rows = max(cfg["kmax"], int(cfg["rows_5x5"] * 121 / tokens))
         self.frames = first_frames(mazes, model.organism)
+        self.more, self.cold, self.colder = {}, {}, {}  # {K: correct}, {K: correct}, {std: correct}
 
     def inputs(self, maze_ids, seeds_per_maze):
         frames = np.repeat(self.frames[maze_ids], seeds_per_maze, axis=0)
@@ -278,12 +279,12 @@ def main(argv=None) -> int:
     for k in sorted(cfg["ks"], reverse=True):
         for group in groups.values():
             if affordable(group, group.n * n_steps, f"{group.name} cold start K={k}"):
-                group.__dict__.setdefault("cold", {})[k] = run_cold_start(group, scorer, 1 / math.sqrt(k))
+                group.cold[k] = run_cold_start(group, scorer, 1 / math.sqrt(k))
     # (B'') colder still: where does accuracy peak against the starting noise's std?
     for std in cfg["colder_stds"]:
         for group in groups.values():
             if affordable(group, group.n * n_steps, f"{group.name} start at noise std {std}"):
-                group.__dict__.setdefault("colder", {})[std] = run_cold_start(group, scorer, std)
+                group.colder[std] = run_cold_start(group, scorer, std)
     for op in OPERATORS:
         if op != best_op:
             merge_all(op, 3, best_step)
@@ -291,7 +292,7 @@ def main(argv=None) -> int:
     for k in cfg["more_steps_ks"]:
         for group in sorted(groups.values(), key=lambda g: g.correct[:, 0].mean()):
             if affordable(group, group.n * k * n_steps, f"{group.name} more steps x{k}"):
-                group.__dict__.setdefault("more", {})[k] = run_more_steps(group, scorer, k)
+                group.more[k] = run_more_steps(group, scorer, k)
     # (D) a merge window with the best operator
     lo, hi = cfg["window"]
     for group in groups.values():
@@ -301,8 +302,8 @@ def main(argv=None) -> int:
                                                                               list(range(lo, hi + 1)))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    raw = {"groups": {name: {key: getattr(g, key) for key in ("n", "kmax", "correct", "answers", "spread")}
-                      | {key: getattr(g, key, {}) for key in ("more", "cold", "colder")} for name, g in groups.items()},
+    kept = ("n", "kmax", "correct", "answers", "spread", "more", "cold", "colder")
+    raw = {"groups": {name: {key: getattr(g, key) for key in kept} for name, g in groups.items()},
            "merges": merges, "cfg": cfg, "best_op": best_op, "best_step": best_step, "screened": screened, "log": log,
            "skipped": skipped, "screen": {"group": screen.name, "n": int(len(screen_ids)), "k": 3},
            "seconds": elapsed(), "device": args.device}
