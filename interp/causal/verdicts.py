@@ -111,7 +111,7 @@ def noise_verdict(table: dict, *, strengths, steps, frames, num_steps: int) -> t
     return "does not hold", f"noise at one step does not hurt more than noise at a frame; {facts}"
 
 
-def swap_verdict(table: dict, *, layers, num_layers: int) -> tuple[str, str]:
+def swap_verdict(table: dict, *, layers, num_layers: int, min_share: float = 0.05) -> tuple[str, str]:
     """Does swapping one middle block's tokens at step 0 flip the answer to the other maze's route?
 
     The most flipping block is the one of ``layers`` whose step-0 swap most often makes the answer
@@ -121,7 +121,7 @@ def swap_verdict(table: dict, *, layers, num_layers: int) -> tuple[str, str]:
     """
     first = {k: table[f"step0/layer{k}/other"] for k in layers}
     best = max(first, key=lambda k: first[k]["value"])
-    flips = first[best]["ci95"][0] > 0.05
+    flips = first[best]["ci95"][0] > min_share
     middle = num_layers / 3 <= best < 2 * num_layers / 3
     fact = (f"at step 0 the most flipping block is {best} of {num_layers}: {first[best]['value']:.3f} "
             "follow the other maze")
@@ -134,4 +134,4 @@ def swap_verdict(table: dict, *, layers, num_layers: int) -> tuple[str, str]:
         return "holds", f"a middle block flips the answer; {fact}"
     if flips:
         return "partly", f"swapping one block flips the answer, but the block is not a middle one; {fact}"
-    return "does not hold", f"no single block's swap at step 0 flips the answer measurably (>5%); {fact}"
+    return "does not hold", f"no single block's swap at step 0 flips the answer measurably (>{min_share:.0%}); {fact}"

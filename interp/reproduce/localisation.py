@@ -61,6 +61,28 @@ def probe_claim(localisation: dict, *, n_mazes: int) -> dict:
                      "(route, dead ends, distance).", "verdict": verdict, "why": why, "figures": figures}
 
 
+def strong_cells(cells, *, min_effect: float = 0.5, narrower: bool = True):
+    """``(verdict, best cell, strong cells)`` of a patching grid's ``cells`` (see :func:`patch_claim`).
+
+    ``narrower`` reads only regions other than ``all`` (patching every token and reading the same
+    step's x0_hat hands the rest of the step the clean activations wholesale: an upper bound, not
+    localisation); without it every region counts.
+    """
+    every = [c for c in cells if c["preference"] is not None]
+    cells = ([c for c in every if c["region"] != "all"] or every) if narrower else every
+    steps = sorted({c["step"] for c in cells})
+    best = max(cells, key=lambda c: c["preference"])
+    strong = [c for c in cells if c["preference"] >= min_effect and c["ci95"][0] is not None and c["ci95"][0] > 0]
+    late = steps[len(steps) // 2] if steps else 0
+    if strong and min(c["step"] for c in strong) < late:
+        verdict = "holds"
+    elif strong:
+        verdict = "partly"
+    else:
+        verdict = "does not hold"
+    return verdict, best, strong
+
+
 def patch_claim(summary: dict, *, min_effect: float = 0.5) -> dict:
     """Where in layer x step does the clean route's information live? (patching clean into corrupted).
 
@@ -70,25 +92,15 @@ def patch_claim(summary: dict, *, min_effect: float = 0.5) -> dict:
     ``partly`` when it restores that much later; ``does not hold`` when no cell does.
     """
     every = [c for c in summary["cells"] if c["preference"] is not None]
-    # patching every token and reading the same step's x0_hat hands the rest of the step the clean
-    # activations wholesale: an upper bound, not localisation; the verdict reads narrower regions
     cells = [c for c in every if c["region"] != "all"] or every
     sanity = [c["preference"] for c in every if c["region"] == "all"]
     steps = sorted({c["step"] for c in cells})
-    best = max(cells, key=lambda c: c["preference"])
     n = summary["n_pairs"]
     by_step = {}
     for step in steps:
         top = max((c for c in cells if c["step"] == step), key=lambda c: c["preference"])
         by_step[step] = top
-    strong = [c for c in cells if c["preference"] >= min_effect and c["ci95"][0] is not None and c["ci95"][0] > 0]
-    late = steps[len(steps) // 2] if steps else 0
-    if strong and min(c["step"] for c in strong) < late:
-        verdict = "holds"
-    elif strong:
-        verdict = "partly"
-    else:
-        verdict = "does not hold"
+    verdict, best, strong = strong_cells(summary["cells"], min_effect=min_effect)
     figures = {"best_cell_preference": {"value": best["preference"], "ci95": best["ci95"], "n": n,
                                         "layer": best["layer"], "step": best["step"], "region": best["region"]}}
     for step, cell in by_step.items():

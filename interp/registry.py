@@ -1,0 +1,196 @@
+"""The claims registry (``experiments/claims.toml``): each claim's rule, fixed before its data.
+
+An :class:`Entry` is one rule for one claim, dated; a changed rule is a later entry with the same
+``name`` (fields it leaves out are those of the entry before). :func:`verdicts` judges a
+``result.json`` record by every entry of its claim, the latest leading; :func:`provenance` says
+which registry (its commit, when the file is committed unchanged, and its SHA-256) judged it.
+
+Example:
+    >>> entries = load()
+    >>> latest("working_memory").rule
+    'not_testable'
+    >>> [e.fixed[:10] for e in history("noise_step_vs_frame")]
+    ['2026-11-30', '2026-11-30']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from interp.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+REGISTRY = Path(os.environ.get("COS_CLAIMS", ROOT / "experiments" / "claims.toml"))
+REQUIRED = ("name", "fixed", "statement", "models", "metric", "control", "negative_control", "n", "rule")
+INHERITED = ("label", "statement", "models", "metric", "control", "negative_control", "n", "can_test")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One dated rule of one claim (see the header of ``experiments/claims.toml`` for the fields)."""
+
+    name: str
+    fixed: str
+    label: str
+    statement: str
+    models: tuple
+    metric: str
+    control: str
+    negative_control: str
+    n: int
+    rule: str
+    params: dict = field(default_factory=dict, hash=False)
+    text: str = ""
+    can_test: str = ""
+
+    @property
+    def rule_text(self) -> str:
+        """The rule in words: the entry's ``text``, else the conditions of an expression rule."""
+        if self.text:
+            return self.text
+        if self.rule == "expression":
+            return (f"holds if {self.params['holds']}"
+                    + (f"; partly if {self.params['partly']}" if self.params.get("partly") else "")
+                    + "; otherwise does not hold")
+        if self.rule == "not_testable":
+            return f"not testable here: {self.params.get('reason', '')}"
+        return f"{self.rule}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
+
+    def as_record(self) -> dict:
+        """What ``result.json`` stores of the rule that judged it."""
+        return {"claim": self.name, "fixed": self.fixed, "rule": self.rule, "params": dict(self.params),
+                "text": self.rule_text, "n_needed": self.n}
+
+
+def _read(path: Path) -> dict:
+    import tomllib
+
+    if not path.is_file():
+        raise InputError(f"claims registry {path} not found: run from a checkout of the repository or set COS_CLAIMS")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"claims registry {path} is not valid TOML: {err}") from None
+
+
+def parse(data: dict, source: str = "registry") -> list[Entry]:
+    """Entries of a parsed registry, checked: fields present, rules known, expressions valid, dates rising."""
+    from interp.rules import RULES, check_expression
+
+    entries, last = [], {}
+    for i, raw in enumerate(data.get("claim", [])):
+        raw = dict(raw)
+        raw["fixed"] = raw["fixed"].isoformat() if hasattr(raw.get("fixed"), "isoformat") else raw.get("fixed")
+        before = last.get(raw.get("name"))
+        for key in INHERITED:
+            if key not in raw and before is not None:
+                raw[key] = getattr(before, key)
+        missing = [k for k in REQUIRED if raw.get(k) in (None, "")]
+        if missing:
+            raise InputError(f"{source}: claim entry {i} ({raw.get('name', '?')}) lacks {', '.join(missing)}")
+        if raw["rule"] not in RULES:
+            raise InputError(f"{source}: claim {raw['name']} names rule {raw['rule']!r}: valid are {', '.join(RULES)}")
+        params = raw.get("params", {})
+        if raw["rule"] == "expression":
+            if "holds" not in params:
+                raise InputError(f"{source}: expression rule of {raw['name']} needs params.holds")
+            for key in ("holds", "partly"):
+                if key in params:
+                    check_expression(params[key])
+        if raw["rule"] == "not_testable" and not params.get("reason"):
+            raise InputError(f"{source}: claim {raw['name']} is not testable without params.reason")
+        if before is not None and raw["fixed"] <= before.fixed:
+            raise InputError(f"{source}: entry {raw['name']} fixed {raw['fixed']} is not later than the one before "
+                             f"({before.fixed}): a changed rule is a new, later entry")
+        unknown = set(raw) - set(Entry.__dataclass_fields__)
+        if unknown:
+            raise InputError(f"{source}: claim {raw['name']} has unknown fields {sorted(unknown)}")
+        models = tuple(raw["models"])
+        organisms = data.get("organisms", {})
+        if organisms and set(models) - set(organisms):
+            raise InputError(f"{source}: claim {raw['name']} names models {sorted(set(models) - set(organisms))} "
+                             f"not in [organisms]: {', '.join(organisms)}")
+        entry = Entry(**{**raw, "models": models, "label": raw.get("label", raw["name"]), "params": params})
+        entries.append(entry)
+        last[entry.name] = entry
+    return entries
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, stamp: float) -> tuple[list[Entry], dict]:
+    data = _read(Path(path))
+    return parse(data, path), data.get("organisms", {})
+
+
+def load(path: str | Path | None = None) -> list[Entry]:
+    """Every entry of the registry, in file order."""
+    path = Path(path or REGISTRY)
+    return _load(str(path), path.stat().st_mtime if path.exists() else 0.0)[0]
+
+
+def organisms(path: str | Path | None = None) -> dict:
+    """The registry's ``[organisms]``: ``{key: {"title", "about"}}``."""
+    path = Path(path or REGISTRY)
+    return _load(str(path), path.stat().st_mtime if path.exists() else 0.0)[1]
+
+
+def names(path=None) -> list[str]:
+    """Claim names in the registry's order (the order of the results page)."""
+    return list(dict.fromkeys(e.name for e in load(path)))
+
+
+def history(name: str, path=None) -> list[Entry]:
+    """Every entry of claim ``name``, oldest first."""
+    found = [e for e in load(path) if e.name == name]
+    if not found:
+        raise InputError(f"claim {name!r} is not in the registry {path or REGISTRY}: known are {', '.join(names(path))}")
+    return found
+
+
+def latest(name: str, path=None) -> Entry:
+    """The entry that judges claim ``name`` now."""
+    return history(name, path)[-1]
+
+
+def verdicts(record: dict, path=None) -> list[dict]:
+    """``record`` judged by every entry of its claim, oldest first: ``{"fixed", "text", "verdict", "why", "n"}``.
+
+    A rule that cannot read the record (a figure it needs was not measured by that run) gives no
+    verdict but says what is missing.
+    """
+    from interp.rules import judge
+
+    out = []
+    for entry in history(record["name"], path):
+        try:
+            v = judge(record, entry.rule, entry.params)
+            out.append({"fixed": entry.fixed, "rule": entry.rule, "text": entry.rule_text, "verdict": v.verdict,
+                        "why": v.why, "n": v.n})
+        except (InputError, KeyError) as err:
+            out.append({"fixed": entry.fixed, "rule": entry.rule, "text": entry.rule_text, "verdict": None,
+                        "why": f"cannot be read from this record: {err}", "n": None})
+    return out
+
+
+def provenance(path=None) -> dict:
+    """Which registry judged: its path, SHA-256, and the commit that last changed it (None when the
+    file differs from that commit or no git history is at hand)."""
+    path = Path(path or REGISTRY)
+    text = path.read_bytes()
+    digest = hashlib.sha256(text).hexdigest()
+    commit = None
+    try:
+        rel = path.resolve().relative_to(ROOT)
+        run = dict(cwd=ROOT, capture_output=True, text=True, timeout=10)
+        last = subprocess.run(["git", "log", "-1", "--format=%H", "--", str(rel)], **run).stdout.strip()
+        blob = subprocess.run(["git", "show", f"{last}:{rel.as_posix()}"], cwd=ROOT, capture_output=True,
+                              timeout=10).stdout if last else None
+        commit = last if blob == text else None
+    except (ValueError, OSError, subprocess.SubprocessError):
+        pass
+    return {"path": "experiments/claims.toml" if path == REGISTRY else str(path), "sha256": digest, "commit": commit}
