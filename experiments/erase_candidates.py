@@ -182,7 +182,8 @@ def main(argv=None):
     args = parse(argv)
     import torch
     from interp.causal.runs import load, replot_args, rewrite_verdict
-    from interp.results import share, write_result
+    from interp.results import write_result
+    from interp.stats import share
 
     out = Path(args.out)
     if args.replot:

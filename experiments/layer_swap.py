@@ -130,7 +130,8 @@ def main(argv=None):
     import torch
     from interp.causal.runs import load, replot_args, rewrite_verdict
     from interp.causal.verdicts import swap_verdict
-    from interp.results import share, write_result
+    from interp.results import write_result
+    from interp.stats import share
 
     out = Path(args.out)
     if args.replot:

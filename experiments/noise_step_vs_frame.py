@@ -160,8 +160,8 @@ def main(argv=None):
     args = parse(argv)
     import torch
     from interp.causal.runs import load, replot_args, rewrite_verdict
-    from interp.causal.verdicts import mean_ci
-    from interp.results import share, write_result
+    from interp.results import write_result
+    from interp.stats import mean_ci, share
 
     out = Path(args.out)
     if args.replot:

@@ -3,7 +3,7 @@
 One schema for all, so that the results page can be rebuilt from the JSON alone:
 
 * ``claim``: the paper's statement being tested, in one sentence;
-* ``verdict``: ``holds``, ``partly`` or ``does not hold`` (on this model), and ``why``;
+* ``verdict``: ``holds``, ``partly``, ``does not hold`` or ``not testable here`` (on this model), and ``why``;
 * ``figures``: measured numbers, each a dict with ``value`` and, where it is an estimate,
   ``ci95`` (``[low, high]``) and ``n``;
 * ``images``: PNG files beside the JSON;
@@ -28,8 +28,9 @@ import sys
 from pathlib import Path
 
 from interp.errors import InputError, check_choice
+from interp.rules import VERDICTS
+from interp.stats import share, wilson  # noqa: F401  (the figures every record holds)
 
-VERDICTS = ("holds", "partly", "does not hold")
 RESULTS = Path("experiments/results")
 
 
@@ -38,16 +39,6 @@ def result_folder(name: str, preset: str) -> Path:
     the ``cpu`` preset of ``make reproduce`` in ``RESULTS/cpu/<name>``, so a re-run never overwrites
     the published figures."""
     return RESULTS / name if preset == "gpu" else RESULTS / preset / name
-
-
-def wilson(successes: int, n: int, z: float = 1.96) -> list[float]:
-    """Wilson 95% interval of a share ``successes / n`` (``[0, 1]`` when ``n`` is 0)."""
-    if n == 0:
-        return [0.0, 1.0]
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
-    return [max(0.0, centre - half), min(1.0, centre + half)]
 
 
 def write_result(folder: str | Path, *, name: str, claim: str, verdict: str, why: str, figures: dict,
@@ -70,18 +61,6 @@ def write_result(folder: str | Path, *, name: str, claim: str, verdict: str, why
     record.update(extra or {})
     (folder / "result.json").write_text(json.dumps(record, indent=2, default=float) + "\n")
     return folder
-
-
-def share(flags) -> dict:
-    """A share of True flags as a figure: ``{"value", "ci95" (Wilson), "n"}``.
-
-    Example:
-        >>> share([True, False, True, True])["value"]
-        0.75
-    """
-    flags = [bool(f) for f in flags]
-    k, n = sum(flags), len(flags)
-    return {"value": round(k / n, 4) if n else None, "ci95": [round(v, 4) for v in wilson(k, n)], "n": n}
 
 
 class ScriptParser(argparse.ArgumentParser):

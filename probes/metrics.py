@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -106,9 +105,6 @@ def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float,
         return float("nan"), float("nan")
     from statistics import NormalDist
 
-    z = NormalDist().inv_cdf(0.5 + level / 2.0)
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return centre - half, centre + half
+    from interp.stats import wilson
+
+    return wilson(successes, n, NormalDist().inv_cdf(0.5 + level / 2.0))

@@ -1,7 +1,7 @@
 """Verdict rules of the causal maze experiments, read from their figures tables alone.
 
 Each table maps a figure's name to ``{"value", "ci95": [low, high], "n"}`` (a share with its Wilson
-interval from :func:`interp.results.share`, or a mean from :func:`mean_ci`); each rule returns
+interval from :func:`interp.stats.share`, or a mean from :func:`interp.stats.mean_ci`); each rule returns
 ``(verdict, why)`` for :func:`interp.results.write_result`, so ``--replot`` recomputes the verdict
 from a stored ``result.json``. Table names:
 
@@ -17,31 +17,12 @@ Example:
 
 from __future__ import annotations
 
-import numpy as np
 
 from interp.causal.noise import middle_strength
 
 ERASE_ARMS = ("unchosen", "chosen", "control")
 ERASE_OUTCOMES = ("changed", "changed_valid", "broke")
 SWAP_OUTCOMES = ("other", "own", "broken")
-
-
-def mean_ci(values) -> dict:
-    """Mean with its normal-approximation 95% interval (mean +- 1.96 standard errors) and n.
-
-    One value gives a NaN half-width; no values give ``value`` None and ``n`` 0.
-
-    Example:
-        >>> figure = mean_ci([1.0, 3.0])
-        >>> figure["value"], [float(v) for v in figure["ci95"]], figure["n"]
-        (2.0, [0.04, 3.96], 2)
-    """
-    values = np.asarray(values, float)
-    if not len(values):
-        return {"value": None, "ci95": [None, None], "n": 0}
-    half = 1.96 * values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else float("nan")
-    m = float(values.mean())
-    return {"value": round(m, 4), "ci95": [round(m - half, 4), round(m + half, 4)], "n": len(values)}
 
 
 def _above(table: dict, high: str, low: str) -> bool:

@@ -1,14 +1,15 @@
 """Adaptive compute: the seeds' early disagreement predicts failure; spend extra seeds only there.
 
 :func:`disagreement` is the mean over elements of the variance across a group's seeds of x0_hat
-at an early step (high: the seeds have not agreed on an answer yet). :func:`auroc` scores it as a
+at an early step (high: the seeds have not agreed on an answer yet). :func:`interp.stats.auroc` scores it as a
 predictor of failure; :func:`adaptive_curve` gives accuracy against mean NFE when items above a
 threshold get the costly method and the rest the cheap one.
 
 Example:
     >>> import numpy as np
-    >>> auroc(np.array([0.1, 0.9, 0.2, 0.8]), failed=np.array([0, 1, 0, 1], bool))
-    1.0
+    >>> curve = adaptive_curve([0.1, 0.9], [True, False], 20, [True, True], 60, quantiles=(0.0, 1.0))
+    >>> [c["accuracy"] for c in curve]
+    [1.0, 0.5]
 """
 
 from __future__ import annotations
@@ -21,16 +22,6 @@ def disagreement(x0: torch.Tensor, k: int) -> np.ndarray:
     """Per group of ``k`` consecutive rows of ``x0`` ``[B, ...]``: mean over elements of the seeds' variance."""
     grouped = x0.float().reshape(x0.shape[0] // k, k, -1)
     return grouped.var(dim=1, unbiased=False).mean(dim=1).cpu().numpy()
-
-
-def auroc(score: np.ndarray, failed: np.ndarray) -> float | None:
-    """Area under the ROC curve of ``score`` predicting ``failed`` (``None`` if only one class occurs)."""
-    from sklearn.metrics import roc_auc_score
-
-    failed = np.asarray(failed, bool)
-    if failed.all() or not failed.any():
-        return None
-    return float(roc_auc_score(failed, score))
 
 
 def adaptive_curve(score, cheap_correct, cheap_nfe: float, costly_correct, costly_nfe: float,

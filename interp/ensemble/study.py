@@ -35,10 +35,11 @@ import math
 
 import numpy as np
 
-from interp.ensemble.adaptive import adaptive_curve, auroc
+from interp.ensemble.adaptive import adaptive_curve
 from interp.ensemble.baselines import best_of_k, self_consistency
 from interp.ensemble.nfe import baseline_nfe, ensemble_nfe
-from interp.ensemble.stats import accuracy, mcnemar
+from interp.stats import auroc, mcnemar
+from interp.stats import share as accuracy
 
 ADAPTIVE_SEEDS = 5  # the costly arm of the adaptive policy: a vote of this many seeds (at most kmax)
 

@@ -1,7 +1,7 @@
 """Chain-of-Steps metrics over many samples: means, 95% intervals and n, per step and per sample.
 
 Shares (booleans) get Wilson score intervals; means of counts and steps get percentile bootstrap
-intervals (``n_boot`` resamples of the samples, a fixed seed). Every entry carries its ``n``.
+intervals (``n_boot`` resamples of the samples, a fixed seed); both from :mod:`interp.stats`. Every entry carries its ``n``.
 
 Example:
     >>> from interp.tasks import generate_maze, ground_truth_video
@@ -15,47 +15,14 @@ Example:
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
 from interp.errors import InputError
+from interp.stats import bootstrap_mean, wilson
 
-Z95 = 1.959963984540054
 PER_STEP_SHARES = ("answer_correct", "scaffold_correct", "wrong", "self_correction", "crosses_wall", "off_route")
 PER_STEP_MEANS = ("candidates", "shortest_shown", "side_branches", "scaffold_agreement")
-
-
-def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a share; ``(nan, nan)`` is never returned: n = 0 gives (0, 1).
-
-    Example:
-        >>> [round(v, 3) for v in wilson(8, 10)]
-        [0.49, 0.943]
-    """
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def bootstrap_mean(values, n_boot: int = 1000, seed: int = 0) -> tuple[float, float, float]:
-    """Mean and percentile bootstrap 95% interval of ``values`` (rows are samples; any trailing shape).
-
-    Example:
-        >>> [float(v) for v in bootstrap_mean([1.0, 2.0, 3.0])][0]
-        2.0
-    """
-    x = np.asarray(values, dtype=float)
-    mean = x.mean(axis=0)
-    if len(x) < 2:
-        return mean, mean, mean
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, len(x), size=(n_boot, len(x)))].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5], axis=0)
-    return mean, low, high
 
 
 def _share(flags) -> dict:

@@ -57,12 +57,9 @@ def solve(organism: MazeOrganism, mazes, *, num_steps: int, sample_seed: int = 0
 
 def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """95% Wilson score interval of a proportion ``k / n``."""
-    if n == 0:
-        return (math.nan, math.nan)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    from interp.stats import wilson
+
+    return (math.nan, math.nan) if n == 0 else wilson(k, n, z)
 
 
 def evaluate(model=None, *, sizes=(5, 7, 9), count: int = 20, first_seed: int = 0, step_counts=(20, 50),

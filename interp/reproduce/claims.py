@@ -21,20 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from interp.metrics.cos_aggregate import aggregate_by_size, bootstrap_mean
+from interp.metrics.cos_aggregate import aggregate_by_size
 from interp.reproduce.plots import plot_panels
-from interp.results import share
+from interp.stats import mean_ci, share
 
 FAINT = 0.25   # a unit drawn "faintly": a quarter of the way from floor to route colour
-
-
-def mean_ci(values) -> dict:
-    """Mean with its percentile-bootstrap 95% interval and n."""
-    values = [float(v) for v in values]
-    if not values:
-        return {"value": None, "ci95": None, "n": 0}
-    mean, low, high = bootstrap_mean(values)
-    return {"value": round(float(mean), 4), "ci95": [round(float(low), 4), round(float(high), 4)], "n": len(values)}
 
 
 def _series(by_size: dict, key: str) -> dict:

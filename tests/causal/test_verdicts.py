@@ -1,8 +1,7 @@
 """Verdict rules of the causal maze experiments on hand-made figures tables (no model run)."""
 
-import math
 
-from interp.causal.verdicts import ERASE_ARMS, ERASE_OUTCOMES, erase_verdict, mean_ci, noise_verdict, swap_verdict
+from interp.causal.verdicts import ERASE_ARMS, ERASE_OUTCOMES, erase_verdict, noise_verdict, swap_verdict
 
 
 def figure(value, low, high, n=300):
@@ -122,10 +121,3 @@ def test_swap_names_the_block_whose_early_estimate_leans_most_to_the_other_route
     table.update({f"step0/layer{k}/x0_other": MANY if k == 3 else NONE for k in range(12)})
     why = swap_verdict(table, layers=list(range(12)), num_layers=12)[1]
     assert "x0_hat leans to the other route most for block 3 (0.400 of mazes)" in why
-
-
-def test_mean_ci_is_the_mean_with_1_96_standard_errors():
-    assert mean_ci([1.0, 3.0]) == {"value": 2.0, "ci95": [0.04, 3.96], "n": 2}
-    assert mean_ci([]) == {"value": None, "ci95": [None, None], "n": 0}
-    one = mean_ci([0.5])
-    assert one["value"] == 0.5 and all(math.isnan(v) for v in one["ci95"])

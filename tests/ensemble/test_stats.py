@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from interp.ensemble import baseline_nfe, ensemble_nfe
-from interp.ensemble.adaptive import adaptive_curve, auroc
+from interp.ensemble.adaptive import adaptive_curve
 from interp.ensemble.baselines import best_of_k, majority_vote, self_consistency
-from interp.ensemble.stats import accuracy, mcnemar
+from interp.stats import auroc, mcnemar
+from interp.stats import share as accuracy
 
 
 def test_nfe_counts_transformer_forwards():
