@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 OUT ?= outputs/demo
 
-.PHONY: setup demo test docs bench clean reproduce
+.PHONY: setup demo test docs bench clean reproduce browser
 
 $(VENV)/.installed: setup.cfg setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,19 @@ setup: $(VENV)/.installed
 
 demo: setup
 	$(VENV)/bin/cos demo --out $(OUT)
+	$(VENV)/bin/cos view $(OUT)/trace.h5 --out $(OUT)/viewer --overwrite
 
-test: setup
+# Debian's chromium and its driver, for the viewer's browser tests (which skip, saying why, without them)
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver \
+		|| { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; } \
+		|| echo "make browser: could not install chromium; the viewer's browser tests will be skipped"; \
+	else echo "make browser: /usr/bin/chromium is absent and this is not root: run" \
+		"'sudo apt-get install chromium chromium-driver', or the viewer's browser tests are skipped"; fi
+
+test: setup browser
 	$(PY) -m pytest -q tests
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir build/site
 

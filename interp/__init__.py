@@ -55,6 +55,8 @@ _LAZY = {
     "cos_metrics": "interp.metrics.cos",
     # results
     "write_result": "interp.results",
+    # the browser viewer of a trace
+    "view": "interp.viewer",
 }
 
 __all__ = ["InputError", "__version__", *_LAZY]

@@ -18,7 +18,7 @@ import sys
 
 from interp.errors import InputError, describe_os_error
 
-SUBCOMMANDS = ("demo", "tasks", "organism", "trace", "steps", "probe", "maps", "cos-metrics", "patch", "ensemble")
+SUBCOMMANDS = ("demo", "tasks", "organism", "trace", "steps", "probe", "maps", "cos-metrics", "patch", "ensemble", "view")
 EXIT_INPUT = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
