@@ -74,12 +74,13 @@ class SampleResult:
     experts: list[str]
 
 
-def schedule(model: VideoModel, num_steps: int, shift: float | None = None):
-    """The scheduler, timesteps and sigmas the loop will use for ``num_steps`` steps."""
+def schedule(model: VideoModel, num_steps: int, shift: float | None = None, inputs: LoopInputs | None = None):
+    """The scheduler, timesteps and noise levels the loop will use for ``num_steps`` steps
+    (some families' schedules depend on the latent size of ``inputs``)."""
     check_range("num_steps", num_steps, 1, 1000)
     scheduler = model.make_scheduler(shift)
-    scheduler.set_timesteps(num_steps, device=model.device)
-    return scheduler, scheduler.timesteps, scheduler.sigmas
+    model.set_timesteps(scheduler, num_steps, inputs)
+    return scheduler, scheduler.timesteps, model.noise_levels(scheduler)
 
 
 @torch.no_grad()
@@ -113,7 +114,7 @@ def sample(
         decode: decode the final latents to a uint8 video.
         progress: show a tqdm bar over steps.
     """
-    scheduler, timesteps, sigmas = schedule(model, num_steps, shift)
+    scheduler, timesteps, sigmas = schedule(model, num_steps, shift, inputs)
     check_range("start_step", start_step, 0, num_steps - 1)
     end_step = num_steps if end_step is None else end_step
     check_range("end_step", end_step, start_step + 1, num_steps)
@@ -128,17 +129,16 @@ def sample(
         if edits is not None and edits.wants("x_t", None, i):
             latents = _checked(edits.edit("x_t", None, i, expert, latents), latents, "x_t", i)
         expert, v_cond, v_uncond = model.predict(i, t, latents, inputs)
+        coefficients = model.x0_coefficients(scheduler, i, t)
         if edits is not None:
-            v_cond = _edit_prediction(edits, "cond", i, expert, latents, sigma, v_cond)
+            v_cond = _edit_prediction(edits, "cond", i, expert, latents, coefficients, v_cond)
             if v_uncond is not None:
-                v_uncond = _edit_prediction(edits, "uncond", i, expert, latents, sigma, v_uncond)
-        velocity = v_cond
-        if v_uncond is not None:
-            velocity = v_uncond + model.guidance_scale_for(expert, inputs) * (v_cond - v_uncond)
+                v_uncond = _edit_prediction(edits, "uncond", i, expert, latents, coefficients, v_uncond)
+        velocity = model.guide(expert, inputs, v_cond, v_uncond)
         if edits is not None:
-            velocity = _edit_prediction(edits, "guided", i, expert, latents, sigma, velocity)
+            velocity = _edit_prediction(edits, "guided", i, expert, latents, coefficients, velocity)
         experts.append(expert)
-        x_next = scheduler.step(velocity, t, latents, return_dict=False)[0]
+        x_next = model.step_latents(scheduler, i, t, velocity, latents)
         if on_step is not None:
             on_step(
                 StepState(
@@ -152,11 +152,13 @@ def sample(
                     velocity=velocity,
                     velocity_cond=v_cond,
                     velocity_uncond=v_uncond,
-                    x0=latents - sigma * velocity.to(latents.dtype),
+                    x0=_x0(latents, velocity, coefficients),
                     x_next=x_next,
                 )
             )
         latents = x_next
+    if end_step == num_steps:
+        latents = model.finish(latents, inputs)
     video = model.decode(latents) if decode else None
     return SampleResult(
         latents=latents,
@@ -173,19 +175,25 @@ def _checked(new: torch.Tensor, old: torch.Tensor, site: str, step: int) -> torc
     return new.to(old.dtype)
 
 
-def _edit_prediction(edits, branch: str, step: int, expert: str, x_t, sigma: float, velocity):
-    """Offer one branch's velocity, then its x0 = x_t - sigma * v, to ``edits``.
+def _x0(x_t: torch.Tensor, velocity: torch.Tensor, coefficients: tuple[float, float]) -> torch.Tensor:
+    """x0_hat = a * x_t - b * prediction (flow matching: a = 1, b = sigma)."""
+    a, b = coefficients
+    return (x_t if a == 1.0 else a * x_t) - b * velocity.to(x_t.dtype)
 
-    An edited x0 is turned back into the velocity that predicts it from the same x_t,
-    ``v' = (x_t - x0') / sigma``, written as ``v - (x0' - x0) / sigma`` so that writing x0's own
-    values back leaves the velocity bitwise as it was.
+
+def _edit_prediction(edits, branch: str, step: int, expert: str, x_t, coefficients, velocity):
+    """Offer one branch's prediction, then its x0 = a * x_t - b * v, to ``edits``.
+
+    An edited x0 is turned back into the prediction that gives it from the same x_t,
+    written as ``v - (x0' - x0) / b`` so that writing x0's own values back leaves the
+    prediction bitwise as it was.
     """
     if edits.wants("velocity", branch, step):
         velocity = _checked(edits.edit("velocity", branch, step, expert, velocity), velocity, "velocity", step)
     if edits.wants("x0", branch, step):
-        x0 = x_t - sigma * velocity.to(x_t.dtype)
+        x0 = _x0(x_t, velocity, coefficients)
         edited = edits.edit("x0", branch, step, expert, x0)
         if edited is not x0:
-            change = (_checked(edited, x0, "x0", step) - x0) / sigma
+            change = (_checked(edited, x0, "x0", step) - x0) / coefficients[1]
             velocity = (velocity.to(x_t.dtype) - change).to(velocity.dtype)
     return velocity

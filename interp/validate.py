@@ -161,7 +161,8 @@ def check_model_index(path: str | os.PathLike) -> dict:
     path = Path(path)
     index = read_json(path, "model index")
     check_schema(index, {"_class_name": Field(str, required=True)}, str(path))
-    components = {k: v for k, v in index.items() if not k.startswith("_")}
+    # Lists are components; scalars are the pipeline's own settings (Wan2.2's boundary_ratio).
+    components = {k: v for k, v in index.items() if not k.startswith("_") and isinstance(v, (list, dict))}
     malformed = [k for k, v in components.items()
                  if not (isinstance(v, list) and len(v) == 2 and all(x is None or isinstance(x, str) for x in v))]
     if malformed:

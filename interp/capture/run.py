@@ -149,7 +149,7 @@ def capture(
     """
     from interp.sampling import schedule
 
-    _, timesteps, sigmas = schedule(model, num_steps, shift)
+    _, timesteps, sigmas = schedule(model, num_steps, shift, inputs)
     plan = spec.resolve(num_layers=model.num_layers, num_steps=num_steps, guidance=inputs.do_guidance)
     batch = inputs.batch_size
     seeds = list(inputs.seeds or [None] * batch)

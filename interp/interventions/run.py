@@ -102,6 +102,9 @@ def plan(model: VideoModel, inputs: LoopInputs, interventions: Sequence[Interven
             raise InputError(f"intervention {index} is a {type(item).__name__}, not an Intervention")
         at, action = item.at, item.do
         site = at.site.check(model.num_layers)
+        if site.is_block and site.kind not in model.spec.site_kinds:
+            raise InputError(f"intervention {index}: site {site} does not exist in {model.spec.family} models; "
+                             f"their block sites are {', '.join(model.spec.site_kinds)}")
         steps = range(start_step, num_steps) if at.steps is None else at.steps
         for step in steps:
             check_range(f"step of intervention {index} at {site}", step, start_step, num_steps - 1)
@@ -170,7 +173,15 @@ class _Executor:
         label = self.model.current_call
         if label is None:
             raise RuntimeError(f"{site} ran outside a labelled transformer call")
-        return self.apply(site, label.branch, label.step, label.expert, value)
+        chunks = label.chunks
+        if len(chunks) == 1:
+            return self.apply(site, chunks[0], label.step, label.expert, value)
+        # A batched guidance call: each equal chunk of the batch is one branch.
+        parts = value.chunk(len(chunks))
+        new = [self.apply(site, branch, label.step, label.expert, part) for branch, part in zip(chunks, parts)]
+        if all(n is p for n, p in zip(new, parts)):
+            return value
+        return torch.cat(new)
 
     def install(self) -> list:
         handles = []
@@ -243,7 +254,7 @@ def run(
     """
     sources = dict(sources or {})
     check_range("start_step", start_step, 0, num_steps - 1)
-    schedule(model, num_steps, shift)  # validates num_steps and shift before anything runs
+    schedule(model, num_steps, shift, inputs)  # validates num_steps and shift before anything runs
     last = num_steps if end_step is None else end_step
     the_plan = plan(model, inputs, interventions, num_steps=last, start_step=start_step, sources=sources)
     cache = None

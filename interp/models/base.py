@@ -24,6 +24,7 @@ from torch import nn
 from interp.errors import InputError, check_choice
 
 BRANCHES = ("cond", "uncond")
+GUIDANCE_LAYOUTS = ("separate", "batched")
 
 
 @dataclass(frozen=True)
@@ -35,26 +36,47 @@ class ArchitectureSpec:
         block_lists: attribute paths of the ``ModuleList`` s that hold the blocks, in run order
             (HunyuanVideo would list ``transformer_blocks`` then ``single_transformer_blocks``).
         block_sites: site name inside a block -> submodule path, e.g. ``{"attn1": "attn1"}``.
+            Only sub-sites whose output holds the video tokens alone belong here (a joint
+            text-video feed-forward does not).
         expert_names: attribute names of the expert transformers, high-noise expert first.
-
-    Guidance runs one transformer call per branch, cond first, as Wan and HunyuanVideo do;
-    families that batch both branches into one call (CogVideoX, LTX) need an adapter that
-    splits them before they can be supported.
+        guidance: ``"separate"``: one transformer call per branch, cond first (Wan, HunyuanVideo);
+            ``"batched"``: one call whose batch is ``[uncond; cond]`` (CogVideoX, LTX). Hooks see
+            the batched call's label with both branches and treat each half as its branch.
     """
 
     family: str
     block_lists: tuple[str, ...] = ("blocks",)
     block_sites: dict[str, str] = field(default_factory=lambda: {"attn1": "attn1", "attn2": "attn2", "ffn": "ffn"})
     expert_names: tuple[str, ...] = ("transformer",)
+    guidance: str = "separate"
+
+    def __post_init__(self):
+        check_choice("guidance layout", self.guidance, GUIDANCE_LAYOUTS)
+
+    @property
+    def site_kinds(self) -> tuple[str, ...]:
+        """The block site kinds this family has, in run order."""
+        subs = tuple(f"{name}.out" for name in self.block_sites)
+        return ("resid_pre", *(k for k in ("attn1.out", "attn2.out", "ffn.out") if k in subs), "resid_post")
 
 
 @dataclass(frozen=True)
 class CallLabel:
-    """Which denoising step, guidance branch (``cond`` or ``uncond``) and expert a transformer call belongs to."""
+    """Which denoising step, guidance branch (``cond`` or ``uncond``) and expert a transformer call belongs to.
+
+    A batched guidance call runs several branches at once: ``branch`` is then ``None`` and
+    ``branches`` names the equal batch chunks in order (``("uncond", "cond")``).
+    """
 
     step: int
-    branch: str
+    branch: str | None
     expert: str
+    branches: tuple[str, ...] = ()
+
+    @property
+    def chunks(self) -> tuple[str, ...]:
+        """The branch of each equal chunk of the call's batch, in order."""
+        return self.branches or (self.branch,)
 
 
 @dataclass
@@ -112,6 +134,15 @@ class LoopInputs:
         )
 
 
+def repeat_to_batch(value: torch.Tensor | None, batch_size: int) -> torch.Tensor | None:
+    """Conditioning given once, repeated for every sample (as ``num_videos_per_prompt`` does)."""
+    if value is None or value.shape[0] == batch_size:
+        return value
+    if value.shape[0] != 1:
+        raise InputError(f"conditioning has batch {value.shape[0]}: give 1 or {batch_size} (one per seed)")
+    return value.repeat(batch_size, *([1] * (value.ndim - 1)))
+
+
 def generators_for(seeds: int | list[int], batch_size: int, device="cpu") -> list[torch.Generator]:
     """One ``torch.Generator`` per batch element, so each sample's noise depends on its seed alone."""
     if isinstance(seeds, int):
@@ -162,6 +193,9 @@ class VideoModel(nn.Module):
         site = Site.parse(site).check(self.num_layers)
         if not site.is_block:
             raise InputError(f"{site} is a loop site: it has no module")
+        if site.kind not in self.spec.site_kinds:
+            raise InputError(f"site {site} does not exist in {self.spec.family} models: their block sites are "
+                             f"{', '.join(self.spec.site_kinds)}")
         block = self.blocks(expert)[site.layer]
         if site.kind in ("resid_pre", "resid_post"):
             return block
@@ -207,6 +241,31 @@ class VideoModel(nn.Module):
         grid = np.stack(np.meshgrid(np.arange(f), np.arange(h), np.arange(w), indexing="ij"), axis=-1)
         return grid.reshape(-1, 3).astype(np.int32)
 
+    # --- the schedule ------------------------------------------------------------------------
+    def set_timesteps(self, scheduler, num_steps: int, inputs: LoopInputs | None = None) -> None:
+        """Set ``scheduler``'s timesteps as the family's pipeline does (some depend on the latent size)."""
+        scheduler.set_timesteps(num_steps, device=self.device)
+
+    def noise_levels(self, scheduler) -> torch.Tensor:
+        """Noise level sigma of every step's x_t, and 0 after the last (``num_steps + 1`` values)."""
+        return scheduler.sigmas
+
+    def x0_coefficients(self, scheduler, step: int, timestep) -> tuple[float, float]:
+        """``(a, b)`` with x0_hat = a * x_t - b * prediction at ``step``.
+
+        Flow matching (velocity prediction): ``(1, sigma)``; a family that predicts something
+        else (CogVideoX's v-prediction) overrides this.
+        """
+        return 1.0, float(scheduler.sigmas[step])
+
+    def step_latents(self, scheduler, step: int, timestep, prediction: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
+        """x_t of the next step from the guided prediction, with the pipeline's scheduler call."""
+        return scheduler.step(prediction, timestep, x_t, return_dict=False)[0]
+
+    def finish(self, latents: torch.Tensor, inputs: LoopInputs) -> torch.Tensor:
+        """The final latents from the loop's last state (a family may fix conditioned frames)."""
+        return latents
+
     # --- the denoising step ------------------------------------------------------------------
     def expert_for(self, timestep: torch.Tensor | float) -> str:
         """The expert that runs at ``timestep`` (Wan2.2 switches below the boundary)."""
@@ -220,11 +279,18 @@ class VideoModel(nn.Module):
             return inputs.guidance_scale
         return inputs.guidance_scale_2
 
+    def guide(self, expert: str, inputs: LoopInputs, v_cond: torch.Tensor, v_uncond: torch.Tensor | None):
+        """The guided prediction (classifier-free guidance, as the pipelines write it)."""
+        if v_uncond is None:
+            return v_cond
+        return v_uncond + self.guidance_scale_for(expert, inputs) * (v_cond - v_uncond)
+
     def transformer_input(self, x_t: torch.Tensor, inputs: LoopInputs) -> torch.Tensor:
         x = x_t if inputs.latent_condition is None else torch.cat([x_t, inputs.latent_condition], dim=1)
         return x.to(self.dtype)
 
     def call_transformer(self, expert: str, x_t, timestep, inputs: LoopInputs, kwargs: dict) -> torch.Tensor:
+        """One transformer call on latents ``x_t`` (``[B, C, F, H, W]``); returns the prediction in the same layout."""
         batch = x_t.shape[0]
         return self.experts[expert](
             hidden_states=self.transformer_input(x_t, inputs),
@@ -234,9 +300,20 @@ class VideoModel(nn.Module):
         )[0]
 
     def predict(self, step: int, timestep, x_t, inputs: LoopInputs):
-        """Velocities of one step: ``(expert, v_cond, v_uncond or None)``, labelling each call."""
+        """Predictions of one step: ``(expert, v_cond, v_uncond or None)``, labelling each call.
+
+        With ``spec.guidance == "batched"`` both branches run in one call on ``[x_t; x_t]``
+        with the conditioning ``[uncond; cond]``, as CogVideoX and LTX do.
+        """
         expert = self.expert_for(timestep)
         try:
+            if inputs.do_guidance and self.spec.guidance == "batched":
+                self.current_call = CallLabel(step, None, expert, branches=("uncond", "cond"))
+                both = {k: torch.cat([inputs.uncond[k], v]) if isinstance(v, torch.Tensor) else v
+                        for k, v in inputs.cond.items()}
+                out = self.call_transformer(expert, torch.cat([x_t] * 2), timestep, inputs, both)
+                v_uncond, v_cond = out.chunk(2)
+                return expert, v_cond, v_uncond
             self.current_call = CallLabel(step, "cond", expert)
             v_cond = self.call_transformer(expert, x_t, timestep, inputs, inputs.cond)
             v_uncond = None
@@ -257,8 +334,12 @@ class VideoModel(nn.Module):
     def prepare(self, **kwargs) -> LoopInputs:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def decode(self, latents: torch.Tensor) -> np.ndarray:  # pragma: no cover - abstract
+    def decode(self, latents: torch.Tensor) -> np.ndarray:
         """Latents ``[B, C, F, H, W]`` -> uint8 video ``[B, F', H', W', 3]``."""
+        return (np.clip(self.decode_float(latents), 0.0, 1.0) * 255.0).round().astype(np.uint8)
+
+    def decode_float(self, latents: torch.Tensor) -> np.ndarray:  # pragma: no cover - abstract
+        """Latents -> float video ``[B, F', H', W', 3]`` in [0, 1], as the family's pipeline decodes."""
         raise NotImplementedError
 
     def make_scheduler(self, shift: float | None = None):  # pragma: no cover - abstract

@@ -15,6 +15,8 @@ from interp.validate import check_model_index
 PIPELINE_ADAPTERS = {
     "WanPipeline": "WanModel",
     "WanImageToVideoPipeline": "WanModel",
+    "HunyuanVideoPipeline": "HunyuanVideoModel",
+    "LTXPipeline": "LTXModel",
 }
 
 
@@ -61,6 +63,9 @@ def load_model(source="organism", *, device: str | torch.device = "cpu", dtype: 
     from diffusers import DiffusionPipeline
 
     kwargs = {"local_files_only": True}
+    # Components saved as [null, null] (a folder without text encoders, used with prompt embeddings).
+    index_json = check_model_index(index)
+    kwargs.update({k: None for k, v in index_json.items() if isinstance(v, list) and v[0] is None})
     if dtype is not None:
         kwargs["torch_dtype"] = dtype
     with _damaged_files_named(path):

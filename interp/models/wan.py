@@ -3,7 +3,10 @@
 The adapter keeps the pipeline for what is not the loop (prompt and image encoding, latent
 preparation, VAE decoding) and calls the pipeline's own methods for them, so inputs are
 prepared exactly as diffusers prepares them. Wan2.2's two experts are ``transformer``
-(high noise, timesteps at or above ``boundary_ratio * 1000``) and ``transformer_2``.
+(high noise, timesteps at or above ``boundary_ratio * 1000``) and ``transformer_2``. Wan2.2-TI2V-5B
+(``expand_timesteps``) gives the transformer one timestep per token; as an image-to-video model
+it replaces the first latent frame by the image's latent at every call (those tokens get
+timestep 0) and in the final latents.
 
 Example:
     >>> from diffusers import WanPipeline                                  # doctest: +SKIP
@@ -19,21 +22,20 @@ import numpy as np
 import torch
 
 from interp.errors import InputError
-from interp.models.base import ArchitectureSpec, LoopInputs, VideoModel, generators_for
+from interp.models.base import ArchitectureSpec, LoopInputs, VideoModel, generators_for, repeat_to_batch
 
 WAN_SPEC = ArchitectureSpec(family="wan", expert_names=("transformer", "transformer_2"))
 
 
 class WanModel(VideoModel):
-    """Adapter for ``WanPipeline`` and ``WanImageToVideoPipeline`` (Wan2.1 and Wan2.2 A14B)."""
+    """Adapter for ``WanPipeline`` and ``WanImageToVideoPipeline`` (Wan2.1, Wan2.2 A14B and TI2V-5B)."""
 
     spec = WAN_SPEC
 
     def __init__(self, pipe, name: str | None = None):
         super().__init__()
-        if getattr(pipe.config, "expand_timesteps", False):
-            raise InputError("Wan pipelines with expand_timesteps (Wan2.2-TI2V-5B) are not supported yet")
         self.pipe = pipe
+        self.expand_timesteps = bool(getattr(pipe.config, "expand_timesteps", False))
         self.transformer = pipe.transformer
         self.transformer_2 = getattr(pipe, "transformer_2", None)
         self.vae = pipe.vae
@@ -112,9 +114,11 @@ class WanModel(VideoModel):
             max_sequence_length=max_sequence_length,
             device=device,
         )
-        cond_kwargs = {"encoder_hidden_states": cond.to(self.dtype)}
-        uncond_kwargs = {"encoder_hidden_states": uncond.to(self.dtype)} if do_guidance else None
+        cond_kwargs = {"encoder_hidden_states": repeat_to_batch(cond.to(self.dtype), batch_size)}
+        uncond_kwargs = {"encoder_hidden_states": repeat_to_batch(uncond.to(self.dtype), batch_size)} \
+            if do_guidance else None
         latent_condition = None
+        extras = {}
         if self.image_to_video:
             if self.transformer is not None and self.transformer.config.image_dim is not None:
                 image_embeds = pipe.encode_image(image, device).repeat(batch_size, 1, 1).to(self.dtype)
@@ -122,10 +126,13 @@ class WanModel(VideoModel):
                 if uncond_kwargs is not None:
                     uncond_kwargs["encoder_hidden_states_image"] = image_embeds
             pixels = pipe.video_processor.preprocess(image, height=height, width=width).to(device, dtype=torch.float32)
-            latents, latent_condition = pipe.prepare_latents(
+            prepared = pipe.prepare_latents(
                 pixels, batch_size, pipe.vae.config.z_dim, height, width, num_frames,
                 torch.float32, device, generator, None, None,
             )
+            latents, latent_condition = prepared[:2]
+            if self.expand_timesteps:
+                extras["first_frame_mask"] = prepared[2]
         else:
             latents = pipe.prepare_latents(
                 batch_size, self._reference_transformer.config.in_channels, height, width, num_frames,
@@ -141,7 +148,38 @@ class WanModel(VideoModel):
             guidance_scale=guidance_scale,
             guidance_scale_2=guidance_scale_2,
             seeds=seed_list,
+            extras=extras,
         )
+
+    def _first_frame_mask(self, x_t: torch.Tensor, inputs: LoopInputs) -> torch.Tensor:
+        """1 where the loop denoises, 0 on the image's latent frame (ones for text-to-video)."""
+        mask = inputs.extras.get("first_frame_mask")
+        return torch.ones(x_t.shape, dtype=torch.float32, device=x_t.device) if mask is None else mask
+
+    def transformer_input(self, x_t: torch.Tensor, inputs: LoopInputs) -> torch.Tensor:
+        if self.expand_timesteps and inputs.latent_condition is not None:
+            mask = self._first_frame_mask(x_t, inputs)
+            return ((1 - mask) * inputs.latent_condition + mask * x_t).to(self.dtype)
+        return super().transformer_input(x_t, inputs)
+
+    def call_transformer(self, expert: str, x_t, timestep, inputs: LoopInputs, kwargs: dict) -> torch.Tensor:
+        if not self.expand_timesteps:
+            return super().call_transformer(expert, x_t, timestep, inputs, kwargs)
+        # One timestep per token, as the pipeline computes it (its ``::2`` is the spatial patch).
+        mask = self._first_frame_mask(x_t, inputs)
+        per_token = (mask[0][0][:, ::2, ::2] * timestep).flatten()
+        return self.experts[expert](
+            hidden_states=self.transformer_input(x_t, inputs),
+            timestep=per_token.unsqueeze(0).expand(x_t.shape[0], -1),
+            return_dict=False,
+            **kwargs,
+        )[0]
+
+    def finish(self, latents: torch.Tensor, inputs: LoopInputs) -> torch.Tensor:
+        if self.expand_timesteps and inputs.latent_condition is not None:
+            mask = self._first_frame_mask(latents, inputs)
+            return (1 - mask) * inputs.latent_condition + mask * latents
+        return latents
 
     @torch.no_grad()
     def decode_float(self, latents: torch.Tensor) -> np.ndarray:
