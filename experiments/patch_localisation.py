@@ -22,6 +22,10 @@ from interp.reproduce.localisation import patch_claim
 from interp.reproduce.runner import finish, parse
 
 NAME = "patch_localisation"
+# the published grid's own record lacks its command (cos patch ran through python -m): as docs/patching.md gives it
+GRID_COMMANDS = {"experiments/results/organism_patching_64/direct": (
+    "cos patch --device cuda --dtype bfloat16 --pairs 64 --steps 0-19 --region all,changed --read-at patched "
+    "--batch-size 1536 --out experiments/results/organism_patching_64/direct")}
 PRESETS = {"cpu": ["--pairs", "4", "--steps", "0,6,12", "--region", "all,changed", "--batch-size", "96"],
            "gpu": ["--pairs", "32", "--steps", "0,2,4,6,8,10,12,14,16,18", "--region", "all,changed", "--batch-size", "1536"]}
 
@@ -43,14 +47,14 @@ if __name__ == "__main__":
         shutil.copy(png, args.out / png.name)
         images.append(png.name)
     summary = json.loads((work / "result.json").read_text())
+    meta = summary["meta"]
     record = patch_claim(summary)
     record["images"] = images
+    # the record states the run that measured the grid: its command, device, dtype and seconds
+    record["seconds"] = float(meta.get("seconds") or 0.0)
+    record["extra"]["grid"] = {"folder": str(source or work), "command": meta.get("command") or GRID_COMMANDS.get(str(source)),
+                               "seconds": meta.get("seconds"), "device": meta.get("device"), "dtype": meta.get("dtype")}
     if source is not None:
-        record.setdefault("extra", {})["grid"] = {"folder": str(source), "command": summary["meta"].get("command"),
-                                                  "seconds": summary["meta"].get("seconds")}
-        args.device = "NVIDIA H200 (cuda)" if summary["meta"].get("device") == "cuda" else args.device
-    folder = finish(NAME, args, started, record)
-    if source is not None:  # say where the grid came from in the command that made this record
-        written = json.loads((folder / "result.json").read_text())
-        written["command"] += f" --from {source}"
-        (folder / "result.json").write_text(json.dumps(written, indent=2) + "\n")
+        record["command_suffix"] = f" --from {source}"
+        args.device = "NVIDIA H200 (cuda)" if meta.get("device") == "cuda" else args.device
+    finish(NAME, args, started, record, dtype=meta.get("dtype") or "float32", shared=False)

@@ -58,4 +58,5 @@ if __name__ == "__main__":
           "--device", args.device] + (["--steps", p["steps"]] if p["steps"] else []))
     record = probe_claim(json.loads((args.out / "localisation.json").read_text()), n_mazes=p["count"])
     record["images"] = sorted(f.name for f in args.out.glob("*.png"))
-    finish(NAME, args, started, record)
+    record["settings"] = {"count": p["count"], "steps": p["steps"]}
+    finish(NAME, args, started, record, shared=False)

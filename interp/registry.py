@@ -194,3 +194,80 @@ def provenance(path=None) -> dict:
     except (ValueError, OSError, subprocess.SubprocessError):
         pass
     return {"path": "experiments/claims.toml" if path == REGISTRY else str(path), "sha256": digest, "commit": commit}
+
+
+def judge_record(record: dict, path=None) -> dict:
+    """Judge ``record`` (a ``result.json`` dict) by the registry, in place, and return it.
+
+    Sets ``claim`` (the statement), ``verdict``, ``why`` and ``n_verdict`` from the latest entry;
+    ``verdicts`` from every entry (oldest first); ``rule`` (what judged it) and ``registry``
+    (:func:`provenance`). Raises :class:`InputError` when the latest rule cannot read the record.
+    """
+    entry = latest(record["name"], path)
+    judged = verdicts(record, path)
+    if judged[-1]["verdict"] is None:
+        raise InputError(f"{record['name']}: the registry's rule of {entry.fixed} {judged[-1]['why']}")
+    record.update(claim=entry.statement, verdict=judged[-1]["verdict"], why=judged[-1]["why"],
+                  n_verdict=judged[-1]["n"], rule=entry.as_record(), registry=provenance(path), verdicts=judged)
+    return record
+
+
+def audit(record: dict, path=None) -> list[str]:
+    """What is wrong with a judged record: an empty list when its rule is the registry's latest and
+    every stored verdict follows from the registry's rules applied to its own figures."""
+    problems = []
+    entry = latest(record["name"], path)
+    if record.get("rule") != entry.as_record():
+        problems.append(f"its rule ({(record.get('rule') or {}).get('fixed')}: {(record.get('rule') or {}).get('text')!r}) "
+                        f"differs from the registry's ({entry.fixed}: {entry.rule_text!r}): re-run it or "
+                        "`python -m interp.registry rejudge` its folder")
+    derived = verdicts(record, path)
+    if record.get("verdicts") != derived:
+        problems.append("its stored verdicts differ from those the registry's rules give on its figures")
+    if (record.get("verdict"), record.get("n_verdict")) != (derived[-1]["verdict"], derived[-1]["n"]):
+        problems.append(f"its verdict {record.get('verdict')!r} is not the registry's {derived[-1]['verdict']!r}")
+    for key in ("preset", "device", "dtype", "command", "seconds", "model"):
+        if record.get(key) in (None, ""):
+            problems.append(f"it does not state its {key}")
+    return problems
+
+
+def registered(name: str, path=None) -> bool:
+    """Whether the registry has a claim ``name``."""
+    return name in names(path)
+
+
+def rejudge(folder, path=None) -> dict:
+    """Re-judge ``folder/result.json`` by the registry and rewrite it (measurements untouched)."""
+    import json
+
+    file = Path(folder) / "result.json"
+    if not file.is_file():
+        raise InputError(f"{file} does not exist: run the experiment first")
+    record = judge_record(json.loads(file.read_text()), path)
+    file.write_text(json.dumps(record, indent=2, default=float) + "\n")
+    return record
+
+
+def main(argv=None) -> int:
+    """``python -m interp.registry rejudge FOLDER...``: re-judge records; ``check``: validate the registry."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m interp.registry", description=main.__doc__)
+    parser.add_argument("command", choices=("check", "rejudge"))
+    parser.add_argument("folders", nargs="*", help="folders holding result.json (rejudge)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "check":
+            print(f"{REGISTRY}: {len(load())} entries, {len(names())} claims")
+        for folder in args.folders:
+            record = rejudge(folder)
+            print(f"{folder}: {record['verdict']} (n={record['n_verdict']}; rule of {record['rule']['fixed']})")
+    except InputError as err:
+        print(f"error: {err}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -7,15 +7,19 @@ One schema for all, so that the results page can be rebuilt from the JSON alone:
 * ``figures``: measured numbers, each a dict with ``value`` and, where it is an estimate,
   ``ci95`` (``[low, high]``) and ``n``;
 * ``images``: PNG files beside the JSON;
-* ``preset``, ``command``, ``date``, ``machine``, ``device``, ``seconds``.
+* ``preset``, ``model``, ``command``, ``date``, ``machine``, ``device``, ``dtype``, ``seconds``;
+* for a claim of the registry: ``rule`` (its text, date and parameters), ``registry`` (the
+  registry's commit and SHA-256), ``n_verdict`` (the n behind the verdict) and ``verdicts``
+  (the verdict of every dated rule of the claim), see :mod:`interp.registry`.
 
 Example:
     >>> import tempfile, json
-    >>> folder = write_result(tempfile.mkdtemp(), name="demo", claim="x", verdict="holds", why="y",
-    ...                       figures={"accuracy": {"value": 0.9, "ci95": [0.8, 0.95], "n": 300}},
-    ...                       preset="cpu", command="python experiments/demo.py")
-    >>> json.loads((folder / "result.json").read_text())["verdict"]
-    'holds'
+    >>> folder = write_result(tempfile.mkdtemp(), name="self_correction",
+    ...                       figures={"share_self_correcting": {"value": 0.13, "ci95": [0.11, 0.16], "n": 600}},
+    ...                       preset="gpu", command="python experiments/self_correction.py --preset gpu")
+    >>> record = json.loads((folder / "result.json").read_text())
+    >>> record["verdict"], record["n_verdict"], record["rule"]["text"]
+    ('holds', 600, 'holds if low(share_self_correcting) > 0.1; partly if value(share_self_correcting) > 0; otherwise does not hold')
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import platform
 import sys
 from pathlib import Path
@@ -31,7 +36,9 @@ from interp.errors import InputError, check_choice
 from interp.rules import VERDICTS
 from interp.stats import share, wilson  # noqa: F401  (the figures every record holds)
 
-RESULTS = Path("experiments/results")
+ROOT = Path(__file__).resolve().parents[1]
+# from configuration, never the working folder: a checkout's experiments/results, or COS_RESULTS
+RESULTS = Path(os.environ.get("COS_RESULTS", ROOT / "experiments" / "results"))
 
 
 def result_folder(name: str, preset: str) -> Path:
@@ -41,24 +48,53 @@ def result_folder(name: str, preset: str) -> Path:
     return RESULTS / name if preset == "gpu" else RESULTS / preset / name
 
 
-def write_result(folder: str | Path, *, name: str, claim: str, verdict: str, why: str, figures: dict,
-                 preset: str, command: str | None = None, images: list[str] = (), device: str = "cpu",
-                 seconds: float | None = None, extra: dict | None = None) -> Path:
-    """Write ``result.json`` into ``folder`` (created) and return the folder."""
-    check_choice("verdict", verdict, VERDICTS)
+def write_result(folder: str | Path, *, name: str, figures: dict, preset: str, claim: str | None = None,
+                 verdict: str | None = None, why: str | None = None, reading: str | None = None,
+                 command: str | None = None, images: list[str] = (), device: str = "cpu", dtype: str | None = None,
+                 model: str = "organism", seconds: float | None = None, settings: dict | None = None,
+                 extra: dict | None = None) -> Path:
+    """Write ``result.json`` into ``folder`` (created) and return the folder.
+
+    A claim of the registry (``experiments/claims.toml``) is judged by its rules there
+    (:func:`interp.registry.judge_record`), from the figures and settings alone: a ``verdict`` the
+    script computed itself is not used, and its ``why`` is kept as the record's ``reading`` (the
+    script's account of the numbers). Any other name needs ``claim``, ``verdict`` and ``why``.
+    ``dtype`` defaults to the settings' own.
+    """
+    from interp import registry
+
     for key, figure in figures.items():
         if not isinstance(figure, dict) or "value" not in figure:
             raise InputError(f"figure {key!r} must be a dict with a 'value' (and 'ci95', 'n' for estimates)")
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    settings = settings if settings is not None else (extra or {}).get("settings")
+    judged = registry.registered(name)
+    if str(device).startswith("cuda"):          # name the accelerator, not the torch device string
+        import torch
+
+        device = torch.cuda.get_device_name(torch.device(device)) if torch.cuda.is_available() else device
     record = {
-        "name": name, "claim": claim, "verdict": verdict, "why": why, "figures": figures,
-        "images": list(images), "preset": preset,
+        "name": name, "claim": claim, "verdict": None if judged else verdict, "why": None if judged else why,
+        "figures": figures, "images": list(images), "preset": preset,
+        "model": (settings or {}).get("model", model),
         "command": command or " ".join(["python", *sys.argv]),
         "date": datetime.date.today().isoformat(), "machine": platform.node(), "device": device,
+        "dtype": dtype or (settings or {}).get("dtype"),
         "seconds": None if seconds is None else round(float(seconds), 1),
     }
-    record.update(extra or {})
+    reading = reading or (why if judged else None)
+    if reading:
+        record["reading"] = reading
+    if settings is not None:
+        record["settings"] = settings
+    record.update({k: v for k, v in (extra or {}).items() if k != "settings"})
+    if judged:
+        registry.judge_record(record)
+    else:
+        check_choice("verdict", verdict, VERDICTS)
+        if not claim or why is None:
+            raise InputError(f"{name} is not in the claims registry: give claim, verdict and why")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "result.json").write_text(json.dumps(record, indent=2, default=float) + "\n")
     return folder
 

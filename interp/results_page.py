@@ -1,19 +1,22 @@
-"""Build the docs' results page from every ``experiments/results/*/result.json``.
+"""Build the docs' results page from the claims registry and every ``result.json`` under the results folder.
 
-One section per experiment, in the order of :mod:`interp.reproduce.registry` (unregistered
-results follow by name): the paper's statement, the verdict and why, the measured figures
-(value, 95% interval, n), thumbnails of the figures and the command that made them. Figures are
-copied beside the page (``docs/results/<name>/``) so the site can show them.
+The page audits itself: the summary has one row per claim of the registry (in its order) and one
+column per organism; every verdict cell states the rule that gave it (with the date it was
+fixed), the n behind it against the n the registry asks for, dtype, device, preset, command and
+time, and links the claim's verdict history, where every dated rule's verdict stands side by side.
+Each claim's section says what the organism can and cannot test. Figures are copied beside the
+page (``docs/results/<name>/``) so the site can show them.
 
 Example:
     >>> import tempfile
     >>> from pathlib import Path
     >>> from interp.results import write_result
     >>> root = Path(tempfile.mkdtemp())
-    >>> _ = write_result(root / "results" / "demo", name="demo", claim="A claim.", verdict="partly", why="Because.",
-    ...                  figures={"share": {"value": 0.5, "ci95": [0.3, 0.7], "n": 20}}, preset="cpu", command="python x.py")
-    >>> page = build(root / "results", root / "docs" / "results.md")
-    >>> "| share | 0.5 | 0.3 to 0.7 | 20 |" in page.read_text()
+    >>> _ = write_result(root / "results" / "self_correction", name="self_correction", preset="gpu", seconds=12,
+    ...                  figures={"share_self_correcting": {"value": 0.13, "ci95": [0.11, 0.16], "n": 600}},
+    ...                  command="python experiments/self_correction.py --preset gpu", device="NVIDIA H200", dtype="float32")
+    >>> text = build(root / "results", root / "docs" / "results.md").read_text()
+    >>> "| share_self_correcting | 0.13 | 0.11 to 0.16 | 600 |" in text
     True
 """
 
@@ -23,32 +26,40 @@ import json
 import shutil
 from pathlib import Path
 
+from interp import registry
 from interp.errors import InputError
-from interp.results import RESULTS
+from interp.results import RESULTS, ROOT
 
-PAGE = Path("docs/results.md")
+PAGE = ROOT / "docs" / "results.md"
 TIMING = "reproduce.json"  # written by ``make reproduce`` beside the cpu records
-VERDICT_MARK = {"holds": "holds", "partly": "partly holds", "does not hold": "does not hold"}
+VERDICT_MARK = {"holds": "holds", "partly": "partly holds", "does not hold": "does not hold",
+                "not testable here": "not testable here", None: "cannot be read"}
+MEANINGS = [
+    "**holds**: the claim's rule in the registry is met on the organism, read from the recorded figures.",
+    "**partly holds**: the rule's weaker condition is met, its full condition is not.",
+    "**does not hold**: the test was run and its rule is not met: on this organism the claim fails.",
+    "**not testable here**: the test cannot come out otherwise on this organism (the reason is given); "
+    "the claim is not judged, whatever the numbers say.",
+]
 
 
 def load_results(results: str | Path = RESULTS) -> list[dict]:
-    """Every ``result.json`` under ``results``, in registry order, each with its ``folder``."""
-    from interp.reproduce.registry import EXPERIMENTS
-
-    labels = {e.name: e.label for e in EXPERIMENTS}
+    """Every claim record (``result.json`` with a ``name``) under ``results``, each with its ``folder``."""
     found = []
-    for path in sorted(Path(results).glob("*/result.json")):
+    for path in sorted(Path(results).rglob("result.json")):
         try:
             record = json.loads(path.read_text())
         except json.JSONDecodeError as error:
             raise InputError(f"{path} is not valid JSON: {error}") from None
+        if "name" not in record:
+            continue                      # not a claim's record (e.g. a cos patch grid its claim reads)
         for key in ("name", "claim", "verdict", "figures"):
             if key not in record:
                 raise InputError(f"{path} lacks {key!r}: write it with interp.results.write_result")
         record["folder"] = path.parent
-        record.setdefault("label", labels.get(record["name"], record["name"]))
+        record["where"] = path.parent.relative_to(results).as_posix()
         found.append(record)
-    return in_registry_order(found)
+    return found
 
 
 def _number(value) -> str:
@@ -66,44 +77,105 @@ def _figure_rows(figures: dict) -> list[str]:
         interval = f"{_number(ci[0])} to {_number(ci[1])}" if ci else "-"
         where = [f"{k} {figure[k]}" for k in ("layer", "step", "region") if k in figure]
         label = key + (f" ({', '.join(where)})" if where else "")
-        rows.append(f"| {label} | {_number(figure.get('value'))} | {interval} | {_number(figure.get('n'))} |")
+        value = figure.get("value")
+        value = "; ".join(f"{k}: {_number(v)}" for k, v in value.items()) if isinstance(value, dict) else _number(value)
+        rows.append(f"| {label} | {value} | {interval} | {_number(figure.get('n'))} |")
     return rows
 
 
-def section(record: dict, assets: Path, page_dir: Path) -> str:
-    """The markdown section of one result; copies its images into ``assets/<name>/``."""
-    name = record["name"]
-    lines = [f"## {record['label']}", "", f"**Paper:** {record['claim']}", "",
-             f"**Verdict on the organism: {VERDICT_MARK.get(record['verdict'], record['verdict'])}.** "
-             f"{record.get('why', '')}", ""]
-    lines += _figure_rows(record["figures"]) + [""]
+def _time(seconds) -> str:
+    return "-" if seconds in (None, "") else f"{seconds:.0f} s" if seconds < 600 else f"{seconds / 60:.0f} min"
+
+
+def _provenance(record: dict) -> str:
+    return (f"{record.get('dtype') or 'dtype not recorded'}, {record.get('device') or '-'}, preset "
+            f"`{record.get('preset')}`, `{record.get('command', '')}`, {_time(record.get('seconds'))}, "
+            f"{record.get('date')}")
+
+
+def _n_text(record: dict, needed: int | None) -> str:
+    n = record.get("n_verdict")
+    if record.get("verdict") == "not testable here":
+        return "n: none judged"
+    short = needed is not None and n is not None and n < needed
+    return f"n={_number(n)} of {_number(needed)} needed" + (": a check, not evidence" if short else "")
+
+
+def _cell(record: dict | None, needed: int | None, anchor: str) -> str:
+    if record is None:
+        return "not run"
+    return (f"**{VERDICT_MARK.get(record['verdict'], record['verdict'])}** ({_n_text(record, needed)}; "
+            f"{_provenance(record)}) [history](#{anchor}-history)")
+
+
+def _copy_images(record: dict, assets: Path, page_dir: Path, prefix: str) -> list[str]:
+    lines = []
     for image in record.get("images", []):
         source = Path(record["folder"]) / image
         if not source.exists():
             continue
-        target = assets / name / image
+        target = assets / prefix / image
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(source, target)
         link = target.relative_to(page_dir).as_posix()
-        lines += [f"[![{name}: {image}]({link}){{ width=\"360\" }}]({link})", ""]
-    device = record.get("device", "")
-    seconds = record.get("seconds")
-    lines += [f"Command: `{record.get('command', '')}` (preset `{record.get('preset')}`, {record.get('date')}, "
-              f"{device}{f', {seconds:.0f} s' if seconds else ''}).", ""]
+        lines += [f"[![{prefix}: {image}]({link}){{ width=\"360\" }}]({link})", ""]
+    return lines
+
+
+def _history(name: str, records: list[dict]) -> list[str]:
+    """Every dated rule of the claim and the verdict each gives on each record, side by side."""
+    entries = registry.history(name)
+    shown = [r for r in records if r.get("verdicts")]
+    head = "| rule fixed | rule | " + " | ".join(f"`{r['where']}`" for r in shown) + " |"
+    lines = [head, "| --- | --- | " + " | ".join("---" for _ in shown) + " |"]
+    for i, entry in enumerate(entries):
+        cells = []
+        for r in shown:
+            v = next((v for v in r["verdicts"] if v["fixed"] == entry.fixed), None)
+            cells.append("-" if v is None else f"{VERDICT_MARK.get(v['verdict'], v['verdict'])} (n={_number(v['n'])})")
+        mark = " (current)" if i == len(entries) - 1 else ""
+        lines.append(f"| {entry.fixed[:16].replace('T', ' ')}{mark} | {entry.rule_text} | " + " | ".join(cells) + " |")
+    earlier = [(r, h) for r in records for h in r.get("verdict_history", [])]
+    if earlier:
+        lines += ["", "Verdicts recorded before the registry (rules then written in the scripts):", ""]
+        lines += [f"- `{r['where']}`: {h['verdict']}: {h['why']}" for r, h in earlier]
+    return lines
+
+
+def section(name: str, records: list[dict], assets: Path, page_dir: Path, orgs: dict) -> str:
+    """The markdown section of one claim: what the organism can test, every organism's verdict with
+    its rule and provenance, the verdict history, the figures and images of the published record."""
+    entry, first = registry.latest(name), registry.history(name)[0]
+    anchor = _anchor(first.label)
+    lines = [f"## {first.label}", "", f"**Paper:** {entry.statement}", "",
+             f"**What the organism can and cannot test.** {' '.join(entry.can_test.split())}", "",
+             f"**Metric:** {entry.metric}. **Matched control:** {entry.control}. "
+             f"**Negative control:** {entry.negative_control}.", ""]
+    for key, org in orgs.items():
+        record = _primary(records, key)
+        if record is None:
+            lines += [f"**On {org.get('title', key)}: not run.**", ""]
+            continue
+        lines += [f"**On {org.get('title', key)}: {VERDICT_MARK.get(record['verdict'], record['verdict'])}** "
+                  f"by the rule fixed {record['rule']['fixed'][:10]}: *{record['rule']['text']}*. "
+                  f"{record['why']} ({_n_text(record, entry.n)}.)", ""]
+        if record.get("reading"):
+            lines += [f"Reading: {record['reading']}", ""]
+    lines += [f"### {first.label}: history {{ #{anchor}-history }}", ""] + _history(name, records) + [""]
+    published = [r for r in records if r.get("preset") != "cpu"] or records
+    for record in published:
+        lines += [f"Record `{record['where']}`: {_provenance(record)}; registry "
+                  f"{(record.get('registry') or {}).get('commit') or 'uncommitted'}.", ""]
+        lines += _figure_rows(record["figures"]) + [""]
+        lines += _copy_images(record, assets, page_dir, record["where"])
     return "\n".join(lines)
 
 
-def _n(record: dict):
-    ns = [f.get("n") for f in record["figures"].values() if isinstance(f.get("n"), int)]
-    return max(ns) if ns else "-"
-
-
-def _rerun_cell(record: dict | None) -> str:
-    if record is None:
-        return "not run"
-    seconds = record.get("seconds")
-    return (f"{VERDICT_MARK.get(record['verdict'], record['verdict'])} (n={_n(record)}"
-            f"{f', {seconds:.0f} s' if seconds else ''})")
+def _primary(records: list[dict], model: str) -> dict | None:
+    """The published record of ``model``: a non-cpu preset, the claim's own folder first."""
+    mine = [r for r in records if r.get("model", "organism") == model and r.get("preset") != "cpu"]
+    mine.sort(key=lambda r: (r["where"].count("/"), r["where"]))
+    return mine[0] if mine else None
 
 
 def _timing_line(results: Path) -> list[str]:
@@ -117,54 +189,54 @@ def _timing_line(results: Path) -> list[str]:
 
 
 def build(results: str | Path = RESULTS, page: str | Path = PAGE) -> Path:
-    """Write the results page (and its images) from the result files; returns the page's path.
+    """Write the results page (and its images) from the registry and the records; returns the page's path.
 
-    Sections show the published records (``results/<name>``, the gpu preset); the summary table
-    adds the cpu re-run of ``make reproduce`` (``results/cpu/<name>``) beside each. A claim with
-    only a cpu record is shown from that record.
+    Records of claims the registry does not hold are refused: every verdict on the page is a rule's.
     """
     results, page = Path(results), Path(page)
-    reruns = {r["name"]: r for r in load_results(results / "cpu")} if (results / "cpu").is_dir() else {}
-    records = load_results(results)
-    published = {r["name"] for r in records}
-    records += [r for name, r in reruns.items() if name not in published]
-    records = in_registry_order(records)
     assets = page.parent / "results"
     if results.resolve().is_relative_to(assets.resolve()):
         raise InputError(f"the page's image folder {assets} would replace the results in {results}: "
                          "write the page elsewhere")
+    records = load_results(results) if results.is_dir() else []
+    unknown = sorted({r["name"] for r in records} - set(registry.names()))
+    if unknown:
+        raise InputError(f"records of claims not in the registry {registry.REGISTRY}: {', '.join(unknown)}")
     if assets.exists():
         shutil.rmtree(assets)
+    orgs = registry.organisms() or {"organism": {"title": "organism"}}
+    by_name = {name: [r for r in records if r["name"] == name] for name in registry.names()}
     lines = ["# Results", "",
              "Each of the paper's claims (see [Chain-of-Steps](chain-of-steps.md)) next to our measurement on the "
-             "bundled maze organism. Verdicts follow a rule stated with each result; intervals are 95% (Wilson for "
-             "shares, bootstrap for means). This page is generated by `make reproduce` from "
-             "`experiments/results/*/result.json`; do not edit it by hand. Each script has a `gpu` preset (the "
-             "published n, in `experiments/results/<name>/`) and a `cpu` preset (small n, minutes on 2 cores, in "
-             "`experiments/results/cpu/<name>/`): `make reproduce` runs every cpu preset, and its verdicts stand in "
-             "the last column as a check that the scripts run, not as evidence (n is small).", ""]
+             "model organisms. Every verdict follows from a rule in the claims registry "
+             "(`experiments/claims.toml`), fixed before the data it judges and applied to the figures in "
+             "`experiments/results/*/result.json`; a test re-derives each verdict from those two files. A rule "
+             "changed after data is a new dated entry, and each claim's history shows the verdicts of all its rules "
+             "side by side. Intervals are 95% (Wilson for shares, bootstrap over mazes for means). This page is "
+             "generated by `make reproduce`; do not edit it by hand.", "",
+             "What a verdict means:", ""] + [f"- {m}" for m in MEANINGS] + [
+             "", "The `gpu` preset gives the published n (in `experiments/results/<name>/`); the `cpu` preset of "
+             "`make reproduce` (in `experiments/results/cpu/<name>/`) checks that the scripts run: its n is below "
+             "what the registry asks for, so its verdicts are not evidence.", ""]
     lines += _timing_line(results)
     if not records:
         lines += ["No results yet: run `make reproduce`.", ""]
-    else:
-        lines += ["| claim | verdict | preset | n | `make reproduce` (cpu preset) |", "| --- | --- | --- | --- | --- |"]
-        for r in records:
-            rerun = reruns.get(r["name"]) if r.get("preset") != "cpu" else r
-            lines.append(f"| [{r['label']}](#{_anchor(r['label'])}) | {VERDICT_MARK.get(r['verdict'], r['verdict'])} | "
-                         f"{r.get('preset', '-')} | {_n(r)} | {_rerun_cell(rerun)} |")
-        lines.append("")
-        lines += [section(r, assets, page.parent) for r in records]
+    head = ["claim", "rule (current)"] + [o.get("title", k) for k, o in orgs.items()] + ["`make reproduce` (cpu)"]
+    lines += ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for name, found in by_name.items():
+        entry, first = registry.latest(name), registry.history(name)[0]
+        anchor = _anchor(first.label)
+        cpu = next((r for r in found if r.get("preset") == "cpu" and r["where"] == f"cpu/{name}"), None)
+        cells = [f"[{first.label}](#{anchor})", f"{entry.rule_text} (fixed {entry.fixed[:10]})"]
+        cells += [_cell(_primary(found, key), entry.n, anchor) for key in orgs]
+        cells.append("not run" if cpu is None else f"{VERDICT_MARK.get(cpu['verdict'], cpu['verdict'])} "
+                                                   f"(n={_number(cpu.get('n_verdict'))}, {_time(cpu.get('seconds'))})")
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines.append("")
+    lines += [section(name, found, assets, page.parent, orgs) for name, found in by_name.items()]
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text("\n".join(lines))
     return page
-
-
-def in_registry_order(records: list[dict]) -> list[dict]:
-    """``records`` in registry order (unregistered names last, by name)."""
-    from interp.reproduce.registry import EXPERIMENTS
-
-    order = {e.name: i for i, e in enumerate(EXPERIMENTS)}
-    return sorted(records, key=lambda r: (order.get(r["name"], len(order)), r["name"]))
 
 
 def _anchor(title: str) -> str:

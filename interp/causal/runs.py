@@ -113,18 +113,16 @@ def replot_args(args, folder):
     return record
 
 
-def rewrite_verdict(folder, record: dict, verdict: str, why: str) -> None:
-    """Store a verdict recomputed from ``record``'s own figures (``--replot``), noting that it was."""
+def rewrite_verdict(folder, record: dict, *_ignored) -> None:
+    """Re-judge ``record`` (an earlier ``result.json`` in ``folder``, for ``--replot``) by the claims
+    registry and store it; what the script would have said is not used (the registry's rule judges)."""
     import json
     from pathlib import Path
 
-    from interp.results import VERDICTS
+    from interp import registry
 
-    if verdict not in VERDICTS:
-        raise InputError(f"unknown verdict {verdict!r}: valid are {', '.join(VERDICTS)}")
-    if (record.get("verdict"), record.get("why")) != (verdict, why):
-        record.setdefault("verdict_history", []).append({"verdict": record.get("verdict"), "why": record.get("why")})
-        record.update(verdict=verdict, why=why)
+    if registry.registered(record.get("name", "")):
+        record = registry.judge_record(record)
         (Path(folder) / "result.json").write_text(json.dumps(record, indent=2, default=float) + "\n")
 
 

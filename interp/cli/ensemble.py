@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
                "num_steps": num_steps, "ref": args.ref,
                "interventions": json.loads(dumps(merge_interventions(model, args.merge, groups, steps=steps,
                                                                      num_steps=num_steps, shift=args.shift, ref=args.ref))),
-               "command": "cos " + " ".join(sys.argv[1:]), "tasks": records}
+               "command": getattr(args, "command_line", "cos " + " ".join(sys.argv[1:])), "tasks": records}
     scored = [r for r in records if "exact" in r]
     if scored:
         summary["exact"] = sum(r["exact"] for r in scored) / len(scored)

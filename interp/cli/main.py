@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import shlex
 import sys
 
 from interp.errors import InputError, describe_os_error
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("COS_DEBUG", "") not in ("", "0")
     args = build_parser().parse_args(argv)
+    args.command_line = shlex.join(["cos", *argv])   # what a record states as the command that made it
     try:
         return int(args.func(args) or 0)
     except InputError as err:

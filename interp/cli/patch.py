@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
                            reuse_prefix=not args.naive, read_at=args.read_at, progress=ctx.is_main, context=ctx)
         if not ctx.is_main:
             return 0
-        grid.meta.update(command="cos " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("cos") else "",
+        grid.meta.update(command=getattr(args, "command_line", "cos " + " ".join(sys.argv[1:])),
                          date=datetime.date.today().isoformat(), machine=platform.node(), device=args.device,
                          world_size=ctx.world_size, dtype=args.dtype, pairs={"size": args.size, "kind": args.kind, "seed": args.seed},
                          clean_flip_share=float(grid.clean["flip"].mean()),

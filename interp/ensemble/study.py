@@ -12,15 +12,13 @@ Everything here reads plain measurements, as a run records them (``raw.json.gz``
   or a window (``"0-3"``); scope ``"all"`` (every maze) or ``"screen"`` (the group's first mazes).
 * ``cfg``: the run's settings; read here are ``num_steps``, ``kmax`` and ``probe_steps``.
 
-Verdict rule (:func:`verdict`). Of the settings (K, merge steps) of the screened best operator
-that ran on every group, the one of highest pooled accuracy is tested with McNemar's exact test on
-the pooled mazes. "Beats" means a positive difference with p < 0.05.
-
-* ``holds``: it beats one seed, beats self-consistency with as many seeds as its NFE affords, and,
-  for ``xt_mean`` at step 0 where every group ran the control, beats its matched control: one seed
-  whose starting noise has std 1/sqrt(K), which is what a mean of K standard normal draws is;
-* ``partly``: it beats one seed only;
-* ``does not hold``: otherwise, or when no setting ran on every group.
+Verdict (:func:`verdict`). Of the settings (K, merge steps) of the screened best operator that
+ran on every group, the one of highest pooled accuracy is compared on the pooled mazes with
+McNemar's exact test against one seed, self-consistency at no more compute and, for ``xt_mean`` at
+step 0 where every group ran it, its matched control: one seed whose starting noise has std
+1/sqrt(K), which is what a mean of K standard normal draws is. The verdict is the claims
+registry's rule for ``seed_ensemble`` (``experiments/claims.toml``) on those figures
+(:func:`best_figures`); ``does not hold`` when no setting ran on every group.
 
 Example:
     >>> import numpy as np
@@ -137,12 +135,12 @@ def verdict(best: dict | None, n_groups: int, n_steps: int) -> tuple[str, str]:
     """``(verdict, why)`` of the pooled best setting (see the module's verdict rule)."""
     if best is None:
         return "does not hold", "no merge setting ran on every group within the time budget"
+    from interp import registry
+
     p, p_sc = best["vs_single"]["p"], best["vs_self_consistency"]["p"]
-    beats_single, beats_sc = _beats(best["vs_single"]), _beats(best["vs_self_consistency"])
-    # a merge of x_t at step 0 must also beat one seed started as cold (its matched control)
     control = best.get("vs_cold_start")
     beats_control = control is None or _beats(control)
-    outcome = "holds" if beats_single and beats_sc and beats_control else "partly" if beats_single else "does not hold"
+    outcome = registry.judge_record({"name": "seed_ensemble", "figures": best_figures(best)})["verdict"]
     why = (f"Best setting {best['operator']} with K={best['k']} merged at step {best['steps']} ({best['nfe']} NFE per "
            f"maze), pooled over {n_groups} groups (n={best['merge']['n']}): {100 * best['merge']['value']:.1f}% exact "
            f"vs {100 * best['single']['value']:.1f}% for one seed (McNemar p={p:.3g})"

@@ -1,4 +1,4 @@
-"""``python -m interp.reproduce --preset cpu``: run every registered experiment, then rebuild the results page.
+"""``python -m interp.reproduce --preset cpu``: run every claim's experiment of the registry, then rebuild the results page.
 
 Each script runs in its own process (so one failure does not stop the others) from the
 repository root; a script whose file does not exist yet is skipped with a note. The results
@@ -12,7 +12,8 @@ import subprocess
 import sys
 import time
 
-from interp.reproduce.registry import EXPERIMENTS
+from interp import registry
+from interp.results import ROOT
 
 
 def main(argv=None) -> int:
@@ -23,7 +24,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     from interp.results_page import build
 
-    chosen = EXPERIMENTS if not args.only else [e for e in EXPERIMENTS if e.name in args.only.split(",")]
+    names = registry.names()
+    chosen = names if not args.only else [n for n in names if n in args.only.split(",")]
     if not args.page_only:
         # the claim scripts share one set of trajectories per run (see runner.samples_for): start afresh
         from interp.reproduce.runner import CACHE
@@ -32,16 +34,17 @@ def main(argv=None) -> int:
             stale.unlink()
     failed, times = [], {}
     begun = time.perf_counter()
-    for experiment in [] if args.page_only else chosen:
-        if not experiment.script.exists():
-            print(f"note: {experiment.script} does not exist yet: skipped", flush=True)
+    for name in [] if args.page_only else chosen:
+        script = ROOT / "experiments" / f"{name}.py"
+        if not script.exists():
+            print(f"note: {script} does not exist yet: skipped", flush=True)
             continue
-        print(f"== {experiment.name} ({experiment.label})", flush=True)
+        print(f"== {name} ({registry.history(name)[0].label})", flush=True)
         started = time.perf_counter()
-        code = subprocess.call([sys.executable, str(experiment.script), "--preset", args.preset])
-        times[experiment.name] = round(time.perf_counter() - started)
+        code = subprocess.call([sys.executable, str(script), "--preset", args.preset], cwd=ROOT)
+        times[name] = round(time.perf_counter() - started)
         if code:
-            failed.append(experiment.name)
+            failed.append(name)
     if times and not args.only:
         write_timing(args.preset, times, failed, time.perf_counter() - begun)
     page = build()

@@ -1,10 +1,10 @@
-"""One summary per claim of the paper: measured figures (95% interval, n) and a verdict by a rule.
+"""One summary per claim of the paper: measured figures (95% interval, n) and a reading of them.
 
 Each ``*_claim`` function takes Chain-of-Steps samples (:class:`~interp.metrics.cos.CosSample`,
 from :func:`interp.reproduce.trajectories.cached_samples`), writes its figure into ``out`` and
-returns the keyword arguments of :func:`interp.results.write_result` (``claim``, ``verdict``,
-``why``, ``figures``, ``images``, ``extra``). The verdict rules are stated in each docstring and
-in the ``why`` text, so a reader can check them against the numbers.
+returns the keyword arguments of :func:`interp.results.write_result` (``reading``, ``figures``,
+``images``, ``extra``). The verdicts are the registry's (``experiments/claims.toml``), read from
+these figures alone, so a reader can re-derive them from ``result.json``.
 
 Example:
     >>> from interp.tasks import generate_maze, ground_truth_video
@@ -44,10 +44,7 @@ def exploration_claim(by_threshold: dict, out) -> dict:
     """Observation 1: several candidate routes early, pruned to one.
 
     Candidates are counted at the scorer's threshold (0.5) and at a faint one (:data:`FAINT`).
-    Verdict: ``holds`` when, at the faint threshold, the mean number of candidates peaks above 1
-    (interval above 1) and the last step's mean is below the peak's interval; ``partly`` when at
-    least 10% of mazes (Wilson interval) show 2+ candidates at some step and end with one;
-    otherwise ``does not hold``.
+    Judged by the claim's rule in ``experiments/claims.toml``.
     """
     faint, strict = by_threshold[FAINT], by_threshold[0.5]
     steps = faint[0].steps
@@ -59,12 +56,6 @@ def exploration_claim(by_threshold: dict, out) -> dict:
     ends_one = share(cand[:, -1] == 1)
     strict_two = share((np.array([s.candidates for s in strict]) >= 2).any(1))
     shown2 = share((np.array([s.shortest_shown for s in faint]) >= 2).any(1))
-    if peak["ci95"][0] > 1 and final["value"] < peak["ci95"][0]:
-        verdict = "holds"
-    elif two_plus["ci95"][0] >= 0.1 and ends_one["value"] >= 0.9:
-        verdict = "partly"
-    else:
-        verdict = "does not hold"
     panels = [{"series": _series(aggregate_by_size(samples), "candidates"), "xlabel": "denoising step",
                "ylabel": "candidate start-goal routes (mean)", "title": f"route-colour amount >= {t}"}
               for t, samples in ((FAINT, faint), (0.5, strict))]
@@ -75,15 +66,13 @@ def exploration_claim(by_threshold: dict, out) -> dict:
                    "as the paper's 'several routes drawn faintly' describes.")
     else:
         reading = "The alternatives are drawn at full strength, not only faintly."
-    if verdict == "does not hold":
+    if peak["ci95"][0] <= 1:
         reading += (" Early x0_hat mostly shows one route growing from partial to complete, not a bundle of routes.")
     why = (f"At amount >= {FAINT}, mean candidates peak at {peak['value']} (95% CI {peak['ci95']}) at step "
            f"{steps[peak_step]} and end at {final['value']}; {two_plus['value']:.0%} of mazes show 2+ candidate "
            f"routes at some step ({strict_two['value']:.0%} at amount >= 0.5), {shown2['value']:.0%} draw 2+ shortest "
-           f"routes at once. Rule: holds if the peak's CI lies above 1 and the end below it; partly if >= 10% of mazes "
-           f"show 2+ candidates (CI) and >= 90% end with one. " + reading)
-    return {"claim": "Early x0_hat shows several candidate solutions at once; middle steps prune them to one.",
-            "verdict": verdict, "why": why, "images": [image.name],
+           f"routes at once. " + reading)
+    return {"reading": why, "images": [image.name],
             "figures": {"peak_candidates_faint": {**peak, "step": steps[peak_step]}, "final_candidates_faint": final,
                         "share_2plus_candidates_faint": two_plus, "share_2plus_candidates_0.5": strict_two,
                         "share_2plus_shortest_drawn_faint": shown2, "share_ending_with_one": ends_one},
@@ -94,15 +83,12 @@ def memory_claim(samples, out) -> dict:
     """Observation 3: persistent references survive across steps.
 
     The organism's references are the walls, start and goal; ``scaffold_correct`` asks that they
-    are decoded right in every frame of x0_hat. Verdict: ``holds`` when the share of mazes whose
-    scaffold is right at every step is at least 0.95 with a Wilson interval above 0.8 (0.8: a
-    clean 24 of 24 reaches 0.86), ``partly`` when the interval lies above 0.5.
+    are decoded right in every frame of x0_hat.
+    Judged by the claim's rule in ``experiments/claims.toml``.
     """
     every = share([bool(s.scaffold_correct.all()) for s in samples])
     first = share([bool(s.scaffold_correct[0]) for s in samples])
     agreement = mean_ci([float(s.scaffold_agreement.min()) for s in samples])
-    low = every["ci95"][0]
-    verdict = "holds" if every["value"] >= 0.95 and low > 0.8 else "partly" if low > 0.5 else "does not hold"
     image = plot_panels(Path(out) / "scaffold_per_step.png", [
         {"series": _series(aggregate_by_size(samples), "scaffold_correct"), "xlabel": "denoising step",
          "ylabel": "share of mazes", "title": "walls, start and goal right in every frame", "ylim": (-0.03, 1.03)},
@@ -110,11 +96,9 @@ def memory_claim(samples, out) -> dict:
          "ylabel": "share of units", "title": "wall / not-wall units decoded right", "ylim": (0.8, 1.01)}],
         title=f"Working memory: the maze scaffold in x0_hat across steps (n={len(samples)}; 95% bands)")
     why = (f"{every['value']:.0%} of mazes (95% CI {every['ci95']}, n={every['n']}) keep walls, start and goal right "
-           f"in every frame at every step, {first['value']:.0%} already at step 0. Rule: holds if the share is >= 0.95 "
-           f"and its CI's low end exceeds 0.8. Caveat: the organism receives the maze as its first frame at every step, so keeping it is "
+           f"in every frame at every step, {first['value']:.0%} already at step 0. Caveat: the organism receives the maze as its first frame at every step, so keeping it is "
            f"easier than the paper's case (an object that leaves the view and returns); the maze has no occlusion.")
-    return {"claim": "Persistent references (objects, layout) survive across denoising steps: working memory.",
-            "verdict": verdict, "why": why, "images": [image.name],
+    return {"reading": why, "images": [image.name],
             "figures": {"share_scaffold_every_step": every, "share_scaffold_at_step0": first,
                         "min_unit_agreement": agreement}}
 
@@ -123,17 +107,14 @@ def self_correction_claim(samples, out) -> dict:
     """Observation 4: an early wrong route is revised to the right one.
 
     A sample self-corrects when some step's x0_hat is wrong (a painted wall, a detour or dead end,
-    a longer route) and the final answer is right. Verdict: ``holds`` when the share of
-    self-correcting mazes has a Wilson interval above 0.1, ``partly`` when any maze self-corrects,
-    ``does not hold`` when none does.
+    a longer route) and the final answer is right.
+    Judged by the claim's rule in ``experiments/claims.toml``.
     """
     overall = share([s.self_corrected for s in samples])
     by_size = {str(size): share([s.self_corrected for s in samples if s.size == size])
                for size in sorted({s.size for s in samples})}
     fixed_by = [int(np.nonzero(s.wrong)[0].max()) + 1 for s in samples if s.self_corrected]
     wrong_then = share([s.final_correct for s in samples if s.wrong.any()])
-    low = overall["ci95"][0]
-    verdict = "holds" if low > 0.1 else "partly" if overall["value"] else "does not hold"
     groups = aggregate_by_size(samples)
     image = plot_panels(Path(out) / "self_correction.png", [
         {"series": _series(groups, "wrong"), "xlabel": "denoising step", "ylabel": "share of mazes",
@@ -147,10 +128,8 @@ def self_correction_claim(samples, out) -> dict:
     why = (f"{overall['value']:.1%} of mazes (95% CI {overall['ci95']}, n={overall['n']}) are wrong at some step and "
            f"right at the end; by size {sizes_text}. "
            f"Of mazes wrong at some step, {wrong_text} end right (n={wrong_then['n']}); "
-           f"the last wrong step is followed by a right one at step {when['value']} on average (n={when['n']}). "
-           f"Rule: holds if the CI's low end exceeds 0.1, partly if any maze self-corrects.")
-    return {"claim": "An early wrong candidate (a route the wrong way) is revised to the right answer a few steps later.",
-            "verdict": verdict, "why": why, "images": [image.name],
+           f"the last wrong step is followed by a right one at step {when['value']} on average (n={when['n']}).")
+    return {"reading": why, "images": [image.name],
             "figures": {"share_self_correcting": overall, **{f"share_self_correcting_{k}x{k}": v for k, v in by_size.items()},
                         "share_right_at_end_when_wrong_early": wrong_then, "step_fixed_by": when}}
 
@@ -159,21 +138,14 @@ def perception_action_claim(samples, out) -> dict:
     """Observation 5: the scene is localised before the action is drawn.
 
     ``perception_step``: first step from which the scaffold stays right; ``action_step``: first
-    step from which the answer stays right. Verdict: ``holds`` when the share of mazes with
-    perception strictly before action has a Wilson interval above 0.5 and no maze has action
-    before perception; ``partly`` when the share's point value exceeds 0.5.
+    step from which the answer stays right.
+    Judged by the claim's rule in ``experiments/claims.toml``.
     """
     both = [s for s in samples if s.perception_step is not None and s.action_step is not None]
     before = share([s.perception_step < s.action_step for s in both])
     after = share([s.perception_step > s.action_step for s in both])
     perception = mean_ci([s.perception_step for s in both])
     action = mean_ci([s.action_step for s in both])
-    if before["ci95"][0] > 0.5 and not after["value"]:
-        verdict = "holds"
-    elif before["value"] and before["value"] > 0.5:
-        verdict = "partly"
-    else:
-        verdict = "does not hold"
     image = plot_panels(Path(out) / "perception_action.png", [
         {"hist": {"perception step (scaffold stays right)": [s.perception_step for s in both],
                   "action step (answer stays right)": [s.action_step for s in both]},
@@ -182,11 +154,9 @@ def perception_action_claim(samples, out) -> dict:
     why = (f"Perception is in place at step {perception['value']} on average and the action at step {action['value']} "
            f"(95% CI {action['ci95']}); perception comes strictly first in {before['value']:.0%} of mazes "
            f"(CI {before['ci95']}, n={before['n']}), at the same step in the rest (action after perception never "
-           f"reverses: {after['value']:.0%}). Rule: holds if the strict share's CI exceeds 0.5 and no maze reverses. "
-           f"Caveat: the maze is given as the conditioning frame, so perception is nearly free for the organism; "
+           f"reverses: {after['value']:.0%}). Caveat: the maze is given as the conditioning frame, so perception is nearly free for the organism; "
            f"ties are mazes solved already at step 0.")
-    return {"claim": "Early steps localise the relevant objects; motion and manipulation appear in later steps.",
-            "verdict": verdict, "why": why, "images": [image.name],
+    return {"reading": why, "images": [image.name],
             "figures": {"share_perception_first": before, "share_action_first": after,
                         "perception_step": perception, "action_step": action}}
 
@@ -196,17 +166,15 @@ def reason_early_claim(samples, renoise: dict, out, *, num_steps: int) -> dict:
 
     Uses the commitment step of every maze (first step from which x0_hat's answer equals the
     final one), the accuracy of reading the answer off x0_hat at each step, and the noise-redraw
-    test of :mod:`interp.reproduce.renoise`. Verdict: :func:`~interp.reproduce.renoise.agreement_rule`.
+    test of :mod:`interp.reproduce.renoise`.
+    Judged by the claim's rule in ``experiments/claims.toml``.
     """
-    from interp.reproduce.renoise import agreement_rule
-
     commit = [s.commitment_step for s in samples]
     committed = share([c < num_steps / 4 for c in commit])
     correct = np.array([s.answer_correct for s in samples])
     ks = sorted(renoise["ks"])
     same = {k: share(renoise["ks"][k]["same_answer"]) for k in ks}
     right = {k: share(renoise["ks"][k]["correct"]) for k in ks}
-    verdict, first = agreement_rule({k: v["value"] for k, v in same.items()}, num_steps=num_steps)
     steps = samples[0].steps
     acc = [share(correct[:, i]) for i in range(len(steps))]
     groups = aggregate_by_size(samples)
@@ -232,10 +200,8 @@ def reason_early_claim(samples, renoise: dict, out, *, num_steps: int) -> dict:
            f"{committed['value']:.0%} of mazes commit before step {num_steps / 4:g}. Redrawing the noise after step k keeps "
            f"the final answer in " + ", ".join(f"{same[k]['value']:.0%} (k={k})" for k in redraw_k)
            + (f"; a whole new run from another seed gives the same answer in {base['value']:.0%}" if base else "")
-           + f" (n={same[ks[-1]]['n']}). Rule: holds if >= 90% keep their answer after a redraw before step "
-           f"{num_steps / 4:g}, partly before step {num_steps / 2:g}; first such k: {first}.")
-    return {"claim": "The trajectory is largely fixed after the first few denoising steps.",
-            "verdict": verdict, "why": why, "images": [image.name],
+           + f" (n={same[ks[-1]]['n']}).")
+    return {"reading": why, "settings": {"num_steps": num_steps}, "images": [image.name],
             "figures": {"commitment_step": mean_ci(commit), "share_committed_first_quarter": committed,
                         **{f"same_answer_after_redraw_k{k}": v for k, v in same.items()},
                         **{f"solved_after_redraw_k{k}": v for k, v in right.items()},

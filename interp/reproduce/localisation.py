@@ -1,14 +1,18 @@
-"""Verdicts of the two localisation experiments: linear probes by layer, and activation patching.
+"""The figures of the two localisation experiments: linear probes by layer, and activation patching.
 
 Probes (observation 6, first half: early layers hold the scene, middle-to-late layers the
 reasoning) read ``localisation.json`` of ``cos probe``; patching reads the ``result.json`` of
 ``cos patch`` (which cell of layer x step moves the corrupted run's route towards the clean one).
 
+Their verdicts are the registry's (``experiments/claims.toml``): the probe rule reads the onset
+layers, the patching rule the grid's cells (:func:`strong_cells`), both recorded in ``result.json``.
+
 Example:
     >>> loc = {"primary": "selectivity", "selectivity": {"families": {"cond/perception": {"band": [2, 3],
     ...        "peak_layer": 3}, "cond/reasoning": {"band": [7, 8], "peak_layer": 10}}, "targets": {}}}
-    >>> probe_claim(loc, n_mazes=24)["verdict"]
-    'holds'
+    >>> figures = probe_claim(loc, n_mazes=24)["figures"]
+    >>> figures["perception_onset_layer_vs_twin"]["value"], figures["reasoning_onset_layer_vs_twin"]["value"]
+    (2, 7)
 """
 
 from __future__ import annotations
@@ -28,9 +32,8 @@ def _family(result: dict, name: str) -> dict | None:
 def probe_claim(localisation: dict, *, n_mazes: int) -> dict:
     """Perception targets become decodable in earlier layers than reasoning targets.
 
-    Verdict: ``holds`` when the perception family's onset layer is below the reasoning family's
-    against every control in the report (random-weight twin, shuffled labels), ``partly`` when
-    against one, ``does not hold`` otherwise (or when a family is not decodable).
+    Figures: each family's onset and peak layer against every control in the report (random-weight
+    twin, shuffled labels), and the best selectivity of each decodable target.
     """
     controls = [k for k in ("selectivity", "selectivity_shuffle") if k in localisation]
     figures, earlier = {}, []
@@ -49,16 +52,13 @@ def probe_claim(localisation: dict, *, n_mazes: int) -> dict:
         if target.get("decodable"):
             figures[f"best_selectivity_{key.replace('/', '_')}"] = {"value": target["best_selectivity"],
                                                                     "layer": target.get("peak_layer"), "n": n_mazes}
-    verdict = "holds" if earlier and all(earlier) else "partly" if any(earlier) else "does not hold"
     text = "; ".join(f"against the {'random twin' if k == 'selectivity' else 'shuffled labels'}: perception onset "
                      f"layer {figures.get(f'perception_onset_layer_vs_{l}', {}).get('value')} vs reasoning "
                      f"{figures.get(f'reasoning_onset_layer_vs_{l}', {}).get('value')}"
                      for k, l in zip(controls, ["twin" if c == "selectivity" else "shuffled" for c in controls]))
     why = (f"{text} (onset: first layer of the band within 90% of the best selectivity; n={n_mazes} held-out mazes, "
-           f"a quarter of them test mazes). Rule: holds if perception starts earlier against every control. "
-           f"Layer bands are point estimates from one split; the per-target intervals are in the probe table.")
-    return {"claim": "Early layers encode the scene (walls, start, goal); middle-to-late layers encode the reasoning "
-                     "(route, dead ends, distance).", "verdict": verdict, "why": why, "figures": figures}
+           f"a quarter of them test mazes). Layer bands are point estimates from one split; the per-target intervals are in the probe table.")
+    return {"reading": why, "figures": figures}
 
 
 def strong_cells(cells, *, min_effect: float = 0.5, narrower: bool = True):
@@ -86,10 +86,9 @@ def strong_cells(cells, *, min_effect: float = 0.5, narrower: bool = True):
 def patch_claim(summary: dict, *, min_effect: float = 0.5) -> dict:
     """Where in layer x step does the clean route's information live? (patching clean into corrupted).
 
-    The verdict reads regions narrower than ``all`` (patching every token hands the rest of the
-    step the clean activations wholesale: an upper bound, not localisation). Verdict: ``holds`` when the strongest cell restores at least ``min_effect`` of the
-    clean route preference with a 95% interval above 0 and it lies in the first half of the steps;
-    ``partly`` when it restores that much later; ``does not hold`` when no cell does.
+    Figures: the strongest cell of regions narrower than ``all`` (patching every token hands the
+    rest of the step the clean activations wholesale: an upper bound, not localisation), the
+    strongest per step, and the all-token mean; the grid's cells go into ``extra`` for the rule.
     """
     every = [c for c in summary["cells"] if c["preference"] is not None]
     cells = [c for c in every if c["region"] != "all"] or every
@@ -100,7 +99,7 @@ def patch_claim(summary: dict, *, min_effect: float = 0.5) -> dict:
     for step in steps:
         top = max((c for c in cells if c["step"] == step), key=lambda c: c["preference"])
         by_step[step] = top
-    verdict, best, strong = strong_cells(summary["cells"], min_effect=min_effect)
+    _, best, strong = strong_cells(summary["cells"], min_effect=min_effect)
     figures = {"best_cell_preference": {"value": best["preference"], "ci95": best["ci95"], "n": n,
                                         "layer": best["layer"], "step": best["step"], "region": best["region"]}}
     for step, cell in by_step.items():
@@ -113,11 +112,9 @@ def patch_claim(summary: dict, *, min_effect: float = 0.5) -> dict:
            f"{best['preference']:.2f} of the clean route preference (95% CI {best['ci95']}), at layer {best['layer']}, "
            f"step {best['step']}, region {best['region']} (n={n} pairs; patching all tokens instead "
            f"restores {figures.get('all_tokens_mean_preference', {}).get('value')} on average). Cells restoring >= {min_effect}: "
-           f"{len(strong)}, at layers {layers_strong or 'none'}. Rule: holds if such a cell exists in the first half of "
-           f"the patched steps. At the first layers the changed units' tokens still hold the changed wall itself, "
+           f"{len(strong)}, at layers {layers_strong or 'none'}. At the first layers the changed units' tokens still hold the changed wall itself, "
            f"so restoring there is expected; past layer {max(layers_strong) if layers_strong else '-'} patching those "
            f"tokens alone no longer restores the route: the difference has spread to other tokens.")
-    return {"claim": "The answer is carried by identifiable (layer, step) activations: patching them from a clean run "
-                     "moves a corrupted run to the clean answer.", "verdict": verdict, "why": why, "figures": figures,
-            "extra": {"mean_preference_by_step": {str(s): float(np.mean([c["preference"] for c in cells if c["step"] == s]))
+    return {"reading": why, "figures": figures,
+            "extra": {"n_pairs": n, "cells": summary["cells"], "mean_preference_by_step": {str(s): float(np.mean([c["preference"] for c in cells if c["step"] == s]))
                                                   for s in steps}}}

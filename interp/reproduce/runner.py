@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from interp.results import result_folder, write_result
+from interp.results import ROOT, result_folder, write_result
 
 # cpu: small enough for `make reproduce` on 2 shared cores; gpu: the published figures
 PRESETS = {
@@ -21,7 +21,7 @@ PRESETS = {
     "gpu": {"sizes": [5, 7, 9], "count": 200, "batch": 600, "device": "cuda",
             "renoise_sizes": [5, 7, 9], "renoise_count": 200, "ks": [-1, 0, 1, 2, 3, 4, 6, 8, 12]},
 }
-CACHE = Path("outputs/cache")
+CACHE = ROOT / "outputs" / "cache"
 
 
 def parse(name: str, description: str, argv=None) -> argparse.Namespace:
@@ -47,8 +47,10 @@ def samples_for(args, model, thresholds=(0.5,)) -> dict:
                           cache=CACHE / f"cos_samples_{args.preset}_{args.device.split(':')[0]}.json")
 
 
-def finish(name: str, args, started: float, record: dict) -> Path:
-    """Write ``result.json`` for a claim summary (see :mod:`interp.reproduce.claims`) and print the verdict."""
+def finish(name: str, args, started: float, record: dict, *, dtype: str = "float32", shared: bool = True) -> Path:
+    """Write ``result.json`` for a claim summary (see :mod:`interp.reproduce.claims`), judged by the
+    claims registry, and print the verdict. ``shared``: the record was made from the preset's shared
+    samples (:func:`samples_for`), so its settings are recorded."""
     import platform
 
     device = args.device
@@ -56,8 +58,20 @@ def finish(name: str, args, started: float, record: dict) -> Path:
         import torch
 
         device = torch.cuda.get_device_name(0)
-    folder = write_result(args.out, name=name, preset=args.preset, device=device, seconds=time.perf_counter() - started,
-                          command=f"python experiments/{name}.py --preset {args.preset}", **record)
-    print(f"{name}: {record['verdict']} ({platform.node()}, {time.perf_counter() - started:.0f} s)\n  {record['why']}",
-          file=sys.stdout)
+    record = dict(record)
+    settings = {"preset": args.preset, "device": args.device, "dtype": dtype, **(args.settings if shared else {}),
+                **record.pop("settings", {})}
+    command = f"python experiments/{name}.py --preset {args.preset}" + record.pop("command_suffix", "")
+    folder = write_result(args.out, name=name, preset=args.preset, device=device, dtype=dtype, settings=settings,
+                          seconds=record.pop("seconds", 0.0) + time.perf_counter() - started, command=command,
+                          **record)
+    print(f"{name}: {read_verdict(folder)} ({platform.node()}, {time.perf_counter() - started:.0f} s)", file=sys.stdout)
     return folder
+
+
+def read_verdict(folder) -> str:
+    """``verdict (n=...): why`` of the record in ``folder``."""
+    import json
+
+    record = json.loads((Path(folder) / "result.json").read_text())
+    return f"{record['verdict']} (n={record.get('n_verdict')}): {record['why']}"

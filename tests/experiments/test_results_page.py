@@ -1,12 +1,15 @@
-"""The results page is rebuilt from result.json files alone, in registry order, with thumbnails."""
+"""The results page is rebuilt from the registry and result.json files alone, and audits itself."""
 
 import json
 
 import pytest
 
+from interp import registry
 from interp.errors import InputError
 from interp.results import write_result
 from interp.results_page import build
+
+SELF_CORRECTION = {"share_self_correcting": {"value": 0.13, "ci95": [0.11, 0.16], "n": 600}}
 
 
 def _png(path):
@@ -20,60 +23,79 @@ def _png(path):
     plt.close(fig)
 
 
-def test_page_from_hand_made_results(tmp_path):
+def _write(results, where, figures, preset="gpu", **more):
+    name = where.split("/")[-1]
+    return write_result(results / where, name=name, figures=figures, preset=preset, device="NVIDIA H200",
+                        dtype="float32", command=f"python experiments/{name}.py --preset {preset}", seconds=12.3,
+                        **more)
+
+
+def test_page_rows_state_rule_n_provenance_and_link_the_history(tmp_path):
     results = tmp_path / "results"
-    folder = write_result(results / "reason_early", name="reason_early", claim="The plan is fixed early.",
-                          verdict="holds", why="Redraws keep 95% of answers.",
-                          figures={"same_answer": {"value": 0.95, "ci95": [0.8, 0.99], "n": 40},
-                                   "best": {"value": 0.7, "layer": 6, "step": 2, "n": 8}},
-                          preset="cpu", command="python experiments/reason_early.py --preset cpu",
-                          images=["curve.png"], seconds=12.3)
+    folder = _write(results, "self_correction", SELF_CORRECTION, images=["curve.png"])
     _png(folder / "curve.png")
-    write_result(results / "exploration_pruning", name="exploration_pruning", claim="Several routes, then one.",
-                 verdict="does not hold", why="One route.", figures={"peak": {"value": 1.0, "n": 3}}, preset="gpu")
-    page = build(results, tmp_path / "docs" / "results.md")
-    text = page.read_text()
-    assert text.index("Observation 1") < text.index("Video Models Reason Early")      # registry order
-    assert "| same_answer | 0.95 | 0.8 to 0.99 | 40 |" in text
-    assert "| best (layer 6, step 2) | 0.7 | - | 8 |" in text
-    assert "**Verdict on the organism: does not hold.**" in text
-    assert "`python experiments/reason_early.py --preset cpu`" in text and "12 s" in text
-    assert (tmp_path / "docs" / "results" / "reason_early" / "curve.png").exists()
-    assert "](results/reason_early/curve.png){ width=\"360\" }" in text
+    _write(results, "cpu/self_correction", {"share_self_correcting": {"value": 0.1, "ci95": [0.02, 0.3], "n": 24}},
+           preset="cpu")
+    text = build(results, tmp_path / "docs" / "results.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| [Observation 4: self-correction]"))
+    assert "holds if low(share_self_correcting) > 0.1" in row and "(fixed 2026-11-30)" in row
+    assert "**holds** (n=600 of 600 needed; float32, NVIDIA H200, preset `gpu`" in row
+    assert "`python experiments/self_correction.py --preset gpu`, 12 s" in row
+    assert "[history](#observation-4-self-correction-history)" in row
+    assert row.endswith("| partly holds (n=24, 12 s) |")                 # the cpu check beside it
+    header = next(line for line in text.splitlines() if line.startswith("| claim |"))
+    assert "| maze-wan-tiny | maze walker |" in header                   # one column per organism
+    assert "not run" in row                                              # the second organism has no record
+    for meaning in ("**holds**", "**partly holds**", "**does not hold**", "**not testable here**"):
+        assert meaning in text
+    assert "**What the organism can and cannot test.**" in text
+    assert "| share_self_correcting | 0.13 | 0.11 to 0.16 | 600 |" in text
+    assert (tmp_path / "docs" / "results" / "self_correction" / "curve.png").exists()
+
+
+def test_changed_rules_show_their_verdicts_side_by_side(tmp_path):
+    results = tmp_path / "results"
+    _write(results, "working_memory", {"share_scaffold_every_step": {"value": 0.96, "ci95": [0.85, 0.99], "n": 600},
+                                       "share_scaffold_at_step0": {"value": 1.0, "ci95": [0.99, 1.0], "n": 600},
+                                       "min_unit_agreement": {"value": 1.0, "ci95": [1.0, 1.0], "n": 600}})
+    text = build(results, tmp_path / "docs" / "results.md").read_text()
+    history = text[text.index("### Observation 3: working memory: history"):]
+    history = history[:history.index("\n## ")]
+    lines = [line for line in history.splitlines() if line.startswith("| 2026-")]
+    # the first rule (interval above 0.9) and the later (share >= 0.95, interval above 0.8) disagree here
+    assert [line.split(" | ")[-1] for line in lines] == ["partly holds (n=600) |", "holds (n=600) |",
+                                                         "not testable here (n=-) |"]
+    assert "(current)" in lines[-1]
+    assert "**On maze-wan-tiny: not testable here** by the rule fixed 2026-12-04" in text
 
 
 def test_page_without_results_says_how_to_make_them(tmp_path):
     text = build(tmp_path / "none", tmp_path / "results.md").read_text()
-    assert "make reproduce" in text
+    assert "make reproduce" in text and text.count("not run") >= len(registry.names())
 
 
-def test_incomplete_result_is_refused(tmp_path):
+def test_incomplete_or_unregistered_records_are_refused(tmp_path):
     (tmp_path / "r" / "x").mkdir(parents=True)
     (tmp_path / "r" / "x" / "result.json").write_text(json.dumps({"name": "x"}))
     with pytest.raises(InputError, match="lacks 'claim'"):
         build(tmp_path / "r", tmp_path / "results.md")
+    (tmp_path / "r" / "x" / "result.json").write_text(json.dumps({"name": "x", "claim": "c", "verdict": "holds",
+                                                                  "figures": {}}))
+    with pytest.raises(InputError, match="not in the registry"):
+        build(tmp_path / "r", tmp_path / "results.md")
 
 
-def test_cpu_rerun_sits_beside_the_published_record_and_never_replaces_it(tmp_path):
-    from interp.results import RESULTS, result_folder
-
-    assert result_folder("layer_swap", "gpu") == RESULTS / "layer_swap"
-    assert result_folder("layer_swap", "cpu") == RESULTS / "cpu" / "layer_swap"
-    results = tmp_path / "results"
-    write_result(results / "layer_swap", name="layer_swap", claim="Swapping a layer moves the answer.",
-                 verdict="does not hold", why="Published.", figures={"moved": {"value": 0.0, "n": 300}}, preset="gpu")
-    write_result(results / "cpu" / "layer_swap", name="layer_swap", claim="Swapping a layer moves the answer.",
-                 verdict="partly", why="Small n.", figures={"moved": {"value": 0.3, "n": 3}}, preset="cpu", seconds=61)
-    write_result(results / "cpu" / "reason_early", name="reason_early", claim="Early.", verdict="holds", why="cpu only",
-                 figures={"same": {"value": 1.0, "n": 6}}, preset="cpu")
-    (results / "cpu" / "reproduce.json").write_text(json.dumps(
-        {"seconds": {"layer_swap": 61, "reason_early": 30}, "failed": [], "total_seconds": 91, "date": "2026-11-30",
-         "machine": "m", "cores": 2}))
+def test_the_page_never_writes_into_the_results(tmp_path):
+    results = tmp_path / "docs" / "results"
+    _write(results, "self_correction", SELF_CORRECTION)
     with pytest.raises(InputError, match="would replace the results"):
-        build(results, tmp_path / "results.md")        # its images would go into results/ itself
-    text = build(results, tmp_path / "docs" / "results.md").read_text()
-    assert "| does not hold | gpu | 300 | partly holds (n=3, 61 s) |" in text       # published verdict, cpu re-run beside
-    assert "**Verdict on the organism: does not hold.** Published." in text
-    assert "Small n." not in text                                            # the cpu record is not the section
-    assert "| holds | cpu | 6 | holds (n=6) |" in text                       # a claim with a cpu record only
-    assert "ran 2 scripts in 1.5 min on m (2 cores, 2026-11-30)" in text
+        build(results, tmp_path / "docs" / "results.md")
+
+
+def test_a_script_cannot_give_a_registered_claim_its_own_verdict(tmp_path):
+    folder = _write(tmp_path, "self_correction", SELF_CORRECTION, verdict="does not hold", why="the script's view")
+    record = json.loads((folder / "result.json").read_text())
+    assert record["verdict"] == "holds" and record["reading"] == "the script's view"
+    assert record["rule"] == registry.latest("self_correction").as_record() and record["n_verdict"] == 600
+    with pytest.raises(InputError, match="unknown verdict None"):
+        write_result(tmp_path / "x", name="my_claim", figures={}, preset="cpu")

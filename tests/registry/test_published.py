@@ -1,0 +1,36 @@
+"""Every published verdict follows from its result.json and the claims registry, and says how it was made."""
+
+import copy
+import json
+
+import pytest
+
+from interp import registry
+from interp.results import RESULTS
+
+RECORDS = sorted(p for p in RESULTS.rglob("result.json")
+                 if registry.registered(json.loads(p.read_text()).get("name", "")))
+
+
+def test_published_records_exist_for_every_claim():
+    assert {json.loads(p.read_text())["name"] for p in RECORDS} == set(registry.names())
+
+
+@pytest.mark.parametrize("path", RECORDS, ids=lambda p: str(p.relative_to(RESULTS)))
+def test_published_verdict_is_rederived_from_the_record_and_the_registry(path):
+    assert registry.audit(json.loads(path.read_text())) == []
+
+
+def test_a_record_judged_by_another_rule_is_caught():
+    record = json.loads((RESULTS / "self_correction" / "result.json").read_text())
+    moved = copy.deepcopy(record)
+    moved["rule"]["text"] = "holds if low(share_self_correcting) > 0.05"
+    assert any("differs from the registry's" in p for p in registry.audit(moved))
+    flipped = copy.deepcopy(record)
+    flipped["verdict"] = "does not hold"
+    assert any("is not the registry's" in p for p in registry.audit(flipped))
+    edited = copy.deepcopy(record)
+    edited["figures"]["share_self_correcting"]["ci95"] = [0.01, 0.2]      # the data no longer support the verdict
+    assert registry.audit(edited)
+    bare = {k: v for k, v in record.items() if k != "dtype"}
+    assert "it does not state its dtype" in registry.audit(bare)
