@@ -118,7 +118,8 @@ def sample(
     check_range("start_step", start_step, 0, num_steps - 1)
     end_step = num_steps if end_step is None else end_step
     check_range("end_step", end_step, start_step + 1, num_steps)
-    scheduler.set_begin_index(start_step)
+    if hasattr(scheduler, "set_begin_index"):  # index-keeping schedulers; DDIM steps by timestep alone
+        scheduler.set_begin_index(start_step)
     latents = inputs.latents
     experts = []
     steps = range(start_step, end_step)

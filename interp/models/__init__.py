@@ -5,18 +5,20 @@
 """
 
 from interp.models.base import ArchitectureSpec, CallLabel, LoopInputs, VideoModel, generators_for
+from interp.models.cogvideox import COGVIDEOX_SPEC, CogVideoXModel
 from interp.models.hunyuan import HUNYUAN_SPEC, HunyuanVideoModel
 from interp.models.loading import load_model
 from interp.models.ltx import LTX_SPEC, LTXModel
 from interp.models.organism import ORGANISM_SPEC, OrganismModel
 from interp.models.wan import WAN_SPEC, WanModel
 
-ARCHITECTURES = {spec.family: spec for spec in (WAN_SPEC, ORGANISM_SPEC, HUNYUAN_SPEC, LTX_SPEC)}
+ARCHITECTURES = {spec.family: spec for spec in (WAN_SPEC, ORGANISM_SPEC, HUNYUAN_SPEC, LTX_SPEC, COGVIDEOX_SPEC)}
 
 __all__ = [
     "ARCHITECTURES",
     "ArchitectureSpec",
     "CallLabel",
+    "CogVideoXModel",
     "HunyuanVideoModel",
     "LTXModel",
     "LoopInputs",

@@ -262,6 +262,10 @@ class VideoModel(nn.Module):
         """x_t of the next step from the guided prediction, with the pipeline's scheduler call."""
         return scheduler.step(prediction, timestep, x_t, return_dict=False)[0]
 
+    def pipeline_latents(self, latents: torch.Tensor) -> torch.Tensor:
+        """The loop's ``[B, C, F, H, W]`` latents in the layout of the pipeline's ``output_type="latent"``."""
+        return latents
+
     def finish(self, latents: torch.Tensor, inputs: LoopInputs) -> torch.Tensor:
         """The final latents from the loop's last state (a family may fix conditioned frames)."""
         return latents

@@ -17,6 +17,7 @@ PIPELINE_ADAPTERS = {
     "WanImageToVideoPipeline": "WanModel",
     "HunyuanVideoPipeline": "HunyuanVideoModel",
     "LTXPipeline": "LTXModel",
+    "CogVideoXPipeline": "CogVideoXModel",
 }
 
 

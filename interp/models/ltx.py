@@ -120,6 +120,9 @@ class LTXModel(VideoModel):
         return self.pipe._pack_latents(latents, self.pipe.transformer_spatial_patch_size,
                                        self.pipe.transformer_temporal_patch_size)
 
+    def pipeline_latents(self, latents: torch.Tensor) -> torch.Tensor:
+        return self.pack(latents)
+
     def unpack(self, tokens: torch.Tensor, grid) -> torch.Tensor:
         """The pipeline's tokens ``[B, T, C']`` -> ``[B, C, F, H, W]`` with latent ``grid`` (frames, height, width)."""
         return self.pipe._unpack_latents(tokens, *grid, self.pipe.transformer_spatial_patch_size,

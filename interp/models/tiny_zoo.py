@@ -94,6 +94,23 @@ def _ltx():
                        transformer=transformer)
 
 
+def _cogvideox():
+    from diffusers import AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXPipeline, CogVideoXTransformer3DModel
+
+    torch.manual_seed(0)
+    transformer = CogVideoXTransformer3DModel(
+        num_attention_heads=4, attention_head_dim=8, in_channels=4, out_channels=4, time_embed_dim=2,
+        text_embed_dim=32, num_layers=2, sample_width=2, sample_height=2, sample_frames=9, patch_size=2,
+        temporal_compression_ratio=4, max_text_seq_length=16).eval()
+    torch.manual_seed(0)
+    vae = AutoencoderKLCogVideoX(
+        in_channels=3, out_channels=3, down_block_types=("CogVideoXDownBlock3D",) * 4,
+        up_block_types=("CogVideoXUpBlock3D",) * 4, block_out_channels=(8, 8, 8, 8), latent_channels=4,
+        layers_per_block=1, norm_num_groups=2, temporal_compression_ratio=4).eval()
+    return CogVideoXPipeline(tokenizer=None, text_encoder=None, vae=vae, transformer=transformer,
+                             scheduler=CogVideoXDDIMScheduler(prediction_type="v_prediction"))
+
+
 @dataclass(frozen=True)
 class TinyModel:
     """A tiny pipeline and the inputs of one run.
@@ -139,6 +156,11 @@ TINY_MODELS: dict[str, TinyModel] = {
              negative_prompt_embeds=lambda: _embeds(2, 6, 32), negative_prompt_attention_mask=lambda: torch.ones(1, 6),
              height=32, width=32, num_frames=9),
         {"guidance_scale": 3.0}, {"guidance_scale": 1.0}),
+    "cogvideox": TinyModel(
+        _cogvideox,
+        dict(prompt_embeds=lambda: _embeds(1, 16, 32), negative_prompt_embeds=lambda: _embeds(2, 16, 32),
+             height=16, width=16, num_frames=5, max_sequence_length=16),
+        {"guidance_scale": 6.0}, {"guidance_scale": 1.0}),
 }
 
 

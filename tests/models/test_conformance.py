@@ -40,7 +40,7 @@ def steps_of(name):
 
 def as_pipeline_latents(model, latents):
     """The loop's ``[B, C, F, H, W]`` latents in the layout the pipeline returns."""
-    return model.pack(latents) if hasattr(model, "pack") else latents
+    return model.pipeline_latents(latents)
 
 
 @pytest.mark.parametrize("guidance", [False, True], ids=["no-guidance", "guidance"])
@@ -200,3 +200,15 @@ def test_load_model_reads_the_saved_pipeline_offline(family, tmp_path, monkeypat
     # Weights read from disk (memory-mapped) may take other CPU kernels than the in-memory copy: close, not bitwise.
     in_memory = sample(model, inputs_of(name, model), num_steps=2, decode=False, progress=False).latents
     torch.testing.assert_close(got, in_memory, rtol=1e-4, atol=1e-4)
+
+
+def test_x0_hat_of_the_last_step_is_where_the_run_lands(family):
+    """The last step goes to noise level 0, so its x0_hat (a x_t - b v, from the adapter's
+    coefficients) is the state the scheduler lands on; an earlier step's is not."""
+    name, _, model = family
+    states = []
+    sample(model, inputs_of(name, model), num_steps=steps_of(name), decode=False, progress=False,
+           on_step=states.append)
+    assert states[-1].sigma_next == 0 and all(a.sigma > b.sigma for a, b in zip(states, states[1:]))
+    torch.testing.assert_close(states[-1].x0, states[-1].x_next, rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(states[0].x0, states[0].x_next, rtol=1e-3, atol=1e-3)
