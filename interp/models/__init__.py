@@ -9,10 +9,11 @@ from interp.models.cogvideox import COGVIDEOX_SPEC, CogVideoXModel
 from interp.models.hunyuan import HUNYUAN_SPEC, HunyuanVideoModel
 from interp.models.loading import load_model
 from interp.models.ltx import LTX_SPEC, LTXModel
+from interp.models.mochi import MOCHI_SPEC, MochiModel
 from interp.models.organism import ORGANISM_SPEC, OrganismModel
 from interp.models.wan import WAN_SPEC, WanModel
 
-ARCHITECTURES = {spec.family: spec for spec in (WAN_SPEC, ORGANISM_SPEC, HUNYUAN_SPEC, LTX_SPEC, COGVIDEOX_SPEC)}
+ARCHITECTURES = {spec.family: spec for spec in (WAN_SPEC, ORGANISM_SPEC, HUNYUAN_SPEC, LTX_SPEC, COGVIDEOX_SPEC, MOCHI_SPEC)}
 
 __all__ = [
     "ARCHITECTURES",
@@ -22,6 +23,7 @@ __all__ = [
     "HunyuanVideoModel",
     "LTXModel",
     "LoopInputs",
+    "MochiModel",
     "OrganismModel",
     "VideoModel",
     "WanModel",

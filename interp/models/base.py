@@ -247,16 +247,21 @@ class VideoModel(nn.Module):
         scheduler.set_timesteps(num_steps, device=self.device)
 
     def noise_levels(self, scheduler) -> torch.Tensor:
-        """Noise level sigma of every step's x_t, and 0 after the last (``num_steps + 1`` values)."""
-        return scheduler.sigmas
+        """Noise level sigma of every step's x_t, and 0 after the last (``num_steps + 1`` values).
+
+        Flow matching: the scheduler's sigmas, measured from where they end (Mochi's scheduler
+        inverts them: they rise from 0 to 1 there).
+        """
+        return (scheduler.sigmas - scheduler.sigmas[-1]).abs()
 
     def x0_coefficients(self, scheduler, step: int, timestep) -> tuple[float, float]:
         """``(a, b)`` with x0_hat = a * x_t - b * prediction at ``step``.
 
-        Flow matching (velocity prediction): ``(1, sigma)``; a family that predicts something
-        else (CogVideoX's v-prediction) overrides this.
+        Flow matching: the Euler step x + (s_next - s) v taken to the schedule's end,
+        ``(1, s - s_end)``, i.e. ``(1, sigma)``; a family that predicts something else
+        (CogVideoX's v-prediction) overrides this.
         """
-        return 1.0, float(scheduler.sigmas[step])
+        return 1.0, float(scheduler.sigmas[step]) - float(scheduler.sigmas[-1])
 
     def step_latents(self, scheduler, step: int, timestep, prediction: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
         """x_t of the next step from the guided prediction, with the pipeline's scheduler call."""

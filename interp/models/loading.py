@@ -18,6 +18,7 @@ PIPELINE_ADAPTERS = {
     "HunyuanVideoPipeline": "HunyuanVideoModel",
     "LTXPipeline": "LTXModel",
     "CogVideoXPipeline": "CogVideoXModel",
+    "MochiPipeline": "MochiModel",
 }
 
 

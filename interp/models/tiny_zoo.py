@@ -111,6 +111,21 @@ def _cogvideox():
                              scheduler=CogVideoXDDIMScheduler(prediction_type="v_prediction"))
 
 
+def _mochi():
+    from diffusers import AutoencoderKLMochi, FlowMatchEulerDiscreteScheduler, MochiPipeline, MochiTransformer3DModel
+
+    torch.manual_seed(0)
+    transformer = MochiTransformer3DModel(
+        patch_size=2, num_attention_heads=2, attention_head_dim=8, num_layers=2, pooled_projection_dim=16,
+        in_channels=12, out_channels=None, qk_norm="rms_norm", text_embed_dim=32, time_embed_dim=4,
+        activation_fn="swiglu", max_sequence_length=16).eval()
+    torch.manual_seed(0)
+    vae = AutoencoderKLMochi(latent_channels=12, out_channels=3, encoder_block_out_channels=(32, 32, 32, 32),
+                             decoder_block_out_channels=(32, 32, 32, 32), layers_per_block=(1, 1, 1, 1, 1)).eval()
+    return MochiPipeline(scheduler=FlowMatchEulerDiscreteScheduler(invert_sigmas=True), vae=vae, text_encoder=None,
+                         tokenizer=None, transformer=transformer)
+
+
 @dataclass(frozen=True)
 class TinyModel:
     """A tiny pipeline and the inputs of one run.
@@ -161,6 +176,12 @@ TINY_MODELS: dict[str, TinyModel] = {
         dict(prompt_embeds=lambda: _embeds(1, 16, 32), negative_prompt_embeds=lambda: _embeds(2, 16, 32),
              height=16, width=16, num_frames=5, max_sequence_length=16),
         {"guidance_scale": 6.0}, {"guidance_scale": 1.0}),
+    "mochi": TinyModel(
+        _mochi,
+        dict(prompt_embeds=lambda: _embeds(1, 16, 32), prompt_attention_mask=lambda: torch.ones(1, 16),
+             negative_prompt_embeds=lambda: _embeds(2, 16, 32), negative_prompt_attention_mask=lambda: torch.ones(1, 16),
+             height=16, width=16, num_frames=7, max_sequence_length=16),
+        {"guidance_scale": 4.5}, {"guidance_scale": 1.0}),
 }
 
 
