@@ -20,9 +20,7 @@ Writes ``results.json`` in ``--out`` and prints a Markdown summary.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
 import os
 import platform
 import resource
@@ -318,8 +316,11 @@ def summary(results: dict) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None) -> int:
+    from interp.outputs import write_json
+    from interp.results import ScriptParser, claim_output
+
+    parser = ScriptParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default="cpu,gpu", help="cpu, gpu or cpu,gpu (gpu is skipped without CUDA)")
     parser.add_argument("--out", default="outputs/bench_capture", help="folder for results.json")
     parser.add_argument("--workdir", default=None, help="where stores and the dd file go (default: --out)")
@@ -328,8 +329,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dry-run", action="store_true", help="run the GPU part on CPU with a small model")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    args = parser.parse_args()
-    out = Path(args.out)
+    args = parser.parse_args(argv)
+    out = claim_output(args, ["results.json"])
     out.mkdir(parents=True, exist_ok=True)
     workdir = Path(args.workdir or out)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -350,9 +351,12 @@ def main() -> None:
         results["gpu"] = bench_gpu(workdir, args.gpu_steps, device="cpu", size=SMALL)
     elif "gpu" in parts and torch.cuda.is_available():
         results["gpu"] = bench_gpu(workdir, args.gpu_steps)
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+    write_json(out / "results.json", results, indent=1)
     print(summary(results))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    from interp.results import script_main
+
+    raise SystemExit(script_main(main))

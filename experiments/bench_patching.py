@@ -15,7 +15,6 @@ Usage (the last line printed is a JSON record)::
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import os
@@ -30,13 +29,16 @@ PRESETS = {
 }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None) -> int:
+    from interp.results import ScriptParser, claim_output
+
+    parser = ScriptParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", required=True, help="folder for the two sweeps' outputs")
     parser.add_argument("--fast-only", action="store_true", help="skip the naive sweep")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    claim_output(args, ["fast", "naive"])
 
     from interp.cli.main import main as cos
 
@@ -63,7 +65,10 @@ def main() -> None:
         if "naive_seconds" in record:
             record["speedup"] = round(record["naive_seconds"] / record["fast_seconds"], 3)
         print(json.dumps(record))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    from interp.results import script_main
+
+    raise SystemExit(script_main(main))

@@ -27,7 +27,6 @@ Examples::
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
@@ -153,7 +152,9 @@ def converged_gap(store, rows, targets, device, layers=None) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    from interp.results import ScriptParser, claim_output
+
+    parser = ScriptParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="organism")
     parser.add_argument("--trace", help="benchmark an existing store instead of writing a planted one")
     parser.add_argument("--store-dir", help="where to write the planted store (default: a temporary folder)")
@@ -168,6 +169,7 @@ def main(argv=None) -> int:
     parser.add_argument("--agree-targets", type=int, default=3, help="class targets refitted per block")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
+    claim_output(args, ["bench_probes.json"])
 
     import torch
 
@@ -232,4 +234,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from interp.results import script_main
+
+    raise SystemExit(script_main(main))

@@ -18,6 +18,7 @@ from interp.reproduce.localisation import probe_claim
 from interp.reproduce.runner import finish, parse
 
 NAME = "probe_localisation"
+OUTPUTS = ("result.json", "*.png", "probes.csv", "probes.json", "localisation.json", "report.md")
 PRESETS = {"cpu": {"count": 20, "batch": 20, "steps": "0,5,10,19"},
            "gpu": {"count": 64, "batch": 64, "steps": None}}
 
@@ -37,7 +38,7 @@ def call(argv):
 
 if __name__ == "__main__":
     started = time.perf_counter()
-    args = parse(NAME, __doc__.splitlines()[0])
+    args = parse(NAME, __doc__.splitlines()[0], outputs=OUTPUTS)
     p = PRESETS[args.preset]
     from interp.models import load_model
     from probes.controls import random_twin

@@ -19,7 +19,6 @@ verdict and figures come from :mod:`interp.ensemble.study` and :mod:`interp.ense
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -38,6 +37,9 @@ from interp.ensemble import OPERATORS, ensemble_run  # noqa: E402
 from interp.ensemble.adaptive import disagreement  # noqa: E402
 from interp.ensemble.plots import study_figures  # noqa: E402
 from interp.ensemble.study import report_from_raw  # noqa: E402
+from interp.results import OUTPUTS as RECORD, ScriptParser, claim_output, script_main  # noqa: E402
+
+OUTPUTS = (*RECORD, "raw.json.gz")
 
 PRESETS = {
     "cpu": dict(groups=[("5x5", 5, None, 4), ("long", 9, 13, 2)], kmax=3, ks=[2, 3], num_steps=8,
@@ -192,7 +194,7 @@ def run_cold_start(group, scorer, std):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ScriptParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default=None, help="output folder (default: interp.results.result_folder)")
@@ -206,6 +208,7 @@ def main(argv=None) -> int:
         from interp.results import result_folder
 
         args.out = str(ROOT / result_folder("seed_ensemble", args.preset))
+    claim_output(args, OUTPUTS)
     if args.from_raw:
         raw = rawjson.load(args.from_raw)
         args.device = raw["device"]
@@ -329,4 +332,4 @@ def write_report(raw, args, out):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script_main(main))

@@ -62,8 +62,13 @@ def check_finite(name: str, value, low=None, high=None, *, low_open: bool = Fals
         raise InputError(f"{name} {value} is not a finite number")
     too_low = low is not None and (value <= low if low_open else value < low)
     if too_low or (high is not None and value > high):
-        lo = "-inf" if low is None else (f"more than {low}" if low_open else str(low))
-        raise InputError(f"{name} {value} is out of range: choose {lo}..{'inf' if high is None else high}")
+        if low is None:
+            valid = f"at most {high}"
+        elif high is None:
+            valid = f"above {low}" if low_open else f"at least {low}"
+        else:
+            valid = f"above {low} and at most {high}" if low_open else f"{low}..{high}"
+        raise InputError(f"{name} {value} is out of range: choose {valid}")
     return float(value)
 
 

@@ -26,19 +26,21 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import sys
 from pathlib import Path
 
 from interp.errors import InputError, check_choice
+from interp.outputs import claim_folder, write_json
 from interp.rules import VERDICTS
 from interp.stats import share, wilson  # noqa: F401  (the figures every record holds)
 
 ROOT = Path(__file__).resolve().parents[1]
 # from configuration, never the working folder: a checkout's experiments/results, or COS_RESULTS
 RESULTS = Path(os.environ.get("COS_RESULTS", ROOT / "experiments" / "results"))
+#: What an experiment writes into its folder unless it names more: its record and its figures.
+OUTPUTS = ("result.json", "*.png")
 
 
 def result_folder(name: str, preset: str) -> Path:
@@ -93,21 +95,39 @@ def write_result(folder: str | Path, *, name: str, figures: dict, preset: str, c
         check_choice("verdict", verdict, VERDICTS)
         if not claim or why is None:
             raise InputError(f"{name} is not in the claims registry: give claim, verdict and why")
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "result.json").write_text(json.dumps(record, indent=2, default=float) + "\n")
+    write_json(Path(folder) / "result.json", record, default=float)
     return folder
 
 
 class ScriptParser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose errors raise :class:`InputError` (one line through :func:`script_main`)."""
+    """An ``ArgumentParser`` whose errors raise :class:`InputError` (one line through :func:`script_main`),
+    with the ``--overwrite`` option of the output rule (:mod:`interp.outputs`)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_argument("--overwrite", action="store_true",
+                          help="replace the record and figures of an earlier run in the output folder")
 
     def error(self, message):
         raise InputError(message)
 
 
+def claim_output(args, outputs=OUTPUTS) -> Path:
+    """Check ``args.out`` before an experiment does any work (see :func:`interp.outputs.claim_folder`):
+    a folder holding any of ``outputs`` is refused unless ``args.overwrite``. A ``--replot`` or
+    ``--from-raw`` run rebuilds its own folder's record and figures, which is its purpose."""
+    rebuilds = getattr(args, "replot", False) or getattr(args, "from_raw", None)
+    return claim_folder(args.out, () if rebuilds else outputs, overwrite=getattr(args, "overwrite", False))
+
+
+def script_error(err: InputError) -> int:
+    """Print a bad input as one line ``<script>: error: ...`` (as ``cos`` does) and return exit code 2."""
+    print(f"{Path(sys.argv[0]).name or 'experiment'}: error: {err}", file=sys.stderr)
+    return 2
+
+
 def script_main(main, argv=None) -> int:
-    """Run an experiment script's ``main(argv)``; bad input prints one line ``error: ...`` and gives 2.
+    """Run an experiment script's ``main(argv)``; bad input prints one line ``<script>: error: ...`` and gives 2.
 
     Example:
         >>> def main(argv):
@@ -118,5 +138,4 @@ def script_main(main, argv=None) -> int:
     try:
         return int(main(argv) or 0)
     except InputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return script_error(err)

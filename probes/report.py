@@ -28,12 +28,12 @@ Example:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from interp.errors import InputError, check_range
+from interp.outputs import save_figure, write_json, write_text
 from probes.targets import TARGETS
 
 FAMILY_ORDER = ("perception", "reasoning", "consolidation")
@@ -184,7 +184,7 @@ def plot_heatmaps(rows: list[dict], path: str | Path, *, key: str | None = None,
     fig.suptitle(f"{title or 'Probe selectivity per layer and denoising step'}\n{n_label(sample_counts(rows))}",
                  fontsize=9)
     path = Path(path)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    save_figure(fig, path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -217,7 +217,7 @@ def plot_profiles(result: dict, path: str | Path) -> Path:
     ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, title="branch/target",
               title_fontsize=7)
     path = Path(path)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    save_figure(fig, path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -274,6 +274,10 @@ def markdown(result: dict, *, title: str = "Probe localisation", source: str = "
     return "\n".join(lines) + "\n"
 
 
+#: The files :func:`write_report` writes (patterns), for the output check before a run.
+OUTPUTS = ("localisation.json", "report.md", "heatmaps*.png", "profiles*.png")
+
+
 def write_report(rows: list[dict], out_dir: str | Path, *, frac: float = 0.9, min_selectivity: float = 0.05,
                  title: str = "Probe localisation", source: str = "", num_layers: int | None = None,
                  min_test_mazes: int = MIN_TEST_MAZES, depth_from: str | None = None) -> dict[str, Path]:
@@ -298,6 +302,6 @@ def write_report(rows: list[dict], out_dir: str | Path, *, frac: float = 0.9, mi
         paths[f"profiles{suffix}"] = plot_profiles(result, out / f"profiles{suffix}.png")
         heading = title if k == primary else f"{title}: against shuffled labels"
         texts.append(markdown(result, title=heading, source=source if k == primary else ""))
-    paths["json"].write_text(json.dumps({"primary": primary, **results}, indent=1) + "\n")
-    paths["markdown"].write_text("\n".join(texts).replace("\n# ", "\n## ") if len(texts) > 1 else texts[0])
+    write_json(paths["json"], {"primary": primary, **results}, indent=1)
+    write_text(paths["markdown"], "\n".join(texts).replace("\n# ", "\n## ") if len(texts) > 1 else texts[0])
     return paths

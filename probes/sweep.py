@@ -37,6 +37,7 @@ import torch
 from tqdm.auto import tqdm
 
 from interp.errors import InputError, check_range
+from interp.outputs import replacing, write_json
 from probes.labels import label_matrix
 from probes.linear import resolve_device
 from probes.metrics import bootstrap_interval, class_scores, class_stats, regress_scores, regress_stats
@@ -357,6 +358,10 @@ def attach_control(rows: list[dict], control_rows: list[dict]) -> list[dict]:
     return rows
 
 
+#: The files :func:`save_table` writes, for the output check before a run.
+OUTPUTS = ("probes.csv", "probes.json")
+
+
 def save_table(rows: list[dict], out_dir: str | Path, *, settings: SweepSettings | None = None,
                meta: dict | None = None) -> tuple[Path, Path]:
     """Write ``probes.csv`` and ``probes.json`` (rows plus settings and provenance) to ``out_dir``."""
@@ -366,12 +371,12 @@ def save_table(rows: list[dict], out_dir: str | Path, *, settings: SweepSettings
     for r in rows:
         columns.extend(k for k in r if k not in columns)
     csv_path, json_path = out / "probes.csv", out / "probes.json"
-    with open(csv_path, "w", newline="") as f:
+    with replacing(csv_path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
     payload = {"settings": asdict(settings) if settings else None, "meta": meta or {}, "rows": rows}
-    json_path.write_text(json.dumps(payload, indent=1, default=_json_default, allow_nan=True) + "\n")
+    write_json(json_path, payload, indent=1, default=_json_default, allow_nan=True)
     return csv_path, json_path
 
 

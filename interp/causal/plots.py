@@ -16,6 +16,7 @@ import numpy as np
 
 from interp.causal.noise import middle_strength
 from interp.causal.verdicts import ERASE_ARMS, ERASE_OUTCOMES, SWAP_OUTCOMES
+from interp.outputs import save_figure
 
 
 def _pyplot():
@@ -28,7 +29,7 @@ def _pyplot():
 
 def _save(plt, fig, path, dpi: int) -> None:
     fig.tight_layout()
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    save_figure(fig, path, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
 
 

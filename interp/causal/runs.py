@@ -116,14 +116,14 @@ def replot_args(args, folder):
 def rewrite_verdict(folder, record: dict, *_ignored) -> None:
     """Re-judge ``record`` (an earlier ``result.json`` in ``folder``, for ``--replot``) by the claims
     registry and store it; what the script would have said is not used (the registry's rule judges)."""
-    import json
     from pathlib import Path
 
     from interp import registry
+    from interp.outputs import write_json
 
     if registry.registered(record.get("name", "")):
         record = registry.judge_record(record)
-        (Path(folder) / "result.json").write_text(json.dumps(record, indent=2, default=float) + "\n")
+        write_json(Path(folder) / "result.json", record, default=float)
 
 
 def script_parser(description: str, presets: dict, *, name: str, first_seed: int):
@@ -146,11 +146,12 @@ def script_parser(description: str, presets: dict, *, name: str, first_seed: int
 
 def parse_preset(parser, presets: dict, argv):
     """Parse ``argv``; every option left unset takes the chosen preset's value."""
-    from interp.results import result_folder
+    from interp.results import claim_output, result_folder
 
     args = parser.parse_args(argv)
     for key, value in presets[args.preset].items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     args.out = str(args.out or result_folder(args.name, args.preset))
+    claim_output(args)
     return args

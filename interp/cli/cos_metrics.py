@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 
 
+OUTPUTS = ("metrics.json", "cos_metrics.png")
 COMMAND = "cos-metrics"  # the module's name with a hyphen, as SUBCOMMANDS spells it
 
 
@@ -29,23 +30,18 @@ def register(subparsers) -> None:
     parser.add_argument("--model", default=None,
                         help="model that wrote the store, to decode latent x0_hat (not needed for pixel-space models)")
     parser.add_argument("--device", default="cpu", help="torch device for --model")
+    parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier run in --out")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-    from pathlib import Path
-
     from interp.errors import check_finite
     from interp.metrics.cos_aggregate import aggregate, aggregate_by_size
     from interp.metrics.cos_figure import plot_cos_metrics
+    from interp.outputs import claim_folder, write_json
 
     check_finite("--threshold", args.threshold, 0.0, 1.0, low_open=True)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        from interp.errors import InputError
-
-        raise InputError(f"--out {str(out)!r} exists and is not a folder")
+    out = claim_folder(args.out, OUTPUTS, overwrite=args.overwrite)
     by_id = read_samples(args)
     samples = list(by_id.values())
     by_size = aggregate_by_size(samples)
@@ -56,8 +52,7 @@ def run(args: argparse.Namespace) -> int:
         "by_size": {str(size): r for size, r in by_size.items()},
         "samples": {sid: s.to_dict() for sid, s in by_id.items()},
     }
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(result, indent=1) + "\n")
+    write_json(out / "metrics.json", result, indent=1)
     plot_cos_metrics({f"{size}x{size}": r for size, r in by_size.items()}, out / "cos_metrics.png",
                      threshold=args.threshold)
     print(f"wrote {out / 'metrics.json'} and {out / 'cos_metrics.png'} ({len(samples)} samples)")

@@ -36,7 +36,8 @@ MARKER = ".cos-demo"
 
 def check_args(args: argparse.Namespace):
     """Check every option and the output folder before anything is touched; return --out."""
-    from interp.cli.options import check_num_steps, check_output_dir
+    from interp.cli.options import check_num_steps
+    from interp.outputs import check_output_dir
     from interp.errors import InputError, check_range, check_seed
     from interp.tasks.maze import MAX_SIZE, MIN_SIZE
 

@@ -39,16 +39,16 @@ def register(subparsers) -> None:
     parser.add_argument("--no-single", action="store_true", help="skip the single-seed run it is compared with")
     parser.add_argument("--device", default="cpu", help="torch device")
     parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier run in --out")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import json
-    import sys
 
     from tqdm import tqdm
 
-    from interp.cli.options import check_device, check_num_steps, check_output_dir, check_shift, parse_ints
+    from interp.cli.options import check_device, check_num_steps, check_shift, parse_ints
     from interp.ensemble import OPERATORS, baseline_nfe, check_merge
     from interp.errors import InputError, check_choice, check_finite, check_range
 
@@ -62,14 +62,20 @@ def run(args: argparse.Namespace) -> int:
     check_shift(args.shift)
     check_finite("--guidance", args.guidance, 0, 100)
     check_device(args.device)
-    out = check_output_dir(args.out)
 
     from interp.cli.trace import find_tasks, prepare, warn_frames
     from interp.ensemble import ensemble_run, merge_interventions, seed_groups
     from interp.interventions import dumps, run as run_loop
     from interp.models import load_model
+    from interp.outputs import claim_folder, write_json
+    from interp.tasks.video_io import has_ffmpeg
 
     tasks = find_tasks(args.task) if args.task else [None]
+    names = [task.folder.name if task is not None else "prompt" for task in tasks]
+    ext = ".mp4" if has_ffmpeg() else ".gif"
+    videos = [f"{name}{ext}" for name in names] + ([] if args.no_single else
+                                                  [f"{name}-seed{args.seed + args.ref}{ext}" for name in names])
+    out = claim_folder(args.out, ["ensemble.json", *videos], overwrite=args.overwrite)
     model = load_model(args.model, device=args.device)
     organism = getattr(model, "organism", None)
     num_steps = args.num_steps or (organism.config.num_inference_steps if organism is not None else 50)
@@ -104,13 +110,13 @@ def run(args: argparse.Namespace) -> int:
                "num_steps": num_steps, "ref": args.ref,
                "interventions": json.loads(dumps(merge_interventions(model, args.merge, groups, steps=steps,
                                                                      num_steps=num_steps, shift=args.shift, ref=args.ref))),
-               "command": getattr(args, "command_line", "cos " + " ".join(sys.argv[1:])), "tasks": records}
+               "command": args.command_line, "tasks": records}
     scored = [r for r in records if "exact" in r]
     if scored:
         summary["exact"] = sum(r["exact"] for r in scored) / len(scored)
         if not args.no_single:
             summary["single_exact"] = sum(r["single_exact"] for r in scored) / len(scored)
-    (out / "ensemble.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_json(out / "ensemble.json", summary)
     line = f"{out}: {len(records)} task(s), k={args.k}, {args.merge} at step(s) {args.at}, {records[0]['nfe']} NFE each"
     if scored:
         line += f"; exact {summary['exact']:.0%}" + ("" if args.no_single else f" (one seed: {summary['single_exact']:.0%})")

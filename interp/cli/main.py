@@ -65,15 +65,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def dispatch(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the subcommand; errors propagate (see :func:`main`)."""
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     return int(args.func(args) or 0)
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parsed arguments; ``command_line`` is the command as typed, for the records commands write."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    args.command_line = shlex.join(["cos", *argv])
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("COS_DEBUG", "") not in ("", "0")
-    args = build_parser().parse_args(argv)
-    args.command_line = shlex.join(["cos", *argv])   # what a record states as the command that made it
+    args = parse(argv)
     try:
         return int(args.func(args) or 0)
     except InputError as err:

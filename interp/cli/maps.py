@@ -27,20 +27,21 @@ def register(subparsers) -> None:
                         help="colour scale of the norm maps: one per layer (steps compare) or one per step "
                              "(late steps with small norms stay visible) (default: layer)")
     parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier run in --out")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from interp.capture.spec import parse_int_list
-    from interp.cli.options import check_output_dir
     from interp.errors import InputError
+    from interp.outputs import claim_folder
     from interp.store import TraceStore
-    from interp.viz.maps import sample_maps
+    from interp.viz.maps import OUTPUTS, sample_maps
 
     layers = None if args.layers is None else list(parse_int_list(args.layers, "layer"))
     steps = None if args.steps is None else list(parse_int_list(args.steps, "step"))
     grid_steps = None if args.grid_steps is None else list(parse_int_list(args.grid_steps, "step"))
-    out = check_output_dir(args.out)
+    out = claim_folder(args.out, OUTPUTS, overwrite=args.overwrite)
     with TraceStore.open(args.trace) as store:
         ids = store.sample_ids()
         if not ids:

@@ -5,9 +5,6 @@ Each raises :class:`~interp.errors.InputError` naming the option, the bad value 
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from interp.errors import MAX_SEED, InputError, check_finite, check_range
 
 MAX_LIST = 1_000_000  # longest list a range such as 0-999999 may expand to
@@ -50,38 +47,6 @@ def check_shift(value) -> float | None:
     if value is not None:
         check_finite("--shift", value, 0, 1000, low_open=True)
     return value
-
-
-def check_output_file(path, option: str = "--out") -> Path:
-    """``path`` can be created or replaced as a file: not a folder, under folders that are writable."""
-    path = Path(path)
-    if path.is_dir():
-        raise InputError(f"{option} {str(path)!r} is a folder: give a file name")
-    _check_creatable(path.parent, option, path)
-    return path
-
-
-def check_output_dir(path, option: str = "--out") -> Path:
-    """``path`` is a folder, or can be created as one, and can be written into."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise InputError(f"{option} {str(path)!r} exists and is not a folder")
-    _check_creatable(path, option, path)
-    return path
-
-
-def _check_creatable(folder: Path, option: str, target: Path) -> None:
-    """The nearest existing folder at or above ``folder`` is a writable folder."""
-    existing = folder if str(folder) else Path(".")
-    while not existing.exists():
-        if existing.parent == existing:
-            break
-        existing = existing.parent
-    if existing.exists() and not existing.is_dir():
-        raise InputError(f"{option} {str(target)!r} lies under {str(existing)!r}, which is a file, not a folder")
-    if existing.exists() and not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(f"{option} {str(target)!r}: cannot write into {str(existing)!r} (permission denied "
-                         "or read-only file system)")
 
 
 def check_device(name: str, *, allow_auto: bool = False) -> str:

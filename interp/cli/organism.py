@@ -49,6 +49,7 @@ def register(subparsers) -> None:
     evaluate.add_argument("--batch", type=int, default=64, help="mazes per sampling batch")
     evaluate.add_argument("--device", default="cpu", help="torch device")
     evaluate.add_argument("--out", required=True, help="folder for eval.json and eval.md")
+    evaluate.add_argument("--overwrite", action="store_true", help="replace eval.json and eval.md already in --out")
     evaluate.set_defaults(func=_eval)
 
     curve = sub.add_parser("cos-curve", help="Chain-of-Steps curve: route colour off the final route, per step")
@@ -60,6 +61,7 @@ def register(subparsers) -> None:
     curve.add_argument("--batch", type=int, default=64, help="mazes per sampling batch")
     curve.add_argument("--device", default="cpu", help="torch device")
     curve.add_argument("--out", required=True, help="folder for cos_curve.json and cos_curve.png")
+    curve.add_argument("--overwrite", action="store_true", help="replace the files of an earlier run in --out")
     curve.add_argument("--replot", action="store_true",
                        help="only redraw cos_curve.png from the cos_curve.json already in --out")
     curve.set_defaults(func=_cos_curve)
@@ -106,14 +108,15 @@ def _train(args) -> int:
 
 
 def _eval(args) -> int:
-    from interp.cli.options import check_device, check_output_dir
+    from interp.cli.options import check_device
     from interp.errors import check_seed
     from interp.organism.evaluate import evaluate, write_table
+    from interp.outputs import claim_folder
 
     check_seed(args.first_seed, "--first-seed")
     check_seed(args.sample_seed, "--sample-seed")
     check_device(args.device)
-    check_output_dir(args.out)
+    claim_folder(args.out, ("eval.json", "eval.md"), overwrite=args.overwrite)
     result = evaluate(args.model, sizes=args.sizes, count=args.count, first_seed=args.first_seed,
                       step_counts=args.steps, sample_seed=args.sample_seed, batch=args.batch,
                       device=args.device, out=args.out)
@@ -122,13 +125,16 @@ def _eval(args) -> int:
 
 
 def _cos_curve(args) -> int:
-    from interp.cli.options import check_device, check_output_dir
+    from interp.cli.options import check_device
     from interp.errors import check_seed
     from interp.organism.cos_curve import cos_curve, replot
+    from interp.outputs import check_output_dir, claim_folder
 
     check_seed(args.sample_seed, "--sample-seed")
     check_device(args.device)
-    check_output_dir(args.out)
+    # --replot redraws its own figure from the record in --out: replacing it is the point
+    check_output_dir(args.out) if args.replot else claim_folder(args.out, ("cos_curve.json", "cos_curve.png"),
+                                                                overwrite=args.overwrite)
     if args.replot:
         print(replot(args.out, args.model, args.device))
         return 0

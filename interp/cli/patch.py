@@ -10,7 +10,11 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 
+#: What ``cos patch`` writes into ``--out``; any of them already there is refused unless ``--overwrite``.
+OUTPUTS = ("grid.npz", "grid.json", "result.json", "patch_preference.png", "patch_flip.png", "patch_effects.png")
 REGIONS = "all, changed (the changed units' tokens), frame:K (one frame), grid:K (a K x K grid of patches)"
 
 
@@ -33,10 +37,12 @@ def register(subparsers) -> None:
     parser.add_argument("--read-at", default="final", choices=("final", "patched"),
                         help="score the final video, or the x0_hat of the patched step (one forward per cell)")
     parser.add_argument("--naive", action="store_true", help="rerun every cell from step 0 (for comparison)")
+    parser.add_argument("--effect-maps", type=int, default=3,
+                        help="draw the effect map of this many strongest cells (3 full samples each, 0: none)")
     parser.add_argument("--device", default="cpu", help="torch device")
     parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"), help="weight dtype")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--overwrite", action="store_true", help="replace a grid already in --out")
+    parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier run in --out")
     parser.set_defaults(func=run)
 
 
@@ -73,28 +79,23 @@ def parse_regions(text: str, grid, pairs, px_per_unit: int, pixels_per_token) ->
 
 def run(args: argparse.Namespace) -> int:
     import datetime
-    import json
     import platform
-    import sys
-    from pathlib import Path
 
-    import numpy as np
-
-    from interp.cli.options import check_device, check_num_steps, check_output_dir, parse_ints
+    from interp.cli.options import check_device, check_num_steps, parse_ints
     from interp.errors import InputError, check_choice, check_range
+    from interp.outputs import claim_folder, write_json
 
     check_range("--pairs", args.pairs, 1, 100_000)
     check_range("--size", args.size, 4, 12)
     check_choice("pair kind", args.kind, ("wall", "goal"))
     check_range("--batch-size", args.batch_size, 1, 1_000_000)
+    check_range("--effect-maps", args.effect_maps, 0, 100)
     check_num_steps(args.num_steps)
     check_device(args.device)
-    out = check_output_dir(args.out)
-    if (out / "grid.npz").exists() and not args.overwrite:
-        raise InputError(f"{out / 'grid.npz'} exists: pass --overwrite to replace it, or choose another --out")
+    out = claim_folder(args.out, OUTPUTS, overwrite=args.overwrite)
 
     from interp.distributed import init_from_env, shutdown
-    from interp.interventions import At, Intervention, Patch, patch_sweep, run as run_interventions
+    from interp.interventions import patch_sweep
     from interp.interventions.maze_patching import PairMetric
     from interp.models import OrganismModel, load_model
     from interp.sites import Site
@@ -102,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
     from interp.tasks import make_pairs
     from interp.viz.patching import plot_effects, plot_grid
 
+    began = time.perf_counter()
     ctx = init_from_env(args.device)
     try:
         import torch
@@ -130,43 +132,78 @@ def run(args: argparse.Namespace) -> int:
         grid_shape = model.token_grid(clean.latents.shape)
         regions = parse_regions(args.region, grid_shape, pairs, px, model.pixels_per_token)
         metric = PairMetric(pairs)
+        if ctx.is_main:
+            print(_estimate(len(pairs), layers, steps, regions, num_steps, args), file=sys.stderr)
         grid = patch_sweep(model, clean, corrupt, metric, layers=layers, steps=steps, regions=regions,
                            site=args.site, num_steps=num_steps, batch_size=args.batch_size,
                            reuse_prefix=not args.naive, read_at=args.read_at, progress=ctx.is_main, context=ctx)
         if not ctx.is_main:
             return 0
-        grid.meta.update(command=getattr(args, "command_line", "cos " + " ".join(sys.argv[1:])),
+        grid.meta.update(command=args.command_line,
                          date=datetime.date.today().isoformat(), machine=platform.node(), device=args.device,
                          world_size=ctx.world_size, dtype=args.dtype, pairs={"size": args.size, "kind": args.kind, "seed": args.seed},
                          clean_flip_share=float(grid.clean["flip"].mean()),
                          corrupt_flip_share=float(grid.corrupt["flip"].mean()))
-        grid.save(out)
         summary = summarise(grid)
-        (out / "result.json").write_text(json.dumps(summary, indent=2) + "\n")
+        ranked = sorted(summary["cells"], key=lambda c: -(c["preference"] if c["preference"] is not None else -1e9))
+        maps = effect_maps(model, clean, corrupt, metric, ranked[:args.effect_maps], regions, site=args.site,
+                           num_steps=num_steps)
+        grid.meta["effect_map_seconds"] = round(sum(seconds for *_, seconds in maps), 1)
+        grid.meta["total_seconds"] = round(time.perf_counter() - began, 1)
+        summary["meta"] = grid.meta
+        grid.save(out)
+        write_json(out / "result.json", summary)
         for metric_name in ("preference", "flip"):
             plot_grid(grid, metric_name, out / f"patch_{metric_name}.png")
-        best = sorted(summary["cells"], key=lambda c: -c["preference"])[:3]
-        maps = []
-        for cell in best:
-            item = Intervention(At(Site(args.site, cell["layer"]), steps=[cell["step"]],
-                                   tokens=_region_tokens(regions[cell["region"]], 0)), Patch("clean", take=[0]))
-            from interp.interventions import run_with_cache
-
-            source = run_with_cache(model, clean.take([0]), [str(Site(args.site, cell["layer"]))],
-                                    steps=[cell["step"]], num_steps=num_steps, progress=False).cache
-            patched = run_interventions(model, corrupt.take([0]), [item], sources={"clean": source},
-                                        num_steps=num_steps, progress=False)
-            base = run_interventions(model, corrupt.take([0]), num_steps=num_steps, progress=False)
-            maps.append((f"layer {cell['layer']}, step {cell['step']}, {cell['region']}",
-                         metric.amounts(patched.video)[0] - metric.amounts(base.video)[0]))
-        plot_effects(maps, out / "patch_effects.png",
-                     title=f"Patch effect on pair 0's final frame, strongest cells")
+        if maps:
+            plot_effects([(label, amounts) for label, amounts, _ in maps], out / "patch_effects.png",
+                         title="Patch effect on pair 0's final frame, strongest cells")
+        top = ranked[0]
+        interval = ("one pair has no interval" if top["ci95"][0] is None
+                    else f"95% interval {top['ci95'][0]:.2f}..{top['ci95'][1]:.2f} over {summary['n_pairs']} pairs")
         print(f"{out}: {summary['n_pairs']} pairs, {len(layers)} layers x {len(steps)} steps x {len(regions)} "
-              f"regions in {grid.meta['seconds']:.1f} s; strongest cell {best[0]['region']} layer {best[0]['layer']} "
-              f"step {best[0]['step']}: {best[0]['preference']:.2f} of the clean route restored")
+              f"regions; sweep {grid.meta['seconds']:.1f} s, effect maps {grid.meta['effect_map_seconds']:.1f} s, "
+              f"{grid.meta['total_seconds']:.1f} s in all; strongest cell {top['region']} layer {top['layer']} "
+              f"step {top['step']}: {top['preference']:.2f} of the clean route restored ({interval})")
     finally:
         shutdown()
     return 0
+
+
+def _estimate(n_pairs: int, layers, steps, regions, num_steps: int, args) -> str:
+    """What the sweep will run, in forwards, and how to shrink it (printed before it starts)."""
+    cells = n_pairs * len(layers) * len(steps) * len(regions)
+    per_cell = 1 if args.read_at == "patched" else f"up to {num_steps}"
+    return (f"cos patch: {cells} cells ({n_pairs} pairs x {len(layers)} layers x {len(steps)} steps x {len(regions)} "
+            f"regions), {per_cell} forward(s) each, then {args.effect_maps} effect map(s) (3 samples of {num_steps} "
+            "steps each); fewer --pairs, --layers, --steps, --effect-maps 0 or --read-at patched make it shorter")
+
+
+def effect_maps(model, clean, corrupt, metric, cells, regions, *, site: str, num_steps: int) -> list:
+    """``(label, per-unit change of pair 0's answer, seconds)`` for each cell: pair 0 patched at that
+    cell alone, minus pair 0 unpatched (at most three full samples per cell)."""
+    from tqdm.auto import tqdm
+
+    from interp.interventions import At, Intervention, Patch, run as run_interventions, run_with_cache
+    from interp.sites import Site
+
+    base = None
+    maps = []
+    for cell in tqdm(cells, desc="effect maps", unit="cell"):
+        began = time.perf_counter()
+        where = Site(site, cell["layer"])
+        item = Intervention(At(where, steps=[cell["step"]], tokens=_region_tokens(regions[cell["region"]], 0)),
+                            Patch("clean", take=[0]))
+        source = run_with_cache(model, clean.take([0]), [str(where)], steps=[cell["step"]], num_steps=num_steps,
+                                progress=False).cache
+        patched = run_interventions(model, corrupt.take([0]), [item], sources={"clean": source},
+                                    num_steps=num_steps, progress=False)
+        if base is None:  # the unpatched run is the same for every cell
+            base = metric.amounts(run_interventions(model, corrupt.take([0]), num_steps=num_steps,
+                                                    progress=False).video)[0]
+        maps.append((f"layer {cell['layer']}, step {cell['step']}, {cell['region']}",
+                     metric.amounts(patched.video)[0] - base, time.perf_counter() - began))
+    return maps
 
 
 def load_pairs(folder: str) -> list:

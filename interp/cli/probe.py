@@ -25,6 +25,7 @@ def register(subparsers) -> None:
     parser.add_argument("--targets", nargs="+", default=list(DEFAULT_TARGETS),
                         help=f"targets to probe (default: all of {', '.join(DEFAULT_TARGETS)})")
     parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier run in --out")
     parser.add_argument("--control", help="trace of a randomly initialised model of the same architecture, "
                                           "traced the same way: selectivity = score - its score")
     parser.add_argument("--layers", help="layers, e.g. 0-3,7 (default: all captured)")
@@ -61,11 +62,12 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from interp.capture.spec import parse_int_list
-    from interp.cli.options import check_device, check_output_dir
+    from interp.cli.options import check_device
     from interp.errors import InputError, check_range, check_seed
+    from interp.outputs import claim_folder
     from interp.store import TraceStore
-    from probes.report import n_label, sample_counts, write_report
-    from probes.sweep import SweepSettings, attach_control, save_table, sweep
+    from probes.report import OUTPUTS as REPORT_OUTPUTS, n_label, sample_counts, write_report
+    from probes.sweep import OUTPUTS as TABLE_OUTPUTS, SweepSettings, attach_control, save_table, sweep
     from probes.targets import check_targets
 
     # validate everything before reading activations or writing anything
@@ -84,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
                              frames=frames, device=args.device, site_template=args.site,
                              max_iter=args.max_iter, tol=args.tol, dtype=args.dtype)
     settings.validate()
-    out = check_output_dir(args.out)
+    out = claim_folder(args.out, TABLE_OUTPUTS + REPORT_OUTPUTS, overwrite=args.overwrite)
     check_seed(args.seed, "--seed")
     check_device(args.device, allow_auto=True)
     stores = [TraceStore.open(args.trace)]

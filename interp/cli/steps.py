@@ -28,13 +28,15 @@ def register(subparsers) -> None:
     parser.add_argument("--gif", nargs="?", const=True, default=None,
                         help="also write an animation over steps (optionally give its path)")
     parser.add_argument("--device", default="cpu", help="torch device")
+    parser.add_argument("--overwrite", action="store_true", help="replace --out (and --gif) if they exist")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from interp.cli.options import check_device, check_num_steps, check_output_file, parse_ints
+    from interp.cli.options import check_device, check_num_steps, parse_ints
+    from interp.outputs import claim_file
     from interp.errors import InputError, check_seed
     from interp.viz import decode_x0, step_frame_grid, steps_gif
 
@@ -43,9 +45,9 @@ def run(args: argparse.Namespace) -> int:
     gif = None if args.gif is None else (Path(args.out).with_suffix(".gif") if args.gif is True else Path(args.gif))
     if gif is not None and gif.suffix.lower() != ".gif":
         raise InputError(f"--gif {str(gif)!r} should end in .gif")
-    check_output_file(args.out)
+    claim_file(args.out, overwrite=args.overwrite)
     if gif is not None:
-        check_output_file(gif, "--gif")
+        claim_file(gif, overwrite=args.overwrite, option="--gif")
     check_num_steps(args.num_steps)
     check_seed(args.seed, "--seed")
     check_device(args.device)

@@ -36,6 +36,7 @@ def register(subparsers) -> None:
     score.add_argument("--task", required=True, help="task folder (this package's or VBVR-Bench's)")
     score.add_argument("--palette", default=None, help="palette (default: the task's)")
     score.add_argument("--json", default=None, metavar="OUT", help="also write all scores to this JSON file")
+    score.add_argument("--overwrite", action="store_true", help="replace the --json file if it exists")
     score.set_defaults(func=run_score)
 
 
@@ -47,7 +48,7 @@ def task_folder_name(size: int, seed: int) -> str:
 def run_make(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from interp.cli.options import check_output_dir
+    from interp.outputs import check_output_dir
     from interp.errors import MAX_SEED, InputError, check_choice, check_finite, check_range, check_seed
     from interp.tasks import PALETTES, generate_maze
     from interp.tasks.maze import MAX_SIZE, MIN_SIZE
@@ -107,12 +108,9 @@ def _fmt(value) -> str:
 
 
 def run_score(args: argparse.Namespace) -> int:
-    import json
-    from pathlib import Path
-
     from tqdm import tqdm
 
-    from interp.cli.options import check_output_file
+    from interp.outputs import claim_file, write_json
     from interp.errors import check_choice
     from interp.tasks import PALETTES
     from interp.tasks.vbvr import load_task
@@ -122,7 +120,7 @@ def run_score(args: argparse.Namespace) -> int:
     palette = args.palette or task.palette
     check_choice("palette", palette, tuple(PALETTES))
     if args.json is not None:
-        check_output_file(args.json, "--json")
+        claim_file(args.json, overwrite=args.overwrite, option="--json")
     rows = []
     for path in tqdm(args.videos, desc="score", unit="video", leave=False, disable=len(args.videos) < 20):
         result = task.score(read_video(path), palette=palette)
@@ -135,6 +133,5 @@ def run_score(args: argparse.Namespace) -> int:
     for r in [list(columns)] + table:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
     if args.json is not None:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"task": str(args.task), "scores": rows}, indent=1) + "\n")
+        write_json(args.json, {"task": str(args.task), "scores": rows}, indent=1)
     return 0

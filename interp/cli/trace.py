@@ -104,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from interp.capture import CaptureSpec, capture
-    from interp.cli.options import check_device, check_num_steps, check_output_file, check_shift, parse_ints
+    from interp.cli.options import check_device, check_num_steps, check_shift, parse_ints
+    from interp.outputs import check_output_file
     from interp.errors import InputError, check_finite, check_range
     from interp.models import load_model
     from interp.store.layout import check_sample_ids

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from interp.ensemble.study import ADAPTIVE_SEEDS
+from interp.outputs import save_figure
 
 OPERATOR_COLOURS = {"x0_renoise": "tab:red", "x0_median": "tab:purple", "x0_mean": "tab:orange", "xt_mean": "tab:brown"}
 GROUP_COLOURS = ("tab:red", "tab:purple", "tab:blue", "tab:green")
@@ -30,7 +31,7 @@ def _finish(plt, fig, ax, path, xlabel: str, ylabel: str, title: str) -> None:
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
 
 
@@ -89,7 +90,7 @@ def accuracy_vs_nfe_figure(report: dict, groups: dict, path, *, num_steps: int, 
     axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle(f"Seed ensemble vs baselines: accuracy against compute ({num_steps} steps; 95% Wilson intervals)")
     fig.tight_layout()
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    save_figure(fig, path, dpi=120, bbox_inches="tight")
     plt.close(fig)
 
 

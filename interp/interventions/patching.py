@@ -35,6 +35,7 @@ import torch
 from tqdm.auto import tqdm
 
 from interp.errors import InputError
+from interp.outputs import replacing, write_json
 from interp.interventions.actions import Patch
 from interp.interventions.intervention import Intervention
 from interp.interventions.run import run, site_grid
@@ -75,9 +76,15 @@ class PatchGrid:
         return (self.values[metric][..., pairs].mean(axis=-1) - low) / gap
 
     def interval(self, metric: str, *, resamples: int = 1000, seed: int = 0, level: float = 0.95):
-        """Bootstrap interval over pairs of :meth:`normalised`: ``(low, high)``, each ``[region, layer, step]``."""
+        """Bootstrap interval over pairs of :meth:`normalised`: ``(low, high)``, each ``[region, layer, step]``.
+
+        One pair has no interval: both bounds are NaN then (a bootstrap of one value would read as certainty).
+        """
         rng = np.random.default_rng(seed)
         n = len(self.coords["pair"])
+        if n < 2:
+            nan = np.full(self.values[metric].shape[:-1], np.nan)
+            return nan, nan.copy()
         draws = np.stack([self.normalised(metric, rng.integers(0, n, n)) for _ in range(resamples)])
         tail = (1 - level) / 2
         return np.nanquantile(draws, tail, axis=0), np.nanquantile(draws, 1 - tail, axis=0)
@@ -85,12 +92,12 @@ class PatchGrid:
     def save(self, folder: str | Path) -> Path:
         """Write ``grid.npz`` (arrays) and ``grid.json`` (axes, coords, meta) into ``folder``."""
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         arrays = {f"values.{k}": v for k, v in self.values.items()}
         arrays |= {f"clean.{k}": v for k, v in self.clean.items()} | {f"corrupt.{k}": v for k, v in self.corrupt.items()}
-        np.savez_compressed(folder / "grid.npz", **arrays)
-        (folder / "grid.json").write_text(json.dumps({"axes": list(self.axes), "coords": self.coords,
-                                                      "meta": self.meta}, indent=2, default=str) + "\n")
+        with replacing(folder / "grid.npz") as tmp:
+            np.savez_compressed(tmp, **arrays)
+        write_json(folder / "grid.json", {"axes": list(self.axes), "coords": self.coords, "meta": self.meta},
+                   default=str)
         return folder
 
     @classmethod

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from interp.outputs import save_figure
+
 SHARES = (("answer_correct", "answer correct", "-"), ("scaffold_correct", "walls, start, goal correct", "--"),
           ("self_correction", "wrong now, right at the end", ":"))
 
@@ -60,6 +62,6 @@ def plot_cos_metrics(groups: dict, path, *, threshold: float | None = None) -> P
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
     return path

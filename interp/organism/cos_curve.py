@@ -30,6 +30,7 @@ import torch
 from interp.errors import InputError, check_range
 from interp.organism.data import EVAL_SEED_LIMIT
 from interp.organism.evaluate import load, solve
+from interp.outputs import save_figure
 
 
 def unit_colours(x0_frame: torch.Tensor, px: int) -> np.ndarray:
@@ -216,5 +217,5 @@ def plot(result: dict, path: Path) -> None:
                  f"{example['size']} seed {example['seed']}, {example['routes']} shortest routes",
                  ha="right", fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)

@@ -26,6 +26,7 @@ import torch
 from interp.errors import InputError, check_choice, check_known_keys, check_range
 from interp.organism.config import OrganismConfig
 from interp.organism.model import MazeOrganism, build_organism, default_transformer_config
+from interp.outputs import save_figure
 
 
 @dataclass
@@ -247,7 +248,7 @@ def plot_loss(run_dir: Path) -> Path | None:
     ax.grid(alpha=0.3)
     fig.tight_layout()
     path = run_dir / "loss.png"
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
     return path
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from interp.outputs import save_figure
+
 
 def _figure(panels: int):
     import matplotlib
@@ -39,7 +41,7 @@ def _finish(plt, fig, axes, path, title) -> Path:
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path
 

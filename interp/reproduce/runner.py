@@ -12,7 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from interp.results import ROOT, result_folder, write_result
+from interp.errors import InputError
+from interp.results import OUTPUTS, ROOT, ScriptParser, claim_output, result_folder, script_error, write_result
 
 # cpu: small enough for `make reproduce` on 2 shared cores; gpu: the published figures
 PRESETS = {
@@ -24,9 +25,17 @@ PRESETS = {
 CACHE = ROOT / "outputs" / "cache"
 
 
-def parse(name: str, description: str, argv=None) -> argparse.Namespace:
-    """``--preset``, ``--device`` (default: the preset's), ``--out`` (default :func:`interp.results.result_folder`)."""
-    parser = argparse.ArgumentParser(description=description)
+def parse(name: str, description: str, argv=None, *, outputs=OUTPUTS) -> argparse.Namespace:
+    """``--preset``, ``--device`` (default: the preset's), ``--out`` (default :func:`interp.results.result_folder`),
+    ``--overwrite``; the output folder is checked here, before any work (bad input: one line, exit 2)."""
+    try:
+        return _parse(name, description, argv, outputs)
+    except InputError as err:
+        raise SystemExit(script_error(err)) from None
+
+
+def _parse(name: str, description: str, argv, outputs) -> argparse.Namespace:
+    parser = ScriptParser(description=description)
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu", help="cpu: minutes on 2 cores; gpu: published")
     parser.add_argument("--device", default=None, help="torch device (default: cpu for cpu, cuda for gpu)")
     parser.add_argument("--out", default=None, help=f"output folder (default: {result_folder(name, 'gpu')} for gpu, "
@@ -35,6 +44,7 @@ def parse(name: str, description: str, argv=None) -> argparse.Namespace:
     args.settings = PRESETS[args.preset]
     args.device = args.device or args.settings["device"]
     args.out = Path(args.out or result_folder(name, args.preset))
+    claim_output(args, outputs)
     return args
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from interp.errors import InputError
+from interp.outputs import replacing
 
 FFMPEG_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
@@ -177,20 +178,19 @@ def write_video(path: str | os.PathLike, video, *, fps: float = 4.0) -> Path:
         for i, frame in enumerate(frames):
             Image.fromarray(frame).save(path / f"frame_{i:03d}.png")
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".npy":
-        np.save(path, frames, allow_pickle=False)
-    elif suffix == ".gif":
-        images = [Image.fromarray(f) for f in frames]
-        # optimize=False keeps every frame whole; disposal 1 keeps frames independent
-        images[0].save(
-            path, save_all=True, append_images=images[1:], duration=int(round(1000 / fps)), loop=0, optimize=False, disposal=1
-        )
-    else:
-        import imageio.v3 as iio
+    with replacing(path) as tmp:  # a failed write leaves no partial video behind
+        if suffix == ".npy":
+            np.save(tmp, frames, allow_pickle=False)
+        elif suffix == ".gif":
+            images = [Image.fromarray(f) for f in frames]
+            # optimize=False keeps every frame whole; disposal 1 keeps frames independent
+            images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=int(round(1000 / fps)),
+                           loop=0, optimize=False, disposal=1)
+        else:
+            import imageio.v3 as iio
 
-        iio.imwrite(
-            path, frames, plugin="FFMPEG", fps=fps, codec="libx264rgb", pixelformat="rgb24",
-            macro_block_size=1, output_params=["-qp", "0"],
-        )
+            iio.imwrite(
+                tmp, frames, plugin="FFMPEG", fps=fps, codec="libx264rgb", pixelformat="rgb24",
+                macro_block_size=1, output_params=["-qp", "0"],
+            )
     return path

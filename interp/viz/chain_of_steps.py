@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from interp.errors import InputError
+from interp.outputs import save_figure
 
 KEY_ORDER = ("wall", "floor", "start", "goal", "path")
 
@@ -104,6 +105,6 @@ def plot_chain_of_steps(frames: np.ndarray, steps: Sequence[int], sigmas: Sequen
              transform=fig.transFigure)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    save_figure(fig, path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path

@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -33,6 +32,11 @@ from typing import Sequence
 import numpy as np
 
 from interp.errors import InputError
+from interp.outputs import save_figure, save_image, write_json
+
+#: The files :func:`sample_maps` writes (patterns), for the output check before a run.
+OUTPUTS = ("norm_layer*.png", "pca_layer*.png", "pca_layer*.gif", "layer_frame_step*.png", "energy.png",
+           "norm_vs_step.png", "maps.json")
 
 
 def _grid_shape(grid: np.ndarray) -> tuple[int, int, int]:
@@ -141,7 +145,7 @@ def _figure(rows: int, cols: int, cell: float = 1.3):
 def _save(fig, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    save_figure(fig, path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -209,8 +213,8 @@ def steps_animation(maps: np.ndarray, path: Path, *, steps: Sequence[int] | None
         for f in range(F_):
             draw.text((f * (W * scale + pad) + 2, 26), f"frame {f}", fill=(0, 0, 0))
         images.append(image)
-    images[0].save(path, save_all=True, append_images=images[1:], duration=ms_per_step, loop=0, optimize=False)
-    return path
+    return save_image(images[0], path, format="GIF", save_all=True, append_images=images[1:], duration=ms_per_step,
+                      loop=0, optimize=False)
 
 
 def plot_layer_frame(norms: dict[int, np.ndarray], step: int, path: Path) -> Path:
@@ -363,5 +367,5 @@ def sample_maps(store, sample_id: str, out_dir: str | Path, *, layers: Sequence[
         "pca_explained": {str(l): explained[l] for l in layers},
     }
     paths["json"] = out / "maps.json"
-    paths["json"].write_text(json.dumps(summary, indent=1) + "\n")
+    write_json(paths["json"], summary, indent=1)
     return paths

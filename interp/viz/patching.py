@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from interp.outputs import save_figure
+
 METRIC_LABELS = {
     "preference": "restored route preference (0 = corrupted run, 1 = clean run)",
     "flip": "share of pairs whose answer flips to the clean route",
@@ -38,7 +40,7 @@ def plot_grid(grid, metric: str, out: str | Path, *, title: str | None = None) -
     read = "final video" if grid.meta.get("read_at", "final") == "final" else "x0_hat of the patched step"
     fig.suptitle(title or f"Activation patching, clean into corrupted: {n} maze pairs, read from the {read}")
     out = Path(out)
-    fig.savefig(out, dpi=120, bbox_inches="tight")
+    save_figure(fig, out, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return out
 
@@ -62,6 +64,6 @@ def plot_effects(maps: list[tuple[str, np.ndarray]], out: str | Path, *, title: 
     fig.colorbar(image, ax=axes[0].tolist(), label="route colour amount, patched - corrupted run", shrink=0.9)
     fig.suptitle(title)
     out = Path(out)
-    fig.savefig(out, dpi=120, bbox_inches="tight")
+    save_figure(fig, out, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return out

@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 from tqdm.auto import tqdm
 
 from interp.errors import InputError
+from interp.outputs import save_image
 
 _PAD = 2
 _LABEL_W = 64
@@ -71,10 +72,7 @@ def step_frame_grid(
         draw.multiline_text((2, y + 2), label, fill=_INK)
         for j in range(f):
             canvas.paste(Image.fromarray(frames[i, j]), (_LABEL_W + j * (w + _PAD) + _PAD, y))
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(out, format="PNG")
-    return out
+    return save_image(canvas, out, format="PNG")
 
 
 def steps_gif(
@@ -95,10 +93,8 @@ def steps_gif(
         for j in range(f):
             canvas.paste(Image.fromarray(frames[i, j]), (j * (w + _PAD) + _PAD, _LABEL_H))
         images.append(canvas)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    images[0].save(out, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
-    return out
+    return save_image(images[0], out, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms,
+                      loop=0)
 
 
 def _check(frames: np.ndarray, steps: Sequence[int]) -> np.ndarray:

@@ -23,5 +23,5 @@ def test_bad_input_is_one_line_and_exit_2(script, args, message, tmp_path):
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], done.stderr
+    assert len(lines) == 1 and lines[0].startswith(f"{script}: error: ") and message in lines[0], done.stderr
     assert not (tmp_path / "o").exists()

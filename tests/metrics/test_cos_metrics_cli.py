@@ -66,9 +66,9 @@ def test_cli_selects_samples_and_refuses_bad_input(store, tmp_path, capsys):
     assert main(["cos-metrics", str(store), "--out", str(out), "--samples", "hand", "--threshold", "0.3"]) == 0
     result = json.loads((out / "metrics.json").read_text())
     assert list(result["samples"]) == ["hand"] and result["threshold"] == 0.3
-    assert main(["cos-metrics", str(store), "--out", str(out), "--samples", "nope"]) == 2
+    assert main(["cos-metrics", str(store), "--out", str(tmp_path / "bad"), "--samples", "nope"]) == 2
     assert "unknown samples ['nope']" in capsys.readouterr().err
-    assert main(["cos-metrics", str(store), "--out", str(out), "--threshold", "0"]) == 2
+    assert main(["cos-metrics", str(store), "--out", str(tmp_path / "bad"), "--threshold", "0"]) == 2
     assert "--threshold 0" in capsys.readouterr().err
 
 
