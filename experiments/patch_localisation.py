@@ -51,7 +51,8 @@ if __name__ == "__main__":
     record = patch_claim(summary)
     record["images"] = images
     # the record states the run that measured the grid: its command, device, dtype and seconds
-    record["seconds"] = float(meta.get("seconds") or 0.0)
+    if source is not None:        # the grid was measured by an earlier run: count its time
+        record["seconds"] = float(meta.get("seconds") or 0.0)
     record["extra"]["grid"] = {"folder": str(source or work), "command": meta.get("command") or GRID_COMMANDS.get(str(source)),
                                "seconds": meta.get("seconds"), "device": meta.get("device"), "dtype": meta.get("dtype")}
     if source is not None:

@@ -27,7 +27,8 @@ from interp.errors import InputError
 ROOT = Path(__file__).resolve().parents[1]
 REGISTRY = Path(os.environ.get("COS_CLAIMS", ROOT / "experiments" / "claims.toml"))
 REQUIRED = ("name", "fixed", "statement", "models", "metric", "control", "negative_control", "n", "rule")
-INHERITED = ("label", "statement", "models", "metric", "control", "negative_control", "n", "can_test")
+INHERITED = ("label", "statement", "models", "metric", "control", "negative_control", "n", "can_test", "measure",
+             "samples")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class Entry:
     params: dict = field(default_factory=dict, hash=False)
     text: str = ""
     can_test: str = ""
+    measure: str = ""          # "module:function" for a claim run by the template, no script of its own
+    samples: str = ""          # which of the shared Chain-of-Steps samples it reads: a threshold, or "all"
 
     @property
     def rule_text(self) -> str:
@@ -201,7 +204,10 @@ def judge_record(record: dict, path=None) -> dict:
 
     Sets ``claim`` (the statement), ``verdict``, ``why`` and ``n_verdict`` from the latest entry;
     ``verdicts`` from every entry (oldest first); ``rule`` (what judged it) and ``registry``
-    (:func:`provenance`). Raises :class:`InputError` when the latest rule cannot read the record.
+    (:func:`provenance`). A record that holds its negative control's measurements (``negative``:
+    ``{"what", "figures", "settings"}``, where the property is absent by construction) also gets
+    ``negative_verdict``: the same rule on those, which must say ``does not hold`` for the test to
+    be one that can fail. Raises :class:`InputError` when the latest rule cannot read the record.
     """
     entry = latest(record["name"], path)
     judged = verdicts(record, path)
@@ -209,7 +215,19 @@ def judge_record(record: dict, path=None) -> dict:
         raise InputError(f"{record['name']}: the registry's rule of {entry.fixed} {judged[-1]['why']}")
     record.update(claim=entry.statement, verdict=judged[-1]["verdict"], why=judged[-1]["why"],
                   n_verdict=judged[-1]["n"], rule=entry.as_record(), registry=provenance(path), verdicts=judged)
+    if record.get("negative"):
+        record["negative_verdict"] = negative_verdict(record, path)
     return record
+
+
+def negative_verdict(record: dict, path=None) -> dict:
+    """The latest rule of ``record``'s claim applied to its negative control's measurements."""
+    from interp.rules import judge
+
+    entry = latest(record["name"], path)
+    v = judge({"name": record["name"], **record["negative"]}, entry.rule, entry.params)
+    return {"what": record["negative"].get("what", ""), "verdict": v.verdict, "why": v.why, "n": v.n,
+            "fails": v.verdict == "does not hold"}
 
 
 def audit(record: dict, path=None) -> list[str]:
@@ -224,6 +242,8 @@ def audit(record: dict, path=None) -> list[str]:
     derived = verdicts(record, path)
     if record.get("verdicts") != derived:
         problems.append("its stored verdicts differ from those the registry's rules give on its figures")
+    if record.get("negative") and record.get("negative_verdict") != negative_verdict(record, path):
+        problems.append("its negative control's verdict differs from the registry's rule on its measurements")
     if (record.get("verdict"), record.get("n_verdict")) != (derived[-1]["verdict"], derived[-1]["n"]):
         problems.append(f"its verdict {record.get('verdict')!r} is not the registry's {derived[-1]['verdict']!r}")
     for key in ("preset", "device", "dtype", "command", "seconds", "model"):

@@ -16,7 +16,7 @@ Example:
     >>> import tempfile, json
     >>> folder = write_result(tempfile.mkdtemp(), name="self_correction",
     ...                       figures={"share_self_correcting": {"value": 0.13, "ci95": [0.11, 0.16], "n": 600}},
-    ...                       preset="gpu", command="python experiments/self_correction.py --preset gpu")
+    ...                       preset="gpu", command="python -m interp.experiment self_correction --preset gpu")
     >>> record = json.loads((folder / "result.json").read_text())
     >>> record["verdict"], record["n_verdict"], record["rule"]["text"]
     ('holds', 600, 'holds if low(share_self_correcting) > 0.1; partly if value(share_self_correcting) > 0; otherwise does not hold')

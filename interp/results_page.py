@@ -14,7 +14,7 @@ Example:
     >>> root = Path(tempfile.mkdtemp())
     >>> _ = write_result(root / "results" / "self_correction", name="self_correction", preset="gpu", seconds=12,
     ...                  figures={"share_self_correcting": {"value": 0.13, "ci95": [0.11, 0.16], "n": 600}},
-    ...                  command="python experiments/self_correction.py --preset gpu", device="NVIDIA H200", dtype="float32")
+    ...                  command="python -m interp.experiment self_correction --preset gpu", device="NVIDIA H200", dtype="float32")
     >>> text = build(root / "results", root / "docs" / "results.md").read_text()
     >>> "| share_self_correcting | 0.13 | 0.11 to 0.16 | 600 |" in text
     True
@@ -105,7 +105,18 @@ def _cell(record: dict | None, needed: int | None, anchor: str) -> str:
     if record is None:
         return "not run"
     return (f"**{VERDICT_MARK.get(record['verdict'], record['verdict'])}** ({_n_text(record, needed)}; "
-            f"{_provenance(record)}) [history](#{anchor}-history)")
+            f"{_provenance(record)}; {_negative_text(record)}) [history](#{anchor}-history)")
+
+
+def _negative_text(record: dict) -> str:
+    """Whether the record shows that its rule can fail: the same rule on a negative control."""
+    if record.get("verdict") == "not testable here":
+        return "no test"
+    negative = record.get("negative_verdict")
+    if not negative:
+        return "no negative control run: the rule is not shown to fail"
+    return (f"negative control ({negative['what']}): {VERDICT_MARK.get(negative['verdict'], negative['verdict'])}"
+            + ("" if negative["fails"] else ": the rule does not fail where it must"))
 
 
 def _copy_images(record: dict, assets: Path, page_dir: Path, prefix: str) -> list[str]:
@@ -156,9 +167,15 @@ def section(name: str, records: list[dict], assets: Path, page_dir: Path, orgs: 
         if record is None:
             lines += [f"**On {org.get('title', key)}: not run.**", ""]
             continue
-        lines += [f"**On {org.get('title', key)}: {VERDICT_MARK.get(record['verdict'], record['verdict'])}** "
-                  f"by the rule fixed {record['rule']['fixed'][:10]}: *{record['rule']['text']}*. "
-                  f"{record['why']} ({_n_text(record, entry.n)}.)", ""]
+        if record["verdict"] == "not testable here":
+            lines += [f"**On {org.get('title', key)}: not testable here** (rule fixed {record['rule']['fixed'][:10]}): "
+                      f"{record['why']}.", ""]
+        else:
+            lines += [f"**On {org.get('title', key)}: {VERDICT_MARK.get(record['verdict'], record['verdict'])}** "
+                      f"by the rule fixed {record['rule']['fixed'][:10]}: *{record['rule']['text']}*. "
+                      f"{record['why']} ({_n_text(record, entry.n)}.)", ""]
+        lines += [f"Can the rule fail? {_negative_text(record)}"
+                  + (f" ({record['negative_verdict']['why']})" if record.get("negative_verdict") else "") + ".", ""]
         if record.get("reading"):
             lines += [f"Reading: {record['reading']}", ""]
     lines += [f"### {first.label}: history {{ #{anchor}-history }}", ""] + _history(name, records) + [""]

@@ -2,7 +2,7 @@
 
 Example::
 
-    python experiments/exploration_pruning.py --preset cpu       # -> experiments/results/exploration_pruning/
+    python -m interp.experiment exploration_pruning --preset cpu     # -> experiments/results/cpu/exploration_pruning/
 """
 
 from __future__ import annotations
@@ -25,17 +25,17 @@ PRESETS = {
 CACHE = ROOT / "outputs" / "cache"
 
 
-def parse(name: str, description: str, argv=None, *, outputs=OUTPUTS) -> argparse.Namespace:
+def parse(name: str, description: str, argv=None, *, outputs=OUTPUTS, prog: str | None = None) -> argparse.Namespace:
     """``--preset``, ``--device`` (default: the preset's), ``--out`` (default :func:`interp.results.result_folder`),
     ``--overwrite``; the output folder is checked here, before any work (bad input: one line, exit 2)."""
     try:
-        return _parse(name, description, argv, outputs)
+        return _parse(name, description, argv, outputs, prog)
     except InputError as err:
         raise SystemExit(script_error(err)) from None
 
 
-def _parse(name: str, description: str, argv, outputs) -> argparse.Namespace:
-    parser = ScriptParser(description=description)
+def _parse(name: str, description: str, argv, outputs, prog) -> argparse.Namespace:
+    parser = ScriptParser(prog=prog, description=description)
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu", help="cpu: minutes on 2 cores; gpu: published")
     parser.add_argument("--device", default=None, help="torch device (default: cpu for cpu, cuda for gpu)")
     parser.add_argument("--out", default=None, help=f"output folder (default: {result_folder(name, 'gpu')} for gpu, "
@@ -57,7 +57,8 @@ def samples_for(args, model, thresholds=(0.5,)) -> dict:
                           cache=CACHE / f"cos_samples_{args.preset}_{args.device.split(':')[0]}.json")
 
 
-def finish(name: str, args, started: float, record: dict, *, dtype: str = "float32", shared: bool = True) -> Path:
+def finish(name: str, args, started: float, record: dict, *, dtype: str = "float32", shared: bool = True,
+           command: str | None = None) -> Path:
     """Write ``result.json`` for a claim summary (see :mod:`interp.reproduce.claims`), judged by the
     claims registry, and print the verdict. ``shared``: the record was made from the preset's shared
     samples (:func:`samples_for`), so its settings are recorded."""
@@ -71,7 +72,7 @@ def finish(name: str, args, started: float, record: dict, *, dtype: str = "float
     record = dict(record)
     settings = {"preset": args.preset, "device": args.device, "dtype": dtype, **(args.settings if shared else {}),
                 **record.pop("settings", {})}
-    command = f"python experiments/{name}.py --preset {args.preset}" + record.pop("command_suffix", "")
+    command = (command or f"python experiments/{name}.py --preset {args.preset}") + record.pop("command_suffix", "")
     folder = write_result(args.out, name=name, preset=args.preset, device=device, dtype=dtype, settings=settings,
                           seconds=record.pop("seconds", 0.0) + time.perf_counter() - started, command=command,
                           **record)

@@ -40,7 +40,7 @@ def test_page_rows_state_rule_n_provenance_and_link_the_history(tmp_path):
     row = next(line for line in text.splitlines() if line.startswith("| [Observation 4: self-correction]"))
     assert "holds if low(share_self_correcting) > 0.1" in row and "(fixed 2026-11-30)" in row
     assert "**holds** (n=600 of 600 needed; float32, NVIDIA H200, preset `gpu`" in row
-    assert "`python experiments/self_correction.py --preset gpu`, 12 s" in row
+    assert "`python experiments/self_correction.py --preset gpu`, 12 s" in row       # the command as recorded
     assert "[history](#observation-4-self-correction-history)" in row
     assert row.endswith("| partly holds (n=24, 12 s) |")                 # the cpu check beside it
     header = next(line for line in text.splitlines() if line.startswith("| claim |"))
@@ -66,7 +66,7 @@ def test_changed_rules_show_their_verdicts_side_by_side(tmp_path):
     assert [line.split(" | ")[-1] for line in lines] == ["partly holds (n=600) |", "holds (n=600) |",
                                                          "not testable here (n=-) |"]
     assert "(current)" in lines[-1]
-    assert "**On maze-wan-tiny: not testable here** by the rule fixed 2026-12-04" in text
+    assert "**On maze-wan-tiny: not testable here** (rule fixed 2026-12-04): true by construction" in text
 
 
 def test_page_without_results_says_how_to_make_them(tmp_path):

@@ -105,3 +105,14 @@ def test_docstring_examples(name):
 
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_negative_control_is_judged_by_the_same_rule():
+    figures = {"share_self_correcting": {"value": 0.13, "ci95": [0.11, 0.16], "n": 600}}
+    absent = {"share_self_correcting": {"value": 0.0, "ci95": [0.0, 0.006], "n": 600}}
+    record = registry.judge_record({"name": "self_correction", "figures": figures,
+                                    "negative": {"what": "a model that never errs", "figures": absent}})
+    assert record["verdict"] == "holds"
+    assert record["negative_verdict"]["verdict"] == "does not hold" and record["negative_verdict"]["fails"]
+    record["negative"]["figures"] = figures                 # a "negative" control on which the rule holds
+    assert any("negative control" in p for p in registry.audit(record))

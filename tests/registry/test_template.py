@@ -1,0 +1,27 @@
+"""The experiment template runs a claim from its registry entry and re-judges a written record."""
+
+import json
+
+from interp import experiment, registry
+from interp.results import write_result
+
+
+def test_thin_claims_are_registry_entries_run_by_the_template():
+    assert set(experiment.runnable()) == {"exploration_pruning", "working_memory", "self_correction",
+                                          "perception_before_action"}
+    assert experiment.main([]) == 2
+    assert experiment.main(["layer_swap"]) == 2          # a claim with its own script
+    assert experiment.main(["no_such_claim"]) == 2
+
+
+def test_replot_rejudges_a_record_by_the_registry(tmp_path, capsys):
+    figures = {"share_self_correcting": {"value": 0.13, "ci95": [0.11, 0.16], "n": 600}}
+    write_result(tmp_path, name="self_correction", figures=figures, preset="gpu", dtype="float32", seconds=1)
+    record = json.loads((tmp_path / "result.json").read_text())
+    record["rule"]["text"], record["verdict"] = "an older rule", "partly"          # as if judged by another rule
+    (tmp_path / "result.json").write_text(json.dumps(record))
+    assert registry.audit(record)
+    assert experiment.main(["self_correction", "--preset", "gpu", "--out", str(tmp_path), "--replot"]) == 0
+    again = json.loads((tmp_path / "result.json").read_text())
+    assert registry.audit(again) == [] and again["verdict"] == "holds" and again["figures"] == figures
+    assert "re-judged" in capsys.readouterr().out
