@@ -192,8 +192,6 @@ def run_script(name: str, argv: list, monkeypatch, capsys) -> tuple[int, str]:
 
 SCRIPTS = {"erase_candidates.py": "erase_candidates", "noise_step_vs_frame.py": "noise_step_vs_frame",
            "layer_swap.py": "layer_swap", "seed_ensemble.py": "seed_ensemble",
-           "exploration_pruning.py": "exploration_pruning", "working_memory.py": "working_memory",
-           "self_correction.py": "self_correction", "perception_before_action.py": "perception_before_action",
            "reason_early.py": "reason_early", "probe_localisation.py": "probe_localisation",
            "patch_localisation.py": "patch_localisation"}
 
@@ -210,6 +208,21 @@ def test_script_refuses_its_own_record(script, tmp_path, monkeypatch, capsys, no
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1, err
     assert lines[0].startswith(f"{script}: error: --out ") and "--overwrite" in lines[0], err
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("name", ["exploration_pruning", "working_memory", "self_correction", "perception_before_action"])
+def test_template_claim_refuses_its_own_record(name, tmp_path, monkeypatch, capsys, no_model):
+    from interp import experiment
+
+    out = tmp_path / "out"
+    shutil.copytree(ROOT / "experiments" / "results" / name, out)
+    before = snapshot(out)
+    monkeypatch.setattr(sys, "argv", ["experiment.py"])
+    with pytest.raises(SystemExit) as done:
+        experiment.main([name, "--out", str(out)])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert done.value.code == 2 and len(lines) == 1 and "--overwrite" in lines[0], lines
     assert snapshot(out) == before
 
 
