@@ -325,6 +325,7 @@ def write_report(raw, args, out):
     extra["config"] = dict(raw["cfg"])
     write_result(out, name="seed_ensemble", claim=CLAIM, verdict=report["verdict"], why=report["why"],
                  figures=report["figures"], preset=args.preset, images=images, device=args.device,
+                 dtype=raw["cfg"].get("dtype"),
                  seconds=raw["seconds"], command="python experiments/seed_ensemble.py " + " ".join(sys.argv[1:]),
                  extra=extra)
     json.loads((out / "result.json").read_text())  # fails loudly if anything was not JSON-safe

@@ -34,3 +34,15 @@ def test_a_record_judged_by_another_rule_is_caught():
     assert registry.audit(edited)
     bare = {k: v for k, v in record.items() if k != "dtype"}
     assert "it does not state its dtype" in registry.audit(bare)
+
+
+def test_seed_ensemble_summary_rebuilds_from_its_raw_record():
+    from interp import rawjson
+    from interp.ensemble.study import report_from_raw
+
+    folder = RESULTS / "seed_ensemble"
+    published = json.loads((folder / "result.json").read_text())
+    report = json.loads(json.dumps(report_from_raw(rawjson.load(folder / "raw.json.gz")), default=float))
+    for key in ("figures", "rows", "adaptive", "best"):
+        assert report[key] == published[key], key
+    assert report["verdict"] == published["verdict"]
