@@ -95,7 +95,8 @@ def write_result(folder: str | Path, *, name: str, figures: dict, preset: str, c
         check_choice("verdict", verdict, VERDICTS)
         if not claim or why is None:
             raise InputError(f"{name} is not in the claims registry: give claim, verdict and why")
-    write_json(Path(folder) / "result.json", record, default=float)
+    folder = Path(folder)
+    write_json(folder / "result.json", record, default=float)
     return folder
 
 

@@ -98,7 +98,8 @@ def test_verdicts_judge_a_record_by_every_entry_of_its_claim(tmp_path):
     assert registry.provenance(path)["sha256"] and registry.latest("c", path).n == 50
 
 
-@pytest.mark.parametrize("name", ["interp.registry", "interp.rules", "interp.stats"])
+@pytest.mark.parametrize("name", ["interp.registry", "interp.rules", "interp.stats", "interp.results", "interp.results_page",
+                                  "interp.experiment"])
 def test_docstring_examples(name):
     import doctest
     import importlib
