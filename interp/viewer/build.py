@@ -104,6 +104,7 @@ def build_viewer(store, out: str | os.PathLike | None = None, *, patch=None, pro
                     else (extras.cos_from_store(store, sample_id) if pixels else None)
                 with_cos += chunk["cos"] is not None
                 write_chunk(folder / "sample.js", "sample", index, chunk)
+                store.close()  # drop the sample's open file and its caches: memory stays flat over samples
             manifest["views"]["cos"] = with_cos > 0
             write_chunk(data / "manifest.js", "manifest", 0, manifest)
             for name in STATIC:

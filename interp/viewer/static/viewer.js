@@ -168,8 +168,21 @@ const COS_VIEWER = (() => {
   const sid = () => "sample " + S.sample.id;
 
   /* -- pictures from sprites (rows: steps, columns: frames) ------------------------------- */
-  function zoomFor(sprite, target) { return Math.max(1, Math.floor(target / Math.max(sprite.cell[0], sprite.cell[1]))); }
+  // whole-number zoom (no bleeding between sprite cells), rounded so that 22 px frames and 11-token maps match
+  function zoomFor(sprite, target) { return Math.max(1, Math.round(target / Math.max(sprite.cell[0], sprite.cell[1]))); }
+  const pictures = {};
+  function fetchPicture(url) {
+    /* one Image per sprite: the browser decodes it once, and its load is marked on the page's
+       timeline ("picture <url>"), which the benchmark reads as the time to a picture */
+    if (!pictures[url]) {
+      const image = new Image();
+      image.onload = () => performance.mark("picture " + url);
+      image.src = url;
+      pictures[url] = image;
+    }
+  }
   function frameDiv(url, sprite, row, col, zoom) {
+    fetchPicture(url);
     const [h, w] = sprite.cell;
     return el("div", { class: "frame", "data-row": row, "data-col": col, style: {
       width: w * zoom + "px", height: h * zoom + "px", backgroundImage: "url(" + url + ")",
@@ -272,13 +285,15 @@ const COS_VIEWER = (() => {
 
   /* -- heatmaps --------------------------------------------------------------------------- */
   function heatmap(values, rows, cols, opts) {
-    const cw = Math.max(12, Math.min(30, Math.floor(520 / cols.length))), ch = Math.max(12, Math.min(26, Math.floor(360 / rows.length)));
+    const [wide, tall] = opts.size || [520, 360];
+    const cw = Math.max(6, Math.min(30, Math.floor(wide / cols.length))), ch = Math.max(6, Math.min(26, Math.floor(tall / rows.length)));
     const left = 64, top = 8, bottom = 40, width = left + cols.length * cw + 10, height = top + rows.length * ch + bottom;
     const out = svg("svg", { width, height, role: "img", "aria-label": opts.label });
     const [low, high] = opts.range;
     rows.forEach((r, i) => {
       const y = top + (rows.length - 1 - i) * ch;  // first row at the bottom, like the matplotlib figures
-      out.append(svg("text", { x: left - 4, y: y + ch * 0.7, "text-anchor": "end", "font-size": 10 }, String(r)));
+      if (i % Math.ceil(11 / ch) === 0)
+        out.append(svg("text", { x: left - 4, y: y + ch * 0.7, "text-anchor": "end", "font-size": 10 }, String(r)));
       cols.forEach((c, j) => {
         const v = values[i][j];
         const rect = svg("rect", { x: left + j * cw, y, width: cw - 1, height: ch - 1, class: "cell-rect",
@@ -289,7 +304,7 @@ const COS_VIEWER = (() => {
         out.append(rect);
       });
     });
-    const every = Math.ceil(cols.length / 20);
+    const every = Math.ceil(16 / cw);  // tick labels at least 16 px apart
     cols.forEach((c, j) => {
       if (j % every === 0) out.append(svg("text", { x: left + j * cw + cw / 2, y: top + rows.length * ch + 12, "text-anchor": "middle", "font-size": 10 }, String(c)));
     });
@@ -341,7 +356,7 @@ const COS_VIEWER = (() => {
   function patchCell(g, m) {
     const [i, j] = S.cell, values = m.pairs[S.region][i][j];
     const box = el("div", { class: "detail", id: "patch-cell" });
-    box.append(el("h3", {}, "Effect map of the cell layer " + g.layers[i] + ", step " + g.steps[j] + ", region " + g.regions[S.region] +
+    box.append(el("h3", {}, "Effect on each maze pair of the cell layer " + g.layers[i] + ", step " + g.steps[j] + ", region " + g.regions[S.region] +
       ": mean " + fmt(m.matrix[S.region][i][j]) + " (" + m.unit + ")"));
     box.append(el("p", { class: "note" }, "One bar per maze pair (pairs 0.." + (values.length - 1) + " of " + g.n_pairs +
       "): the pair's " + S.metric + " on the same scale as the heatmap."));
@@ -356,6 +371,7 @@ const COS_VIEWER = (() => {
     });
     chart.append(svg("text", { x: 2, y: y(high) + 4, "font-size": 10 }, String(high)));
     chart.append(svg("text", { x: 2, y: y(low), "font-size": 10 }, String(low)));
+    if (low < 0) chart.append(svg("text", { x: 2, y: y(0) + 4, "font-size": 10 }, "0"));
     chart.append(svg("text", { x: pad, y: H + 24, "font-size": 11 }, "maze pair"));
     box.append(chart);
     if (g.effects_png) box.append(el("p", { class: "note" }, "Per-unit effect maps of the strongest cells (written by cos patch): ",
@@ -393,7 +409,7 @@ const COS_VIEWER = (() => {
       const lim = sel ? Math.max(0.05, ...flat(key).map(Math.abs)) : null;
       const range = sel ? [-lim, lim] : srange, stops = S.manifest.colormaps[sel ? "RdBu_r" : "viridis"];
       panels.append(el("div", { class: "panel" }, el("h3", {}, titles[key]),
-        heatmap(panel.values[key], panel.layers, panel.steps, { range, stops, xlabel: "denoising step", ylabel: "layer",
+        heatmap(panel.values[key], panel.layers, panel.steps, { range, stops, xlabel: "denoising step", ylabel: "layer", size: [260, 200],
           rowName: "layer", colName: "step", label: titles[key] }),
         keyBar(stops, range[0], range[1], sel ? "selectivity" : panel.metric)));
     }
@@ -412,7 +428,7 @@ const COS_VIEWER = (() => {
     }
     root.append(el("p", { class: "units" }, "Read from x0_hat's final frame at each step: a grid unit counts as painted when its route " +
       "colour amount is at least " + c.threshold + ". Counts: candidate start-to-goal routes through painted units, shortest routes " +
-      "fully shown, side branches; red dots: something painted is wrong. Dashed lines: commitment, perception and action steps."));
+      "fully shown, side branches; red dots: something painted is wrong. Dashed lines: commitment, perception and action steps; grey band: the step shown."));
     const series = [["candidates", "#0072b2"], ["shortest_shown", "#009e73"], ["side_branches", "#e69f00"]];
     root.append(swatches("curves", series.map(([n, hex]) => [n.replace("_", " "), hex]).concat([["wrong at this step", "#d1242f"]])));
     const n = c.steps.length, W = 560, H = 220, L = 44, B = 34, T = 10;
@@ -436,7 +452,8 @@ const COS_VIEWER = (() => {
     }
     for (const [key, hex] of series) {
       if (!c[key]) continue;
-      chart.append(svg("polyline", { fill: "none", stroke: hex, "stroke-width": 2, points: c[key].map((v, i) => x(i) + "," + y(v)).join(" ") }));
+      const wide = key === "candidates";  // drawn first and wide, so equal curves on top leave it visible
+      chart.append(svg("polyline", { fill: "none", stroke: hex, "stroke-width": wide ? 6 : 2, "stroke-opacity": wide ? 0.45 : 1, points: c[key].map((v, i) => x(i) + "," + y(v)).join(" ") }));
     }
     (c.wrong || []).forEach((w, i) => { if (w) chart.append(svg("circle", { cx: x(i), cy: y(0) - 4, r: 3, fill: "#d1242f" })); });
     root.append(chart);
