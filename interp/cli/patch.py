@@ -3,6 +3,7 @@
 Examples::
 
     cos patch --model organism --pairs 64 --layers 0-11 --steps 0-19 --region all,changed --out patch
+    cos patch --model /models/Wan2.2-T2V-A14B-Diffusers --prompt-pairs pairs.json --num-steps 20 --out patch
     cos patch --pairs 8 --steps 0,5,10,15 --region all,frame:3,grid:2 --device cuda --out patch_small
     torchrun --nproc-per-node 2 -m interp.cli.main patch --device cuda --pairs 64 --out patch
 """
@@ -20,7 +21,8 @@ REGIONS = "all, changed (the changed units' tokens), frame:K (one frame), grid:K
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("patch", help="activation patching of clean into corrupted maze pairs")
-    parser.add_argument("--model", default="organism", help="'organism' or a local organism folder")
+    parser.add_argument("--model", default="organism",
+                        help="'organism', a local organism folder, or a diffusers folder (with --prompt-pairs / --image-pairs)")
     parser.add_argument("--pairs", type=int, default=16, help="number of minimal maze pairs to make")
     parser.add_argument("--pairs-from", metavar="DIR", default=None,
                         help="patch the pair folders in DIR (written by interp.tasks.save_pair) instead of making pairs")
@@ -43,6 +45,9 @@ def register(subparsers) -> None:
     parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"), help="weight dtype")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier run in --out")
+    from interp.cli.pair_inputs import add_pair_options
+
+    add_pair_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -78,6 +83,12 @@ def parse_regions(text: str, grid, pairs, px_per_unit: int, pixels_per_token) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from interp.cli.pair_inputs import wants_pairs
+
+    if wants_pairs(args):
+        from interp.cli.patch_pairs import run_pairs
+
+        return run_pairs(args)
     import datetime
     import platform
 
@@ -110,8 +121,8 @@ def run(args: argparse.Namespace) -> int:
 
         model = load_model(args.model, device=ctx.device(args.device), dtype=getattr(torch, args.dtype))
         if not isinstance(model, OrganismModel):
-            raise InputError("cos patch runs maze pairs on a maze-solving organism; for other models call "
-                             "interp.interventions.patch_sweep with your own inputs and metric")
+            raise InputError("cos patch makes maze pairs for a maze-solving organism only; for other models "
+                             "give --prompt-pairs FILE or --image-pairs FILE")
         config = model.organism.config
         num_steps = args.num_steps or config.num_inference_steps
         layers = list(range(model.num_layers)) if args.layers is None else list(parse_ints(args.layers, "layer", 0, 10_000))

@@ -140,7 +140,8 @@ def patch_sweep(
     Args:
         model: the adapter.
         clean, corrupt: loop inputs with one row per pair (row ``p`` of each is pair ``p``).
-        metric: ``metric(videos, pair_indices) -> {name: values}`` on decoded videos.
+        metric: ``metric(videos, pair_indices) -> {name: values}`` on decoded videos, or on
+            latents ``[R, C, F, H, W]`` when the metric has ``reads = "latents"``.
         layers, steps: the layer and step axes.
         regions: region name -> :class:`Tokens`, or a function of the pair index giving its
             tokens (for regions such as "the changed units").
@@ -192,16 +193,21 @@ def patch_sweep(
     on_clean = (lambda st: clean_x0s.__setitem__(st.step, st.x0.clone()) if st.step in steps else None)
     if source is None:
         clean_run = run_with_cache(model, clean, [f"blocks.{l}.{site}" for l in layers], steps=steps,
+                                   branches=("cond", "uncond") if clean.do_guidance else ("cond",),
                                    num_steps=num_steps, shift=shift, progress=False, on_step=on_clean)
         source = clean_run.cache
     else:
         clean_run = run(model, clean, num_steps=num_steps, shift=shift, progress=False, on_step=on_clean)
     every = list(range(pairs))
+    # A metric with ``reads = "latents"`` scores latents [R, C, F, H, W] and spares every decode.
+    on_latents = getattr(metric, "reads", "video") == "latents"
+    shown = (lambda latents: latents) if on_latents else model.decode
     if read_at == "final":
-        clean_values = {k: np.tile(v, (len(steps), 1)) for k, v in metric(clean_run.video, every).items()}
-        corrupt_values = {k: np.tile(v, (len(steps), 1)) for k, v in metric(corrupt_run.video, every).items()}
+        final = (lambda r: r.latents) if on_latents else (lambda r: r.video)
+        clean_values = {k: np.tile(v, (len(steps), 1)) for k, v in metric(final(clean_run), every).items()}
+        corrupt_values = {k: np.tile(v, (len(steps), 1)) for k, v in metric(final(corrupt_run), every).items()}
     else:
-        per_step = [(metric(model.decode(clean_x0s[s]), every), metric(model.decode(x0s[s]), every)) for s in steps]
+        per_step = [(metric(shown(clean_x0s[s]), every), metric(shown(x0s[s]), every)) for s in steps]
         clean_values = {k: np.stack([c[k] for c, _ in per_step]) for k in per_step[0][0]}
         corrupt_values = {k: np.stack([b[k] for _, b in per_step]) for k in per_step[0][1]}
     values = {k: np.full((len(names), len(layers), len(steps), pairs), np.nan) for k in clean_values}
@@ -224,8 +230,8 @@ def patch_sweep(
         read = {}
         out = run(model, inputs, items, num_steps=num_steps, shift=shift, start_step=step if reuse_prefix else 0,
                   end_step=None if read_at == "final" else step + 1, sources={"clean": source}, progress=False,
-                  decode=read_at == "final", on_step=lambda st: read.__setitem__(st.step, st.x0))
-        scores = metric(out.video if read_at == "final" else model.decode(read[step]), rows)
+                  decode=read_at == "final" and not on_latents, on_step=lambda st: read.__setitem__(st.step, st.x0))
+        scores = metric((out.latents if on_latents else out.video) if read_at == "final" else shown(read[step]), rows)
         for i, (r, l, p) in enumerate(batch):
             filled.append((r, l, si, p, {k: float(v[i]) for k, v in scores.items()}))
     if context is not None and context.enabled:

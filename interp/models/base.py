@@ -134,6 +134,36 @@ class LoopInputs:
         )
 
 
+def cat_inputs(items: list[LoopInputs]) -> LoopInputs:
+    """One batch from several inputs prepared alike (one row each, say, one prompt each): their
+    rows in order; schedule settings and extras from the first."""
+    if not items:
+        raise InputError("no inputs to join")
+    first = items[0]
+    rows = [item.batch_size for item in items]
+
+    def join(values):
+        if values[0] is None:
+            return None
+        if isinstance(values[0], torch.Tensor) and values[0].ndim and values[0].shape[0] == rows[0]:
+            return torch.cat(values)
+        return values[0]
+
+    for item in items:
+        if (item.uncond is None) != (first.uncond is None) or set(item.cond) != set(first.cond):
+            raise InputError("inputs to join differ in their conditioning (guidance on in one, off in another?)")
+    return LoopInputs(
+        latents=torch.cat([item.latents for item in items]),
+        cond={k: join([item.cond[k] for item in items]) for k in first.cond},
+        uncond=None if first.uncond is None else {k: join([item.uncond[k] for item in items]) for k in first.uncond},
+        latent_condition=join([item.latent_condition for item in items]),
+        guidance_scale=first.guidance_scale,
+        guidance_scale_2=first.guidance_scale_2,
+        seeds=[s for item in items for s in (item.seeds or [None] * item.batch_size)],
+        extras=dict(first.extras),
+    )
+
+
 def repeat_to_batch(value: torch.Tensor | None, batch_size: int) -> torch.Tensor | None:
     """Conditioning given once, repeated for every sample (as ``num_videos_per_prompt`` does)."""
     if value is None or value.shape[0] == batch_size:

@@ -1,0 +1,46 @@
+"""Command-line options for pairs of inputs to any model (prompts or first frames) and its metric."""
+
+from __future__ import annotations
+
+
+def add_pair_options(parser) -> None:
+    """Options that make a causal command run a user's input pairs on any supported model."""
+    group = parser.add_argument_group("input pairs for any model (a diffusers folder in --model)")
+    group.add_argument("--prompt-pairs", metavar="FILE", default=None,
+                       help='JSON list of {"clean": PROMPT, "corrupt": PROMPT}')
+    group.add_argument("--image-pairs", metavar="FILE", default=None,
+                       help='JSON list of {"clean": IMAGE, "corrupt": IMAGE} (first frames; paths relative to FILE)')
+    group.add_argument("--prompt", default=None, help="the prompt every run of --image-pairs shares")
+    group.add_argument("--negative-prompt", default=None, help="negative prompt (with guidance)")
+    group.add_argument("--guidance", type=float, default=None, help="guidance scale (default: the model's)")
+    group.add_argument("--height", type=int, default=None, help="video height in pixels (default: the model's)")
+    group.add_argument("--width", type=int, default=None, help="video width in pixels (default: the model's)")
+    group.add_argument("--frames", type=int, default=None, help="video frames (default: the model's)")
+    group.add_argument("--metric", default=None,
+                       help="module:function scoring videos (default: distance to the clean and corrupted videos)")
+
+
+def wants_pairs(args) -> bool:
+    return bool(getattr(args, "prompt_pairs", None) or getattr(args, "image_pairs", None))
+
+
+def task_from_args(args, regions: tuple[str, ...] = ("all",)):
+    """The :class:`~interp.tasks.input_pairs.InputPairTask` the options describe."""
+    from interp.errors import InputError
+    from interp.tasks.input_pairs import InputPairTask
+    from interp.tasks.interface import load_metric
+
+    if args.prompt_pairs and args.image_pairs:
+        raise InputError("give --prompt-pairs or --image-pairs, not both")
+    shared = {key: value for key, value in (("height", args.height), ("width", args.width),
+                                            ("num_frames", args.frames), ("guidance_scale", args.guidance),
+                                            ("negative_prompt", args.negative_prompt)) if value is not None}
+    options = {"shared": shared, "region_names": regions,
+               "user_metric": load_metric(args.metric) if args.metric else None}
+    if args.prompt_pairs:
+        if args.prompt:
+            raise InputError("--prompt goes with --image-pairs; --prompt-pairs gives each run its prompt")
+        return InputPairTask.from_prompt_file(args.prompt_pairs, **options)
+    if args.prompt is not None:
+        shared["prompt"] = args.prompt
+    return InputPairTask.from_image_file(args.image_pairs, **options)
