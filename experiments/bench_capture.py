@@ -33,7 +33,7 @@ import torch
 
 from interp.capture import BLOCK_KINDS, LOOP_SITES, CaptureSpec, capture
 from nnsight import NNsight
-from interp.sampling import sample
+from interp.interventions import run
 from interp.store import layout
 
 GIB = 1 << 30
@@ -104,7 +104,7 @@ def bench_cpu(workdir: Path, num_steps: int, repeats: int) -> dict:
     path = workdir / "cpu.h5"
 
     def plain():
-        return sample(model, inputs, num_steps=num_steps, decode=False, progress=False)
+        return run(model, inputs, num_steps=num_steps, decode=False, progress=False)
 
     def full():
         clear(path)
@@ -170,7 +170,7 @@ def check_against_hook(model, inputs, num_steps: int, path: Path, layer: int) ->
 
     handle = model.blocks()[layer].register_forward_hook(hook)
     try:
-        sample(model, inputs, num_steps=num_steps, decode=False, progress=False)
+        run(model, inputs, num_steps=num_steps, decode=False, progress=False)
     finally:
         handle.remove()
     with TraceStore.open(path) as store:
@@ -209,11 +209,14 @@ def bench_gpu(workdir: Path, num_steps: int, device: str = "cuda", size: dict = 
 
     memory = []
 
-    def track(state):
-        memory.append(gpu_allocated() / GIB)
+    def track(module, args, output):  # after the step's last transformer call (uncond: guidance is on)
+        if model.current_call.branch == "uncond":
+            memory.append(gpu_allocated() / GIB)
+
+    model.transformer.register_forward_hook(track)
 
     def plain():
-        return sample(model, inputs, num_steps=num_steps, decode=False, progress=False)
+        return run(model, inputs, num_steps=num_steps, decode=False, progress=False)
 
     pooled_spec = CaptureSpec.make(["resid_post"], tokens="frame_mean", branches=("cond", "uncond"))
     full_spec = CaptureSpec.make(["resid_post"], layers=[l for l in range(model.num_layers) if l not in full_layers],
@@ -226,8 +229,7 @@ def bench_gpu(workdir: Path, num_steps: int, device: str = "cuda", size: dict = 
         memory.clear()
         gpu_reset_peak()
         began = time.perf_counter()
-        result = capture(model, inputs, spec, path, num_steps=num_steps, save_video=False, progress=False,
-                         on_step=track)
+        result = capture(model, inputs, spec, path, num_steps=num_steps, save_video=False, progress=False)
         sync(device)
         seconds = time.perf_counter() - began
         return {"seconds": seconds, "bytes": store_bytes(path), "slab_bytes": result.bytes_written,
@@ -237,14 +239,14 @@ def bench_gpu(workdir: Path, num_steps: int, device: str = "cuda", size: dict = 
                 "gpu_peak_gib": gpu_peak() / GIB}
 
     # warm-up: kernels, allocator, pinned host memory
-    sample(model, inputs, num_steps=2, decode=False, progress=False)
+    run(model, inputs, num_steps=2, decode=False, progress=False)
     run_capture(CaptureSpec.make(["resid_post"], layers=full_layers, steps=[0], branches=("cond", "uncond")), "warm")
     clear(workdir / "warm.h5")
 
     gpu_reset_peak()
     memory.clear()
-    t_plain, _ = timed(lambda: sample(model, inputs, num_steps=num_steps, decode=False, progress=False,
-                                      on_step=track), device, repeats=2)
+    t_plain, _ = timed(lambda: run(model, inputs, num_steps=num_steps, decode=False, progress=False),
+                       device, repeats=2)
     out["plain"] = {"seconds": t_plain, "per_forward_s": t_plain / (2 * num_steps),
                     "gpu_gib_per_step": [round(m, 3) for m in memory[-num_steps:]],
                     "gpu_peak_gib": gpu_peak() / GIB}

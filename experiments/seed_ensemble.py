@@ -124,23 +124,21 @@ class Group:
 def run_base(group, scorer, keep_steps, probe_steps):
     """Every maze from kmax seeds: correctness and answers ``[n, kmax]``, saved x_t, x0 disagreement."""
     cfg, k = group.cfg, group.kmax
-    from interp.sampling import sample
+    from interp.interventions import observe, run
 
     saved = {s: [] for s in keep_steps}
     spread = {(s, kk): [] for s in probe_steps for kk in (2, 3)}
     videos = []
     for ids in group.chunks(k):
         inputs = group.inputs(ids, k)
-
-        def on_step(state):
-            if state.step in saved:
-                saved[state.step].append(state.x_t.detach())
-            for (s, kk), values in spread.items():
-                if state.step == s:
-                    rows = [i * k + j for i in range(len(ids)) for j in range(kk)]
-                    values.append(disagreement(state.x0[rows], kk))
-
-        videos.append(sample(group.model, inputs, num_steps=cfg["num_steps"], on_step=on_step, progress=False).video)
+        kept = observe("x_t", steps=sorted(saved)) + observe("x0", steps=sorted(set(probe_steps)))
+        out = run(group.model, inputs, kept, num_steps=cfg["num_steps"], progress=False)
+        for s, values in saved.items():
+            values.append(out.at("x_t", s))
+        for (s, kk), values in spread.items():
+            rows = [i * k + j for i in range(len(ids)) for j in range(kk)]
+            values.append(disagreement(out.at("x0", s)[rows], kk))
+        videos.append(out.video)
     correct, answers = scorer(np.concatenate(videos), [m for m in group.mazes for _ in range(k)])
     group.correct = correct.reshape(group.n, k)
     group.answers = [answers[i * k:(i + 1) * k] for i in range(group.n)]
@@ -167,11 +165,11 @@ def run_merge(group, scorer, operator, k, steps, maze_ids=None):
 
 def run_more_steps(group, scorer, k):
     """Seed 0 of every maze with k times the steps."""
-    from interp.sampling import sample
+    from interp.interventions import run
 
     correct = []
     for ids in group.chunks(1):
-        video = sample(group.model, group.inputs(ids, 1), num_steps=k * group.cfg["num_steps"], progress=False).video
+        video = run(group.model, group.inputs(ids, 1), num_steps=k * group.cfg["num_steps"], progress=False).video
         correct.append(scorer(video, [group.mazes[i] for i in ids])[0])
     return np.concatenate(correct)
 

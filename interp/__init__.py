@@ -1,8 +1,8 @@
 """cos-interp: open up video diffusion transformers while they reason.
 
 The package is organised by concept: ``interp.tasks`` makes and scores problems,
-``interp.models`` knows architectures, ``interp.sampling`` runs the denoising loop,
-``interp.capture`` and ``interp.store`` record traces, ``interp.interventions`` edits a run,
+``interp.models`` knows architectures, ``interp.interventions`` runs the denoising loop and
+edits or observes it (``interp.run``), ``interp.capture`` and ``interp.store`` record traces,
 ``interp.metrics`` reads Chain-of-Steps metrics, ``interp.organism`` is the bundled
 maze-solving Wan model. Linear probes live in the sibling package ``probes``.
 
@@ -27,9 +27,8 @@ __version__ = "0.1.0"
 
 # name -> module that defines it (imported on first access)
 _LAZY = {
-    # models and the sampling loop
+    # models
     "load_model": "interp.models",
-    "sample": "interp.sampling",
     # tasks
     "generate_maze": "interp.tasks",
     "render_maze": "interp.tasks",
@@ -41,8 +40,9 @@ _LAZY = {
     "trace": ("interp.capture", "capture"),
     "CaptureSpec": "interp.capture",
     "TraceStore": "interp.store",
-    # interventions and patching
+    # running a model (the one entry), interventions and patching
     "run": "interp.interventions",
+    "observe": "interp.interventions",
     "run_with_cache": "interp.interventions",
     "Intervention": "interp.interventions",
     "At": "interp.interventions",

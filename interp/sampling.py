@@ -1,35 +1,35 @@
-"""One denoising loop for every supported video DiT, with every step's state exposed.
+"""The denoising loop that the executor drives: one loop for every supported video DiT.
 
 The loop mirrors the diffusers Wan pipelines operation for operation (same scheduler calls, same
 guidance formula, same dtype casts), so with nothing attached it reproduces their output for the
 same inputs and seed. It labels every transformer call with its (step, branch, expert) in
-:attr:`VideoModel.current_call`, calls ``on_step(state)`` with a :class:`StepState` after each
-step (x_t, the velocity per guidance branch and combined, x0_hat = x_t - sigma * v, sigma and
-the expert), and offers its loop-level sites (``x_t``, ``velocity``, ``x0``) to an ``edits``
-object. Edits of any kind go through :func:`interp.interventions.run`, which supplies that
-object; ``sample`` alone changes nothing.
+:attr:`VideoModel.current_call` and offers its loop-level sites (``x_t``, ``velocity``, ``x0``)
+to an ``edits`` object, which also sees a :class:`StepState` after every step.
+
+This module is the executor's private loop: to run or observe a model, call
+:func:`interp.interventions.run` (a ``Collect`` at ``x_t`` or ``x0`` reads the trajectory;
+:meth:`~interp.interventions.RunResult.trajectory` lays it out as latents). Only the adapter's
+own ``forward`` (what ``nnsight.NNsight`` wraps) calls :func:`denoise` directly.
 
 Example:
-    >>> from interp.models import load_model                                  # doctest: +SKIP
-    >>> model = load_model("organism")                                        # doctest: +SKIP
-    >>> inputs = model.prepare(first_frame=frame, seeds=[0])                  # doctest: +SKIP
-    >>> x0s = []
-    >>> result = sample(model, inputs, num_steps=20, on_step=lambda s: x0s.append(s.x0))  # doctest: +SKIP
-    >>> result.video.shape                                                    # doctest: +SKIP
-    (1, 4, 30, 30, 3)
+    >>> from interp.interventions import At, Collect, Intervention, run        # doctest: +SKIP
+    >>> out = run(model, inputs, [Intervention(At("x0"), Collect())], num_steps=20)  # doctest: +SKIP
+    >>> out.trajectory("x0").shape       # [steps, batch, C, F, H, W]           # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from interp.errors import InputError, check_range
-from interp.models.base import LoopInputs, VideoModel
+
+if TYPE_CHECKING:  # annotations only: the adapters call this loop, so it must not import them
+    from interp.models.base import LoopInputs, VideoModel
 
 
 @dataclass
@@ -84,7 +84,7 @@ def schedule(model: VideoModel, num_steps: int, shift: float | None = None, inpu
 
 
 @torch.no_grad()
-def sample(
+def denoise(
     model: VideoModel,
     inputs: LoopInputs,
     *,
@@ -93,7 +93,6 @@ def sample(
     start_step: int = 0,
     end_step: int | None = None,
     edits=None,
-    on_step: Callable[[StepState], None] | None = None,
     decode: bool = True,
     progress: bool = True,
 ) -> SampleResult:
@@ -109,8 +108,8 @@ def sample(
         end_step: stop before this step (``None``: run to the end); the result's latents are then
             the state entering ``end_step``.
         edits: an object with ``wants(kind, branch, step)`` and ``edit(kind, branch, step, expert,
-            value)`` that may replace x_t, a velocity or x0 (see :func:`interp.interventions.run`).
-        on_step: ``f(state)`` called after every step with a :class:`StepState`.
+            value, x_t)`` that may replace x_t, a velocity or x0 (see :func:`interp.interventions.run`),
+            and optionally ``after_step(state)``, called with a :class:`StepState` after every step.
         decode: decode the final latents to a uint8 video.
         progress: show a tqdm bar over steps.
     """
@@ -121,6 +120,7 @@ def sample(
     if hasattr(scheduler, "set_begin_index"):  # index-keeping schedulers; DDIM steps by timestep alone
         scheduler.set_begin_index(start_step)
     latents = inputs.latents
+    after_step = getattr(edits, "after_step", None)
     experts = []
     steps = range(start_step, end_step)
     for i in tqdm(steps, desc="denoising", disable=not progress, leave=False):
@@ -128,7 +128,7 @@ def sample(
         sigma = float(sigmas[i])
         expert = model.expert_for(t)
         if edits is not None and edits.wants("x_t", None, i):
-            latents = _checked(edits.edit("x_t", None, i, expert, latents), latents, "x_t", i)
+            latents = _checked(edits.edit("x_t", None, i, expert, latents, latents), latents, "x_t", i)
         expert, v_cond, v_uncond = model.predict(i, t, latents, inputs)
         coefficients = model.x0_coefficients(scheduler, i, t)
         if edits is not None:
@@ -140,8 +140,8 @@ def sample(
             velocity = _edit_prediction(edits, "guided", i, expert, latents, coefficients, velocity)
         experts.append(expert)
         x_next = model.step_latents(scheduler, i, t, velocity, latents)
-        if on_step is not None:
-            on_step(
+        if after_step is not None:
+            after_step(
                 StepState(
                     step=i,
                     num_steps=num_steps,
@@ -190,10 +190,10 @@ def _edit_prediction(edits, branch: str, step: int, expert: str, x_t, coefficien
     prediction bitwise as it was.
     """
     if edits.wants("velocity", branch, step):
-        velocity = _checked(edits.edit("velocity", branch, step, expert, velocity), velocity, "velocity", step)
+        velocity = _checked(edits.edit("velocity", branch, step, expert, velocity, x_t), velocity, "velocity", step)
     if edits.wants("x0", branch, step):
         x0 = _x0(x_t, velocity, coefficients)
-        edited = edits.edit("x0", branch, step, expert, x0)
+        edited = edits.edit("x0", branch, step, expert, x0, x_t)
         if edited is not x0:
             change = (_checked(edited, x0, "x0", step) - x0) / coefficients[1]
             velocity = (velocity.to(x_t.dtype) - change).to(velocity.dtype)

@@ -121,23 +121,6 @@ def check_schema(data: dict, schema: dict[str, Field], where: str, *, allow_unkn
     return data
 
 
-def task_metadata_schema() -> dict[str, Field]:
-    """What a task folder's ``metadata.json`` written by this package must hold."""
-    from interp.tasks.render import MAX_PX_PER_UNIT, PALETTES
-
-    return {
-        "maze": Field(dict, required=True),
-        "px_per_unit": Field(int, required=True, low=1, high=MAX_PX_PER_UNIT),
-        "palette": Field(str, choices=tuple(PALETTES)),
-        "num_frames": Field(int, low=2, high=10_000),
-        "fps": Field(float, low=0, high=1000, low_open=True),
-        "route_index": Field(int, low=0),
-        "height": Field(int, low=1),
-        "width": Field(int, low=1),
-        "ground_truth": Field(str),
-    }
-
-
 def organism_config_schema() -> dict[str, Field]:
     """What an organism folder's ``organism.json`` must hold (every key optional, none unknown)."""
     return {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,7 +112,6 @@ def capture(
     compression: str | None = None,
     allow_nonfinite: bool = False,
     max_host_bytes: int = 2 << 30,
-    on_step: Callable | None = None,
     progress: bool = True,
 ) -> CaptureResult:
     """Sample ``inputs`` with ``model`` and write the sites of ``spec`` to the store ``out``.
@@ -139,7 +138,6 @@ def capture(
         allow_nonfinite: commit samples holding NaN or infinite values (refused by default: a run
             that produced them is broken, not a result).
         max_host_bytes: host memory the capture may hold in slabs waiting to be written.
-        on_step: also called with each :class:`~interp.sampling.StepState`.
         progress: show a progress bar over steps.
 
     Example:
@@ -186,7 +184,7 @@ def capture(
                     inputs_digest=digests[b],
                 )
             result, sink, timings = _run(model, inputs, plan, samples, interventions, num_steps, shift, save_video,
-                                         max_host_bytes, on_step, progress)
+                                         max_host_bytes, progress)
             began = time.perf_counter()
             steps = list(plan.steps)
             for b, sample in samples.items():
@@ -223,7 +221,7 @@ def _check_same_inputs(path, found: list[tuple[str, str]]) -> None:
 
 
 def _run(model, inputs, plan: Plan, samples: dict, interventions, num_steps, shift, save_video, max_host_bytes,
-         on_step, progress):
+         progress):
     """Run the loop with the user's interventions and one ``collect`` per stored site, streaming
     every collected slab to the sample writers."""
     todo = list(samples)
@@ -243,7 +241,7 @@ def _run(model, inputs, plan: Plan, samples: dict, interventions, num_steps, shi
     began = time.perf_counter()
     try:
         result = run(model, inputs, [*interventions, *collect_interventions(plan)], num_steps=num_steps,
-                     shift=shift, collector=collector, on_step=on_step, decode=save_video, progress=progress).result
+                     shift=shift, collector=collector, decode=save_video, progress=progress).result
         sampled = time.perf_counter()
     finally:
         sink.close()

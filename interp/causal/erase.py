@@ -41,7 +41,7 @@ def reform(x_t: torch.Tensor, x0: torch.Tensor, mask, fill, sigma: float) -> tor
 
 
 def erase_run(model, inputs, *, step: int, mask, fill, x_t: torch.Tensor, x0: torch.Tensor, num_steps: int,
-              **run_options):
+              extra=(), **run_options):
     """Continue ``inputs`` from step ``step`` after erasing ``mask`` ``[B, T]`` (latent tokens) from x0_hat.
 
     Args:
@@ -49,6 +49,7 @@ def erase_run(model, inputs, *, step: int, mask, fill, x_t: torch.Tensor, x0: to
             (e.g. ``run_with_cache(..., ["x_t", "x0"])``, reshaped with :func:`interp.tokens.latent_tokens`).
         fill: the value erased units take in x0_hat: a number or one value per channel ``[C]``
             (the organism: the floor colour in model space).
+        extra: interventions that run after the erase (e.g. :func:`~interp.interventions.observe`).
         run_options: passed to :func:`interp.interventions.run` (``decode``, ``progress``, ``sources``...).
     """
     sigmas = schedule(model, num_steps)[2]
@@ -62,7 +63,7 @@ def erase_run(model, inputs, *, step: int, mask, fill, x_t: torch.Tensor, x0: to
     value, _ = latent_tokens(new)
     edit = Intervention(At("x_t", steps=[step], tokens=Tokens.from_mask(mask.cpu().numpy())), Set(value.cpu()))
     start = inputs.take(range(x_t.shape[0]), latents=x_t)
-    return run(model, start, [edit], num_steps=num_steps, start_step=step, **{"progress": False, **run_options})
+    return run(model, start, [edit, *extra], num_steps=num_steps, start_step=step, **{"progress": False, **run_options})
 
 
 def project_run(model, inputs, *, layer: int, step: int, mask, direction, num_steps: int, site: str = "resid_post",

@@ -93,7 +93,7 @@ def _from_run(args, rows):
     from interp.cli.trace import find_tasks, prepare
     from interp.errors import InputError, check_range
     from interp.models import load_model
-    from interp.sampling import sample
+    from interp.interventions import observe, run
 
     if not args.task and not args.prompt:
         raise InputError("give a trace store, or --task / --prompt to sample a run")
@@ -108,13 +108,6 @@ def _from_run(args, rows):
     task = find_tasks([args.task])[0] if args.task else None
     args.height, args.width, args.frames, args.guidance, args.image = 480, 832, 81, 5.0, None
     inputs = prepare(model, args, args.seed, task)
-    kept, sigmas = {}, {}
-
-    def keep(state):
-        if state.step in steps:
-            kept[state.step] = state.x0[0].float().cpu()
-            sigmas[state.step] = state.sigma
-
-    sample(model, inputs, num_steps=num_steps, on_step=keep, decode=False)
-    x0 = np.stack([kept[s].numpy() for s in steps])
-    return x0, steps, [sigmas[s] for s in steps], model
+    out = run(model, inputs, observe("x0", steps=sorted(set(steps))), num_steps=num_steps, decode=False)
+    x0 = np.stack([out.at("x0", s)[0].float().cpu().numpy() for s in steps])
+    return x0, steps, [float(out.sigmas[s]) for s in steps], model

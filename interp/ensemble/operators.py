@@ -11,7 +11,7 @@ The batch holds groups of K consecutive rows (the K seeds of one prompt or maze)
 reference seed of each group (``ref``, default its first) is the trajectory that continues.
 
 Example:
-    >>> from interp.models.tiny import tiny_organism
+    >>> from interp.organism.tiny import tiny_organism
     >>> model, _ = tiny_organism()
     >>> items = merge_interventions(model, "x0_renoise", seed_groups(2, 3), steps=[1, 2], num_steps=4)
     >>> [(str(i.at.site), i.at.steps, i.do.kind) for i in items]

@@ -2,7 +2,7 @@
 
 Example:
     >>> import numpy as np
-    >>> from interp.models.tiny import tiny_organism
+    >>> from interp.organism.tiny import tiny_organism
     >>> from interp.tasks import generate_maze, render_maze
     >>> model, _ = tiny_organism()
     >>> frame = render_maze(generate_maze(5, seed=0), upto=0, px_per_unit=2)
@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +38,7 @@ class EnsembleResult:
 
 def ensemble_run(model, inputs, *, k: int, operator: str, steps: Sequence[int], num_steps: int,
                  shift: float | None = None, ref: int = 0, start_step: int = 0, interventions=(),
-                 on_step: Callable | None = None, decode: bool = True, progress: bool = False) -> EnsembleResult:
+                 decode: bool = True, progress: bool = False) -> EnsembleResult:
     """Merge each group of ``k`` consecutive rows of ``inputs`` with ``operator`` at ``steps``.
 
     Args:
@@ -48,7 +48,6 @@ def ensemble_run(model, inputs, *, k: int, operator: str, steps: Sequence[int], 
         start_step: ``inputs.latents`` is the state entering this step (a saved x_t, to share
             the seeds' unmerged prefix between settings); merge steps must not precede it.
         interventions: further interventions for both phases (e.g. ``collect``).
-        on_step: called with each :class:`~interp.sampling.StepState` of both phases.
     """
     check_merge(operator, k, steps, num_steps, ref)
     if inputs.batch_size % k:
@@ -61,13 +60,13 @@ def ensemble_run(model, inputs, *, k: int, operator: str, steps: Sequence[int], 
 
     merges = merge_interventions(model, operator, groups, steps=steps, num_steps=num_steps, shift=shift, ref=ref)
     first = run(model, inputs, [*merges, *_within(interventions, start_step, last + 1)], num_steps=num_steps, shift=shift, start_step=start_step,
-                end_step=last + 1, on_step=on_step, decode=False, progress=progress)
+                end_step=last + 1, decode=False, progress=progress)
     refs = [g[ref] for g in groups]
     latents = first.latents[refs]
     if last + 1 < num_steps:
         rest = _within(interventions, last + 1, num_steps)
         second = run(model, inputs.take(refs, latents=latents), rest, num_steps=num_steps, shift=shift,
-                     start_step=last + 1, on_step=on_step, decode=decode, progress=progress)
+                     start_step=last + 1, decode=decode, progress=progress)
         latents, video = second.latents, second.video
     else:
         video = model.decode(latents) if decode else None

@@ -3,7 +3,8 @@
 An :class:`Intervention` is where (:class:`At`: a site, steps, guidance branch, expert, samples,
 tokens) plus what (an action: :class:`Set`, :class:`Add`, :class:`Zero`, :class:`Scale`,
 :class:`Mean`, :class:`Noise`, :class:`Project`, :class:`Patch`, :class:`Swap`, :class:`Merge`,
-:class:`Collect`, :class:`Apply`). :func:`run` executes a list of them; :func:`run_with_cache`
+:class:`Collect`, :class:`Apply`, :class:`Redraw`). :func:`run` executes a list of them and is the
+one way to run or observe a model (:func:`observe` collects ``x_t`` / ``x0``); :func:`run_with_cache`
 is the in-memory capture; :func:`interp.capture.capture` streams ``collect`` into a store.
 
 Example:
@@ -14,20 +15,20 @@ Example:
 """
 
 from interp.interventions.actions import (
-    ACTIONS, Action, Add, Apply, Collect, Context, Mean, Merge, Noise, Patch, Project, RenoiseMerge, Scale, Set, Swap,
-    Zero,
+    ACTIONS, Action, Add, Apply, Collect, Context, Mean, Merge, Noise, Patch, Project, Redraw, RenoiseMerge, Scale, Set,
+    Swap, Zero,
     action_from_dict,
 )
 from interp.interventions.cache import ActivationCache
 from interp.interventions.intervention import Intervention, dumps, loads
-from interp.interventions.run import RunResult, plan, run
-from interp.interventions.sources import StoreSource, run_with_cache
+from interp.interventions.run import RunResult, observe, plan, run
+from interp.interventions.sources import run_with_cache
 from interp.interventions.where import At, Tokens
 
 __all__ = [
     "ACTIONS", "Action", "ActivationCache", "Add", "Apply", "At", "Collect", "Context", "Intervention", "Mean",
-    "Merge", "Noise", "Patch", "Project", "RenoiseMerge", "RunResult", "Scale", "Set", "StoreSource", "Swap", "Tokens", "Zero",
-    "action_from_dict", "dumps", "loads", "plan", "run", "run_with_cache",
+    "Merge", "Noise", "Patch", "Project", "Redraw", "RenoiseMerge", "RunResult", "Scale", "Set", "Swap", "Tokens", "Zero",
+    "action_from_dict", "dumps", "loads", "observe", "plan", "run", "run_with_cache",
 ]
 
 from interp.interventions.patching import PatchGrid, patch_sweep  # noqa: E402

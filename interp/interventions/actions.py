@@ -23,70 +23,22 @@ which wraps a Python function and cannot be written to JSON.
 =============  ==============================================================================
 
 ``renoise_merge`` (:class:`RenoiseMerge`, at the ``x0`` site) merges each group's clean estimates
-and re-noises the merge with one seed's noise.
+and re-noises the merge with one seed's noise; ``redraw`` (:class:`Redraw`, at ``x0``) gives the
+next state fresh noise (both in :mod:`interp.interventions.merging`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 
 from interp.errors import InputError, check_choice
-
-
-def _tensor(value) -> torch.Tensor | float:
-    if isinstance(value, (int, float)):
-        return float(value)
-    return torch.as_tensor(value, dtype=torch.float32)
-
-
-def _jsonable(value):
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().tolist()
-    if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-@dataclass
-class Context:
-    """What an action may read besides its values: where the run is, and the whole batch."""
-
-    site: Any
-    step: int
-    branch: str | None
-    expert: str
-    rows: torch.Tensor
-    batch: torch.Tensor
-    sources: dict
-    grid: tuple[int, int, int]
-    mask: torch.Tensor
-
-
-class Action:
-    """Base class; subclasses set ``kind`` and implement :meth:`__call__`."""
-
-    kind: ClassVar[str]
-    #: Whether the action changes values (``collect`` does not).
-    edits: ClassVar[bool] = True
-
-    def __call__(self, x: torch.Tensor, ctx: Context) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def check(self, *, width: int, num_rows: int, batch: int, sources: dict, site, grid, steps, branch) -> None:
-        """Raise :class:`InputError` for parameters that cannot work at this site and schedule."""
-
-    def to_dict(self) -> dict:
-        return {"kind": self.kind, **{f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}}
-
-
-def _check_width(name: str, value, width: int, site) -> None:
-    if isinstance(value, torch.Tensor) and value.ndim >= 1 and value.shape[-1] not in (1, width):
-        raise InputError(f"{name} has {value.shape[-1]} channels; site {site} has {width}")
+from interp.interventions.context import Action, Context, check_width, as_value
+from interp.interventions.merging import Merge, Redraw, RenoiseMerge
 
 
 @dataclass
@@ -95,10 +47,10 @@ class Set(Action):
     kind: ClassVar[str] = "set"
 
     def __post_init__(self):
-        self.value = _tensor(self.value)
+        self.value = as_value(self.value)
 
     def check(self, *, width, site, **_):
-        _check_width("set value", self.value, width, site)
+        check_width("set value", self.value, width, site)
 
     def __call__(self, x, ctx):
         value = torch.as_tensor(self.value, dtype=x.dtype, device=x.device)
@@ -111,10 +63,10 @@ class Add(Action):
     kind: ClassVar[str] = "add"
 
     def __post_init__(self):
-        self.value = _tensor(self.value)
+        self.value = as_value(self.value)
 
     def check(self, *, width, site, **_):
-        _check_width("added value", self.value, width, site)
+        check_width("added value", self.value, width, site)
 
     def __call__(self, x, ctx):
         return x + torch.as_tensor(self.value, dtype=x.dtype, device=x.device)
@@ -150,10 +102,10 @@ class Mean(Action):
     def __post_init__(self):
         check_choice("mean over", self.over, ("tokens", "samples"))
         if self.value is not None:
-            self.value = _tensor(self.value)
+            self.value = as_value(self.value)
 
     def check(self, *, width, site, **_):
-        _check_width("mean value", self.value, width, site)
+        check_width("mean value", self.value, width, site)
 
     def __call__(self, x, ctx):
         if self.value is not None:
@@ -265,114 +217,6 @@ class Swap(Action):
 
 
 @dataclass
-class Merge(Action):
-    """Every row of each group becomes the group's mean (``weights``: one list per group)."""
-
-    groups: tuple[tuple[int, ...], ...] = ()
-    weights: tuple[tuple[float, ...], ...] | None = None
-    kind: ClassVar[str] = "merge"
-
-    def __post_init__(self):
-        self.groups = tuple(tuple(int(i) for i in g) for g in self.groups)
-        if self.weights is not None:
-            self.weights = tuple(tuple(float(w) for w in g) for g in self.weights)
-        if not self.groups or any(len(g) < 1 for g in self.groups):
-            raise InputError("merge needs at least one non-empty group of samples")
-
-    def check(self, *, batch, **_):
-        seen = set()
-        for group in self.groups:
-            for i in group:
-                if not 0 <= i < batch:
-                    raise InputError(f"merge group has sample {i}: the batch has samples 0..{batch - 1}")
-                if i in seen:
-                    raise InputError(f"sample {i} is in two merge groups")
-                seen.add(i)
-        if self.weights is not None and [len(w) for w in self.weights] != [len(g) for g in self.groups]:
-            raise InputError("merge weights must give one weight per sample of each group")
-
-    def __call__(self, x, ctx):
-        out = x.clone()
-        where = {row: i for i, row in enumerate(ctx.rows.tolist())}
-        for g, group in enumerate(self.groups):
-            values = ctx.batch[list(group)].float()
-            if self.weights is None:
-                merged = values.mean(dim=0)
-            else:
-                w = torch.tensor(self.weights[g], dtype=torch.float32, device=values.device)
-                merged = (values * (w / w.sum()).reshape(-1, *[1] * (values.ndim - 1))).sum(dim=0)
-            for row in group:
-                if row in where:
-                    out[where[row]] = merged.to(x.dtype)
-        return out
-
-
-@dataclass
-class RenoiseMerge(Action):
-    """At the ``x0`` site: merge each group's clean estimates, then re-noise them with one seed's noise.
-
-    Row ``groups[g][ref]`` then steps to ``(1 - sigma_next) * merged + sigma_next * eps_ref``, where
-    ``eps_ref = (x_t - (1 - sigma) * x0_ref) / sigma`` is that seed's noise as the step sees it: the
-    new x0 is solved from the Euler step ``x_next = (s'/s) x_t + (1 - s'/s) x0`` using only
-    ``x0_ref`` (so no x_t is needed). Every row of a group receives the same x0; only the reference
-    row lands on the re-noised merge (continue that row alone). ``reduce`` is ``mean`` or
-    ``median`` (element-wise: a majority vote in x0 space; for two seeds it is their mean).
-    ``sigma`` and ``sigma_next`` are the step's noise levels (from :func:`interp.sampling.schedule`).
-
-    Example:
-        >>> RenoiseMerge(groups=[(0, 1, 2)], sigma=0.9, sigma_next=0.8).to_dict()["kind"]
-        'renoise_merge'
-    """
-
-    groups: tuple[tuple[int, ...], ...] = ()
-    sigma: float = 1.0
-    sigma_next: float = 0.0
-    ref: int = 0
-    reduce: str = "mean"
-    kind: ClassVar[str] = "renoise_merge"
-
-    def __post_init__(self):
-        self.groups = tuple(tuple(int(i) for i in g) for g in self.groups)
-        check_choice("renoise_merge reduce", self.reduce, ("mean", "median"))
-        if not self.groups or any(len(g) < 1 for g in self.groups):
-            raise InputError("renoise_merge needs at least one non-empty group of samples")
-        if not (0 <= self.sigma_next < self.sigma <= 1):
-            raise InputError(f"renoise_merge needs 0 <= sigma_next < sigma <= 1; got sigma {self.sigma}, "
-                             f"sigma_next {self.sigma_next}")
-        if not all(0 <= self.ref < len(g) for g in self.groups):
-            raise InputError(f"renoise_merge ref {self.ref} must index a sample of every group "
-                             f"(smallest group has {min(len(g) for g in self.groups)})")
-
-    def check(self, *, batch, site, **_):
-        if str(site) != "x0":
-            raise InputError(f"renoise_merge acts at the x0 site, not {site}")
-        Merge(self.groups).check(batch=batch)
-
-    def __call__(self, x, ctx):
-        out = x.clone()
-        where = {row: i for i, row in enumerate(ctx.rows.tolist())}
-        a = self.sigma_next / self.sigma  # weight of x_t in the Euler step
-        for group in self.groups:
-            values = ctx.batch[list(group)].float()
-            ref = values[self.ref]
-            # centred on the reference so that K copies of one seed give it back exactly
-            spread = values - ref
-            merged = ref + (spread.mean(dim=0) if self.reduce == "mean" else _median(spread))
-            new = ((1 - self.sigma_next) * merged - a * (1 - self.sigma) * ref) / (1 - a)
-            for row in group:
-                if row in where:
-                    out[where[row]] = new.to(x.dtype)
-        return out
-
-
-def _median(values: torch.Tensor) -> torch.Tensor:
-    """Element-wise median over dim 0; the mean of the two middle values for an even count."""
-    ordered = values.sort(dim=0).values
-    k = ordered.shape[0]
-    return ordered[k // 2] if k % 2 else (ordered[k // 2 - 1] + ordered[k // 2]) / 2
-
-
-@dataclass
 class Collect(Action):
     """Record the values into the run's cache (or the capture's store) under ``name``."""
 
@@ -409,7 +253,7 @@ class Apply(Action):
 
 
 ACTIONS: dict[str, type[Action]] = {
-    cls.kind: cls for cls in (Set, Add, Zero, Scale, Mean, Noise, Project, Patch, Swap, Merge, RenoiseMerge, Collect)
+    cls.kind: cls for cls in (Set, Add, Zero, Scale, Mean, Noise, Project, Patch, Swap, Merge, RenoiseMerge, Redraw, Collect)
 }
 
 

@@ -14,7 +14,7 @@ only arranges them:
 * under ``torchrun`` the batches are dealt to the ranks and the grid gathered on every rank.
 
 The clean values come from an in-memory clean run, or from any source (a
-:class:`~interp.interventions.sources.StoreSource` patches from disk).
+:class:`~interp.store.StoreSource` patches from disk).
 
 Example:
     >>> grid = patch_sweep(model, clean, corrupt, metric, layers=range(12), steps=range(20),
@@ -38,7 +38,7 @@ from interp.errors import InputError
 from interp.outputs import replacing, write_json
 from interp.interventions.actions import Patch
 from interp.interventions.intervention import Intervention
-from interp.interventions.run import run, site_grid
+from interp.interventions.run import observe, run, site_grid
 from interp.interventions.sources import run_with_cache
 from interp.interventions.where import At, Tokens
 from interp.sites import BLOCK_KINDS, Site
@@ -181,23 +181,19 @@ def patch_sweep(
     masks = {name: _region_masks(regions[name], grid, pairs) for name in names}
     began = time.perf_counter()
 
-    saved, x0s = {}, {}
-
-    def keep(state):
-        if state.step in steps:
-            saved[state.step] = state.x_t.clone()
-            x0s[state.step] = state.x0.clone()
-
-    corrupt_run = run(model, corrupt, num_steps=num_steps, shift=shift, progress=False, on_step=keep)
-    clean_x0s = {}
-    on_clean = (lambda st: clean_x0s.__setitem__(st.step, st.x0.clone()) if st.step in steps else None)
+    corrupt_run = run(model, corrupt, observe("x_t", "x0", steps=steps), num_steps=num_steps, shift=shift,
+                      progress=False)
+    saved = {s: corrupt_run.at("x_t", s) for s in steps}
+    x0s = {s: corrupt_run.at("x0", s) for s in steps}
     if source is None:
         clean_run = run_with_cache(model, clean, [f"blocks.{l}.{site}" for l in layers], steps=steps,
                                    branches=("cond", "uncond") if clean.do_guidance else ("cond",),
-                                   num_steps=num_steps, shift=shift, progress=False, on_step=on_clean)
+                                   interventions=observe("x0", steps=steps), num_steps=num_steps, shift=shift,
+                                   progress=False)
         source = clean_run.cache
     else:
-        clean_run = run(model, clean, num_steps=num_steps, shift=shift, progress=False, on_step=on_clean)
+        clean_run = run(model, clean, observe("x0", steps=steps), num_steps=num_steps, shift=shift, progress=False)
+    clean_x0s = {s: clean_run.at("x0", s) for s in steps}
     every = list(range(pairs))
     # A metric with ``reads = "latents"`` scores latents [R, C, F, H, W] and spares every decode.
     on_latents = getattr(metric, "reads", "video") == "latents"
@@ -227,11 +223,13 @@ def patch_sweep(
             tokens = Tokens.all() if bool(mask.all()) else Tokens.from_mask(mask)
             items.append(Intervention(At(Site(site, layers[l]), steps=[step], samples=members, tokens=tokens),
                                       Patch("clean", take=[batch[i][2] for i in members])))
-        read = {}
+        if read_at == "patched":
+            items += observe("x0", steps=[step])
         out = run(model, inputs, items, num_steps=num_steps, shift=shift, start_step=step if reuse_prefix else 0,
                   end_step=None if read_at == "final" else step + 1, sources={"clean": source}, progress=False,
-                  decode=read_at == "final" and not on_latents, on_step=lambda st: read.__setitem__(st.step, st.x0))
-        scores = metric((out.latents if on_latents else out.video) if read_at == "final" else shown(read[step]), rows)
+                  decode=read_at == "final" and not on_latents)
+        scores = metric((out.latents if on_latents else out.video) if read_at == "final" else shown(out.at("x0", step)),
+                        rows)
         for i, (r, l, p) in enumerate(batch):
             filled.append((r, l, si, p, {k: float(v[i]) for k, v in scores.items()}))
     if context is not None and context.enabled:

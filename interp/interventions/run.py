@@ -7,6 +7,10 @@ validated before the first step runs. ``collect`` interventions record into an
 :class:`~interp.interventions.cache.ActivationCache` (or any ``collector`` with the same
 ``record`` signature, such as the capture's store writer).
 
+This is the one public way to run or observe a model: a trajectory is a ``collect`` at ``x_t``
+or ``x0`` (:func:`observe` builds them; :meth:`RunResult.trajectory` reads them back as
+latents), and the loop itself (:mod:`interp.sampling`) is this executor's private part.
+
 Example:
     >>> from interp.interventions import At, Intervention, Zero, run   # doctest: +SKIP
     >>> out = run(model, inputs, [Intervention(At("blocks.3.resid_post", steps=[0]), Zero())],
@@ -28,7 +32,7 @@ from interp.interventions.actions import Context
 from interp.interventions.cache import ActivationCache
 from interp.interventions.intervention import Intervention
 from interp.models.base import LoopInputs, VideoModel
-from interp.sampling import SampleResult, sample, schedule
+from interp.sampling import SampleResult, denoise, schedule
 from interp.sites import Site
 
 
@@ -46,6 +50,48 @@ class RunResult:
     @property
     def latents(self):
         return self.result.latents
+
+    @property
+    def sigmas(self):
+        return self.result.sigmas
+
+    @property
+    def timesteps(self):
+        return self.result.timesteps
+
+    @property
+    def experts(self):
+        return self.result.experts
+
+    def trajectory(self, site: str = "x0", branch: str | None = None) -> torch.Tensor:
+        """A collected loop site (``x_t``, ``x0``, ``velocity``) in latent layout, every collected
+        step stacked: ``[steps, samples, C, F, H, W]`` (steps as :meth:`ActivationCache.steps` lists)."""
+        return torch.stack([self.at(site, step, branch) for step in self.cache.steps(site, branch)])
+
+    def at(self, site: str, step: int, branch: str | None = None) -> torch.Tensor:
+        """A collected loop site at one step, in latent layout ``[samples, C, F, H, W]``."""
+        if self.cache is None:
+            raise InputError("this run collected into another collector: read its values there")
+        if Site.parse(site).is_block:
+            raise InputError(f"{site} is a block site: read it from .cache (token layout)")
+        return token_latents(self.cache.get(site, step, branch), tuple(self.result.latents.shape[-3:])).contiguous()
+
+
+def token_latents(tokens: torch.Tensor, grid: tuple[int, int, int]) -> torch.Tensor:
+    """``[B, F*H*W, C]`` loop-site tokens back to latents ``[B, C, F, H, W]`` (inverse of ``latent_tokens``)."""
+    b, _, c = tokens.shape
+    return tokens.reshape(b, *grid, c).permute(0, 4, 1, 2, 3)
+
+
+def observe(*sites: str, steps=None) -> list[Intervention]:
+    """``collect`` interventions that read loop sites (default ``x0``) at ``steps`` (``None``: all)
+    of a run, without changing it; their values come back in :meth:`RunResult.trajectory`."""
+    from interp.interventions.actions import Collect
+    from interp.interventions.where import At
+
+    if steps is not None and len(steps) == 0:
+        return []
+    return [Intervention(At(site, steps=steps), Collect()) for site in (sites or ("x0",))]
 
 
 @dataclass
@@ -145,20 +191,24 @@ class _Executor:
         self.model, self.plan, self.sources, self.collector = model, the_plan, sources, collector
         self.grids = {}
         self.inputs = inputs
+        self.x_t = None  # the latents entering the step, while a loop site is edited
 
     def apply(self, site: Site, branch: str | None, step: int, expert: str, tokens: torch.Tensor) -> torch.Tensor:
         """Apply every matching entry, in list order, to ``tokens`` ``[B, T, D]``."""
         grid = self.grids.setdefault(site, site_grid(self.model, self.inputs, site))
+        x_t = None
         for entry in self.plan.find(site, branch, step, expert):
             rows = entry.rows.to(tokens.device) if entry.rows is not None else None
             x = tokens if rows is None else tokens.index_select(0, rows)
             row_ids = torch.arange(tokens.shape[0]) if entry.rows is None else entry.rows
-            mask = entry.mask.to(tokens.device)
-            ctx = Context(site, step, branch, expert, row_ids, tokens, self.sources, grid, mask)
             if not entry.action.edits:
                 label = "guided" if branch is None else branch
                 self.collector(site, label, step, row_ids.tolist(), entry.reduce.apply(x, grid))
                 continue
+            if x_t is None and not site.is_block and self.x_t is not None:
+                x_t = latent_tokens(self.x_t)[0]
+            mask = entry.mask.to(tokens.device)
+            ctx = Context(site, step, branch, expert, row_ids, tokens, self.sources, grid, mask, x_t)
             new = entry.action(x, ctx).to(tokens.dtype)
             if not entry.full_mask:
                 new = torch.where(mask[..., None], new, x)
@@ -213,13 +263,14 @@ class _Executor:
     def wants(self, kind: str, branch: str | None, step: int) -> bool:
         return self.plan.wants(Site(kind), branch, step)
 
-    def edit(self, kind: str, branch: str | None, step: int, expert: str, value: torch.Tensor) -> torch.Tensor:
-        tokens, (f, h, w) = latent_tokens(value)
+    def edit(self, kind: str, branch: str | None, step: int, expert: str, value: torch.Tensor,
+             x_t: torch.Tensor | None = None) -> torch.Tensor:
+        tokens, grid = latent_tokens(value)
+        self.x_t = x_t
         edited = self.apply(Site(kind), branch, step, expert, tokens)
         if edited is tokens:
             return value
-        b, _, c = edited.shape
-        return edited.reshape(b, f, h, w, c).permute(0, 4, 1, 2, 3).contiguous()
+        return token_latents(edited, grid).contiguous()
 
 
 def run(
@@ -233,7 +284,6 @@ def run(
     end_step: int | None = None,
     sources: dict | None = None,
     collector: Callable | None = None,
-    on_step: Callable | None = None,
     decode: bool = True,
     progress: bool = True,
 ) -> RunResult:
@@ -247,10 +297,10 @@ def run(
         start_step: the first step to run (earlier steps are taken as done).
         end_step: stop before this step (``None``: run every step).
         sources: name -> activation source for ``patch`` (an :class:`ActivationCache`, a
-            :class:`~interp.interventions.sources.StoreSource`).
+            :class:`~interp.store.StoreSource`).
         collector: where ``collect`` records go (default: a new :class:`ActivationCache`).
-        on_step: called with every :class:`~interp.sampling.StepState`.
-        decode, progress: as in :func:`interp.sampling.sample`.
+        decode: decode the final latents to a uint8 video.
+        progress: show a tqdm bar over steps.
     """
     sources = dict(sources or {})
     check_range("start_step", start_step, 0, num_steps - 1)
@@ -263,8 +313,8 @@ def run(
     executor = _Executor(model, inputs, the_plan, sources, collector)
     handles = executor.install()
     try:
-        result = sample(model, inputs, num_steps=num_steps, shift=shift, start_step=start_step, end_step=end_step,
-                        edits=executor, on_step=on_step, decode=decode, progress=progress)
+        result = denoise(model, inputs, num_steps=num_steps, shift=shift, start_step=start_step, end_step=end_step,
+                         edits=executor, decode=decode, progress=progress)
     finally:
         for handle in handles:
             handle.remove()

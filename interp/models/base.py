@@ -4,7 +4,7 @@ An adapter is a :class:`VideoModel`: an ``nn.Module`` whose children are the mod
 transformers under the names the diffusers pipeline uses (``transformer``, ``transformer_2``),
 so ``model.transformer.blocks[3]`` means the same thing as in diffusers, and wrapping the
 adapter with ``nnsight.NNsight`` exposes every block. Calling the adapter runs the whole
-denoising loop (``model(inputs, num_steps=...)`` is :func:`interp.sampling.sample`).
+denoising loop (``model(inputs, num_steps=...)`` is :func:`interp.sampling.denoise`).
 
 What differs between families is declared once in an :class:`ArchitectureSpec`; the code that
 differs (preparing latents and conditioning, decoding to pixels) lives in one file per family.
@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from interp.errors import InputError, check_choice
+from interp.sampling import denoise
 
 BRANCHES = ("cond", "uncond")
 GUIDANCE_LAYOUTS = ("separate", "batched")
@@ -364,10 +365,9 @@ class VideoModel(nn.Module):
         return expert, v_cond, v_uncond
 
     def forward(self, inputs: LoopInputs, **sampling_options):
-        """Run the whole denoising loop (see :func:`interp.sampling.sample`)."""
-        from interp.sampling import sample
-
-        return sample(self, inputs, **sampling_options)
+        """Run the whole denoising loop, unedited (what ``nnsight.NNsight`` wraps; to edit or
+        observe a run, use :func:`interp.interventions.run`)."""
+        return denoise(self, inputs, **sampling_options)
 
     # --- family-specific ---------------------------------------------------------------------
     def prepare(self, **kwargs) -> LoopInputs:  # pragma: no cover - abstract

@@ -49,7 +49,7 @@ def load_model(source="organism", *, device: str | torch.device = "cpu", dtype: 
     if not isinstance(source, (str, Path)):
         return _adapter_for(type(source).__name__)(source).to(device)
     if str(source) == "organism":
-        from interp.organism import DEFAULT_ORGANISM
+        from interp.organism.model import DEFAULT_ORGANISM
 
         source = DEFAULT_ORGANISM
     path = Path(source)
@@ -77,7 +77,7 @@ def load_model(source="organism", *, device: str | torch.device = "cpu", dtype: 
 
 def load_organism(path, *, device="cpu", dtype: torch.dtype = torch.float32):
     """``MazeOrganism.from_pretrained``, with a damaged folder reported as an :class:`InputError`."""
-    from interp.organism import MazeOrganism
+    from interp.organism.model import MazeOrganism
 
     path = Path(path)
     with _damaged_files_named(path):

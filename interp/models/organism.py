@@ -76,15 +76,14 @@ class OrganismModel(VideoModel):
 
 
 def sample_organism(organism, first_frames, *, num_steps: int = 20, shift: float | None = None, seed=0,
-                    on_step=None, progress: bool = False):
+                    progress: bool = False):
     """Let the maze organism solve the mazes in ``first_frames`` (uint8 ``[B, H, W, 3]``).
 
-    Returns the :class:`~interp.sampling.SampleResult`. A shortcut for
-    ``sample(model, model.prepare(first_frame=..., seeds=...), ...)`` with the organism's adapter;
-    ``seed`` is an int (sample ``b`` gets ``seed + b``) or one seed per maze.
+    Returns the :class:`~interp.sampling.SampleResult`. A shortcut for the unedited loop
+    ``model(model.prepare(first_frame=..., seeds=...), ...)`` with the organism's adapter;
+    ``seed`` is an int (sample ``b`` gets ``seed + b``) or one seed per maze. To edit or observe
+    the run, use :func:`interp.interventions.run`.
     """
-    from interp.sampling import sample
-
     model = organism if isinstance(organism, OrganismModel) else OrganismModel(organism)
     inputs = model.prepare(first_frame=first_frames, seeds=seed)
-    return sample(model, inputs, num_steps=num_steps, shift=shift, on_step=on_step, progress=progress)
+    return model(inputs, num_steps=num_steps, shift=shift, progress=progress)

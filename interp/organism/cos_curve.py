@@ -77,14 +77,9 @@ def cos_curve(model=None, *, sizes=(7,), count: int = 50, num_steps: int = 20, s
     example = None
     for size in sizes:
         mazes = multi_route_mazes(size, count, cfg.extra_openings)
-        finals: dict[int, list[np.ndarray]] = {}
-
-        def on_step(lo, state):
-            a = affinity(unit_colours(state.x0[:, :, -1], cfg.px_per_unit), floor, path)
-            finals.setdefault(state.step, []).append((lo, a))
-
-        videos = solve(organism, mazes, num_steps=num_steps, sample_seed=sample_seed, batch=batch, on_step=on_step)
-        aff = np.stack([np.concatenate([a for _, a in sorted(finals[k], key=lambda t: t[0])]) for k in range(num_steps)])
+        videos, x0 = solve(organism, mazes, num_steps=num_steps, sample_seed=sample_seed, batch=batch, x0=True)
+        aff = np.stack([affinity(unit_colours(x0[k][:, :, -1], cfg.px_per_unit), floor, path)
+                        for k in range(num_steps)])
         curves = {k: [] for k in ("off_route_fraction", "mean_affinity_final", "mean_affinity_alternative",
                                   "mean_affinity_other")}
         exact = []
@@ -148,13 +143,9 @@ def replot(folder, model=None, device: str = "cpu") -> Path:
         organism = load(model, device)
         cfg = organism.config
         maze = multi_route_mazes(size, 1, cfg.extra_openings)[0]
-        maps = []
-
-        def on_step(lo, state):
-            maps.append(affinity(unit_colours(state.x0[:1, :, -1], cfg.px_per_unit),
-                                 cfg.palette_colors["floor"], cfg.palette_colors["path"])[0])
-
-        solve(organism, [maze], num_steps=result["num_steps"], sample_seed=result["sample_seed"], on_step=on_step)
+        _, x0 = solve(organism, [maze], num_steps=result["num_steps"], sample_seed=result["sample_seed"], x0=True)
+        maps = [affinity(unit_colours(step[:1, :, -1], cfg.px_per_unit), cfg.palette_colors["floor"],
+                         cfg.palette_colors["path"])[0] for step in x0]
         result["example"] = _example(maze, np.stack(maps), label_grid(maze, upto=0) == 0)
         path.write_text(json.dumps(result, indent=2) + "\n")
     plot(result, folder / "cos_curve.png")

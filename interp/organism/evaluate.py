@@ -41,17 +41,27 @@ def first_frames(mazes, organism: MazeOrganism) -> np.ndarray:
 
 
 def solve(organism: MazeOrganism, mazes, *, num_steps: int, sample_seed: int = 0, batch: int = 64,
-          on_step=None) -> np.ndarray:
-    """Generated videos uint8 ``[N, F, H, W, 3]``; maze ``i`` uses noise seed ``sample_seed + i``."""
-    from interp.models.organism import sample_organism
+          x0: bool = False):
+    """Generated videos uint8 ``[N, F, H, W, 3]``; maze ``i`` uses noise seed ``sample_seed + i``.
 
-    videos = []
+    With ``x0``, also every step's clean-video estimate, ``[S, N, 3, F, H, W]`` on the CPU
+    (mazes of one size), as ``(videos, x0)``.
+    """
+    from interp.interventions import observe, run
+    from interp.models.organism import OrganismModel
+
+    model = OrganismModel(organism)
+    videos, x0s = [], []
     for lo in range(0, len(mazes), batch):
         chunk = mazes[lo:lo + batch]
-        result = sample_organism(organism, first_frames(chunk, organism), num_steps=num_steps,
-                                 seed=[sample_seed + lo + i for i in range(len(chunk))],
-                                 on_step=(None if on_step is None else (lambda s, lo=lo: on_step(lo, s))))
-        videos.append(result.video)
+        inputs = model.prepare(first_frame=first_frames(chunk, organism),
+                               seeds=[sample_seed + lo + i for i in range(len(chunk))])
+        out = run(model, inputs, observe("x0") if x0 else [], num_steps=num_steps, progress=False)
+        videos.append(out.video)
+        if x0:
+            x0s.append(out.trajectory("x0").cpu())
+    if x0:
+        return np.concatenate(videos), torch.cat(x0s, dim=1)
     return np.concatenate(videos)
 
 

@@ -110,8 +110,9 @@ def pick_maze(organism=None, *, size: int = DEMO_SIZE, first_seed: int = DEMO_FI
         >>> maze.seed, t.commit_step                  # doctest: +SKIP
         (900010, 8)
     """
+    from interp.interventions import observe, run
+    from interp.models.organism import OrganismModel
     from interp.organism.evaluate import first_frames, load
-    from interp.models.organism import sample_organism
     from interp.tasks import generate_maze
 
     check_range("maze size", size, 4, 12)
@@ -129,10 +130,10 @@ def pick_maze(organism=None, *, size: int = DEMO_SIZE, first_seed: int = DEMO_FI
                 candidates.append(maze)
         if not candidates:
             break
-        x0s: list[torch.Tensor] = []
-        result = sample_organism(organism, first_frames(candidates, organism), num_steps=num_steps,
-                                 seed=[noise_seed] * len(candidates), on_step=lambda s: x0s.append(s.x0.cpu()))
-        x0 = torch.stack(x0s, dim=1)  # [B, S, 3, F, H, W]
+        model = OrganismModel(organism)
+        inputs = model.prepare(first_frame=first_frames(candidates, organism), seeds=[noise_seed] * len(candidates))
+        result = run(model, inputs, observe("x0"), num_steps=num_steps, progress=False)
+        x0 = result.trajectory("x0").cpu().transpose(0, 1)  # [B, S, 3, F, H, W]
         for i, maze in enumerate(candidates):
             found = trajectory(maze, x0[i], result.video[i], cfg)
             if found.accepted(min_alternative, min_commit):

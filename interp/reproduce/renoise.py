@@ -5,7 +5,7 @@ estimate with **fresh** noise, as flow matching defines it,
 
     x'_{k+1} = (1 - sigma_{k+1}) x0_hat(k) + sigma_{k+1} eps',
 
-and the run continues from there. If the answer is fixed by step ``k``, the final answer (the
+(the :class:`~interp.interventions.Redraw` action at ``x0``) and the run continues from there. If the answer is fixed by step ``k``, the final answer (the
 set of route-coloured units) equals the original run's; if the remaining steps still decide, a
 new noise draw gives another answer about as often as a fresh run from another seed does
 (``k = -1`` below: the whole run redrawn).
@@ -21,8 +21,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import torch
-
 from interp.errors import InputError
 
 
@@ -32,9 +30,10 @@ def renoise_runs(model, mazes, ks, *, num_steps: int | None = None, noise_seed: 
 
     Returns ``{"original_correct": [N] bool, "ks": {k: {"same_answer": [N] bool, "correct": [N] bool}}}``.
     """
+    from interp.interventions import At, Intervention, Redraw, observe, run
     from interp.organism.evaluate import first_frames
     from interp.reproduce.trajectories import final_answers, same_size_batches
-    from interp.sampling import sample, schedule
+    from interp.sampling import schedule
 
     num_steps = num_steps or model.organism.config.num_inference_steps
     ks = sorted(int(k) for k in ks)
@@ -46,22 +45,20 @@ def renoise_runs(model, mazes, ks, *, num_steps: int | None = None, noise_seed: 
     for lo, chunk in same_size_batches(mazes, batch):
         frames = first_frames(chunk, model.organism)
         inputs = model.prepare(first_frame=frames, seeds=[noise_seed + lo + i for i in range(len(chunk))])
-        x0 = {}
-        run = sample(model, inputs, num_steps=num_steps, progress=False,
-                     on_step=lambda s: x0.__setitem__(s.step, s.x0.detach().clone()))
-        videos["original"].append(run.video)
+        # the original run keeps the state entering each redraw step, so a redrawn run starts there
+        redraws = [k for k in ks if k >= 0]
+        original = run(model, inputs, observe("x_t", steps=redraws) if redraws else [], num_steps=num_steps,
+                       progress=False)
+        videos["original"].append(original.video)
         for k in ks:
             seeds = [redraw_seed + 1000 * (k + 1) + lo + i for i in range(len(chunk))]
             if k == -1:
                 again = model.prepare(first_frame=frames, seeds=seeds)
-                videos[k].append(sample(model, again, num_steps=num_steps, progress=False).video)
+                videos[k].append(run(model, again, num_steps=num_steps, progress=False).video)
                 continue
-            eps = torch.stack([torch.randn(inputs.latents.shape[1:], generator=torch.Generator().manual_seed(s))
-                               for s in seeds]).to(x0[k])
-            s_next = float(sigmas[k + 1])
-            state = (1 - s_next) * x0[k] + s_next * eps
-            redrawn = dataclasses.replace(inputs, latents=state.to(inputs.latents.dtype))
-            videos[k].append(sample(model, redrawn, num_steps=num_steps, start_step=k + 1, progress=False).video)
+            redraw = Intervention(At("x0", steps=[k]), Redraw(seeds, float(sigmas[k]), float(sigmas[k + 1])))
+            resumed = dataclasses.replace(inputs, latents=original.at("x_t", k).to(inputs.latents.dtype))
+            videos[k].append(run(model, resumed, [redraw], num_steps=num_steps, start_step=k, progress=False).video)
     original, original_correct = final_answers(_flat(videos["original"]), mazes, palette=palette)
     out = {"original_correct": original_correct, "ks": {}}
     for k in ks:

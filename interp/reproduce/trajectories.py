@@ -60,20 +60,18 @@ def trace_x0(model, mazes, *, num_steps: int | None = None, noise_seed: int = 0,
 
     Maze ``i`` uses noise seed ``noise_seed + i``.
     """
+    from interp.interventions import observe, run
     from interp.metrics.cos import model_space_to_uint8
     from interp.organism.evaluate import first_frames
-    from interp.sampling import sample
 
     num_steps = num_steps or model.organism.config.num_inference_steps
     x0s, videos = [], []
     for lo, chunk in same_size_batches(mazes, batch):
         inputs = model.prepare(first_frame=first_frames(chunk, model.organism),
                                seeds=[noise_seed + lo + i for i in range(len(chunk))])
-        steps = []
-        result = sample(model, inputs, num_steps=num_steps, progress=False,
-                        on_step=lambda s: steps.append(model_space_to_uint8(
-                            s.x0.float().permute(0, 2, 3, 4, 1).cpu().numpy())))
-        x0s.append(np.stack(steps, axis=1))                     # [B, S, F, H, W, 3]
+        result = run(model, inputs, observe("x0"), num_steps=num_steps, progress=False)
+        x0 = result.trajectory("x0").float().permute(1, 0, 3, 4, 5, 2).cpu().numpy()
+        x0s.append(model_space_to_uint8(x0))                    # [B, S, F, H, W, 3]
         videos.append(result.video)
     if len({x.shape for x in x0s}) > 1:                          # several sizes: keep a list per maze
         return Trajectories(list(mazes), [x for b in x0s for x in b], [v for b in videos for v in b],

@@ -38,6 +38,7 @@ from interp.errors import InputError, check_choice, check_finite, check_range
 from interp.tasks.maze import Maze
 from interp.tasks.render import MAX_PX_PER_UNIT, PALETTES, ground_truth_video
 from interp.tasks.video_io import has_ffmpeg, read_video, write_video
+from interp.validate import Field
 
 GENERATOR = "cos-interp"
 FORMAT_VERSION = 1
@@ -271,7 +272,7 @@ def load_task(folder: str | os.PathLike) -> Task:
         InputError: no such folder, no ``first_frame.png``, unreadable files, or metadata of this
             package that does not fit the images.
     """
-    from interp.validate import check_schema, read_json, read_text, task_metadata_schema
+    from interp.validate import check_schema, read_json, read_text
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -303,3 +304,18 @@ def load_task(folder: str | os.PathLike) -> Task:
             video = read_video(path)
             break
     return Task(folder=folder, first_frame=first, prompt=prompt, final_frame=final, ground_truth=video, maze=maze, metadata=meta)
+
+
+def task_metadata_schema() -> dict[str, Field]:
+    """What a task folder's ``metadata.json`` written by this package must hold."""
+    return {
+        "maze": Field(dict, required=True),
+        "px_per_unit": Field(int, required=True, low=1, high=MAX_PX_PER_UNIT),
+        "palette": Field(str, choices=tuple(PALETTES)),
+        "num_frames": Field(int, low=2, high=10_000),
+        "fps": Field(float, low=0, high=1000, low_open=True),
+        "route_index": Field(int, low=0),
+        "height": Field(int, low=1),
+        "width": Field(int, low=1),
+        "ground_truth": Field(str),
+    }

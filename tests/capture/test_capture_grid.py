@@ -9,7 +9,7 @@ from PIL import Image
 
 from interp.capture import CaptureSpec, capture
 from interp.errors import InputError
-from interp.sampling import sample
+from tests.sampling.loop_states import loop_states
 from interp.store import TraceStore
 from interp.viz import step_frame_grid, steps_gif
 from interp.viz.steps_grid import _LABEL_H, _LABEL_W, _PAD, x0_from_store
@@ -17,9 +17,7 @@ from interp.viz.steps_grid import _LABEL_H, _LABEL_W, _PAD, x0_from_store
 
 def test_x0_from_store_rebuilds_the_latents(organism, tmp_path):
     model, inputs = organism
-    states = {}
-    sample(model, inputs, num_steps=5, decode=False, progress=False,
-           on_step=lambda s: states.__setitem__(s.step, s.x0[0].clone()))
+    states = {s.step: s.x0[0].clone() for s in loop_states(model, inputs, num_steps=5, decode=False, progress=False)}
     capture(model, inputs, CaptureSpec.make(["x0"], dtype="float32"), tmp_path / "t.h5", num_steps=5, progress=False)
     with TraceStore.open(tmp_path / "t.h5") as store:
         latents, steps, sigmas = x0_from_store(store, store.sample_ids()[0], [1, 4])

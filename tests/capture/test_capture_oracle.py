@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from interp.capture import CaptureSpec, capture
-from interp.sampling import sample
+from tests.sampling.loop_states import loop_states
 from interp.store import TraceStore
 
 from tiny_wan import tiny_inputs
@@ -35,7 +35,7 @@ def hook_oracle(model, inputs):
                     records[(label, f"blocks.{layer}.{kind}")] = output.detach().clone()
                 handles.append(model.site_module(f"blocks.{layer}.{kind}", expert).register_forward_hook(hook))
     try:
-        result = sample(model, inputs, num_steps=STEPS, progress=False)
+        result = model(inputs, num_steps=STEPS, progress=False)  # the plain loop, nothing attached
     finally:
         for h in handles:
             h.remove()
@@ -76,8 +76,7 @@ def test_labels_and_values_match_hook_oracle(fixture, request, tmp_path):
 
 def test_loop_sites_match_step_states(wan21, tmp_path):
     inputs = tiny_inputs(wan21, guidance=4.0)
-    states = []
-    sample(wan21, inputs, num_steps=STEPS, progress=False, decode=False, on_step=lambda s: states.append(s))
+    states = loop_states(wan21, inputs, num_steps=STEPS, progress=False, decode=False)
     spec = CaptureSpec.make(("x_t", "velocity", "x0"), branches=("cond", "uncond"), dtype="float32")
     capture(wan21, inputs, spec, tmp_path / "t.h5", num_steps=STEPS, progress=False, save_video=False)
     with TraceStore.open(tmp_path / "t.h5") as store:

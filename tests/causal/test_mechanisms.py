@@ -9,8 +9,9 @@ from interp.causal.noise import noise_at_frame, noise_at_step
 from interp.causal.runs import loop_value
 from interp.causal.swap import partners, swap_at
 from interp.errors import InputError
-from interp.interventions import At, Collect, Intervention, run, run_with_cache
-from interp.models.tiny import tiny_organism, tiny_wan, tiny_wan_inputs
+from interp.interventions import At, Collect, Intervention, observe, run, run_with_cache
+from interp.models.tiny import tiny_wan, tiny_wan_inputs
+from interp.organism.tiny import tiny_organism
 from interp.sampling import schedule
 from interp.tokens import latent_tokens
 
@@ -26,10 +27,9 @@ def model_inputs(request, one_torch_thread):
 
 
 def x_t_entering(model, inputs, step, edits=(), **options):
-    seen = {}
-    run(model, inputs, list(edits), num_steps=STEPS, decode=False, progress=False,
-        on_step=lambda s: seen.setdefault(s.step, s.x_t.clone()), **options)
-    return seen[step]
+    out = run(model, inputs, [*edits, *observe("x_t", steps=[step])], num_steps=STEPS, decode=False, progress=False,
+              **options)
+    return out.at("x_t", step)
 
 
 def test_erase_touches_exactly_the_chosen_tokens(model_inputs):
@@ -41,9 +41,8 @@ def test_erase_touches_exactly_the_chosen_tokens(model_inputs):
     mask = np.zeros((2, tokens), bool)
     mask[0, [1, 5, 9]] = True
     mask[1, [2]] = True
-    seen = {}
-    erase_run(model, inputs, step=step, mask=mask, fill=0.25, x_t=x_t, x0=x0, num_steps=STEPS, decode=False,
-              on_step=lambda s: seen.setdefault(s.step, s.x_t.clone()))
+    seen = {step: erase_run(model, inputs, step=step, mask=mask, fill=0.25, x_t=x_t, x0=x0, num_steps=STEPS,
+                            decode=False, extra=observe("x_t", steps=[step])).at("x_t", step)}
     new, _ = latent_tokens(seen[step].float())
     old, _ = latent_tokens(x_t.float())
     changed = (new - old).abs().amax(-1) > 0

@@ -29,16 +29,15 @@ CELLS = {
                  "model = interp.load_model('organism')\n"
                  "maze = interp.generate_maze(5, seed=0)\n"
                  "inputs = model.prepare(first_frame=interp.render_maze(maze, upto=0), seeds=[0])\n"
-                 "x0 = []\n"
-                 "result = interp.sample(model, inputs, num_steps=20, progress=False,\n"
-                 "                       on_step=lambda s: x0.append(s.x0))\n"
+                 "result = interp.run(model, inputs, interp.observe('x0'), num_steps=20, progress=False)\n"
+                 "x0 = result.trajectory('x0')[:, 0]                      # [step, RGB, frame, H, W]\n"
                  "interp.score_video(result.video[0], maze).exact"),
         ("md", "## The step x frame grid\n\nRows are denoising steps, columns are frames: the reasoning unfolds "
                "down the rows (Chain-of-Steps), not along the columns."),
         ("code", "from IPython.display import Image\n"
                  "from interp.metrics.cos import model_space_to_uint8\n"
                  "from interp.viz import step_frame_grid\n\n"
-                 "frames = model_space_to_uint8(torch.cat(x0).permute(0, 2, 3, 4, 1).numpy())   # [S, F, H, W, 3]\n"
+                 "frames = model_space_to_uint8(x0.permute(0, 2, 3, 4, 1).numpy())   # [S, F, H, W, 3]\n"
                  "steps = [0, 1, 2, 4, 8, 19]\n"
                  "Image(filename=str(step_frame_grid(frames[steps], steps, 'outputs/tour/grid.png', min_cell=64)))"),
         ("md", "The Chain-of-Steps metrics of this trajectory: candidate routes per step, the commitment step."),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from interp.models.tiny import tiny_organism, tiny_wan, tiny_wan_inputs
+from interp.models.tiny import tiny_wan, tiny_wan_inputs
+from interp.organism.tiny import tiny_organism
 from interp.tasks import generate_maze, render_maze
 
 STEPS = 5

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from interp.ensemble import OPERATORS, ensemble_nfe, ensemble_run, merge_interventions, seed_groups
-from interp.interventions import dumps, loads, run
+from interp.interventions import dumps, loads, observe, run
 from interp.interventions.actions import RenoiseMerge, action_from_dict
 from interp.errors import InputError
 from tests.ensemble.conftest import STEPS, maze_inputs, wan_inputs
@@ -29,8 +29,8 @@ def test_merge_touches_only_the_chosen_samples_and_steps(organism, operator):
     merges = merge_interventions(organism, operator, [(0, 1, 2)], steps=[2], num_steps=STEPS)
     seen = {"base": {}, "merged": {}}
     for name, items in (("base", []), ("merged", merges)):
-        run(organism, inputs, items, num_steps=STEPS, progress=False, decode=False,
-            on_step=lambda s, name=name: seen[name].__setitem__(s.step, s.x_t.clone()))
+        out = run(organism, inputs, [*items, *observe("x_t")], num_steps=STEPS, progress=False, decode=False)
+        seen[name] = {step: out.at("x_t", step) for step in range(STEPS)}
     first_changed = 2 if operator == "xt_mean" else 3  # an x0 edit shows in the next step's x_t
     for step in range(STEPS):
         base, merged = seen["base"][step], seen["merged"][step]
@@ -43,12 +43,11 @@ def test_renoise_lands_the_reference_on_the_renoised_mean(organism):
 
     inputs = maze_inputs(organism, [1, 2, 3])
     sigmas = schedule(organism, STEPS, None)[2].double().tolist()
-    states = {}
-    run(organism, inputs, num_steps=STEPS, end_step=2, decode=False, progress=False,
-        on_step=lambda s: states.__setitem__(s.step, s))
-    s1 = states[1]
-    eps_ref = (s1.x_t[0] - (1 - sigmas[1]) * s1.x0[0]) / sigmas[1]
-    expected = (1 - sigmas[2]) * s1.x0.mean(dim=0) + sigmas[2] * eps_ref
+    s1 = run(organism, inputs, observe("x_t", "x0", steps=[1]), num_steps=STEPS, end_step=2, decode=False,
+             progress=False)
+    x_t, x0 = s1.at("x_t", 1), s1.at("x0", 1)
+    eps_ref = (x_t[0] - (1 - sigmas[1]) * x0[0]) / sigmas[1]
+    expected = (1 - sigmas[2]) * x0.mean(dim=0) + sigmas[2] * eps_ref
     merged = run(organism, inputs, merge_interventions(organism, "x0_renoise", [(0, 1, 2)], steps=[1], num_steps=STEPS),
                  num_steps=STEPS, end_step=2, decode=False, progress=False)
     torch.testing.assert_close(merged.latents[0], expected, atol=1e-5, rtol=1e-4)

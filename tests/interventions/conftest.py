@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from interp.models.tiny import tiny_organism, tiny_wan
+from interp.models.tiny import tiny_wan
+from interp.organism.tiny import tiny_organism
 
 
 @pytest.fixture(scope="session")

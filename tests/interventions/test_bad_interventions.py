@@ -7,8 +7,10 @@ import torch
 
 from interp.capture import CaptureSpec, capture
 from interp.errors import InputError
-from interp.interventions import At, Intervention, Patch, Project, Set, StoreSource, Swap, Tokens, run
-from interp.models.tiny import tiny_organism, tiny_wan_inputs
+from interp.interventions import At, Intervention, Patch, Project, Set, Swap, Tokens, run
+from interp.store import StoreSource
+from interp.models.tiny import tiny_wan_inputs
+from interp.organism.tiny import tiny_organism
 
 
 def bad_cases():

@@ -12,7 +12,7 @@ from interp.capture import CaptureSpec, capture
 from interp.errors import InputError
 from interp.interventions import (
     Add, Apply, At, Collect, Intervention, Mean, Merge, Noise, Patch, Project, Scale, Set, Swap, Tokens, Zero, dumps,
-    loads, run,
+    loads, observe, run,
 )
 from interp.models.tiny import tiny_wan_inputs
 from interp.store import TraceStore
@@ -85,22 +85,17 @@ def test_an_id_reused_for_other_inputs_is_an_error(wan21, tmp_path):
 
 def test_swap_noise_and_project_do_what_they_say(wan21):
     inputs = tiny_wan_inputs(wan21, guidance=1.0, seeds=(3, 4))
-    seen = []
-    run(wan21, inputs, [Intervention(At("x_t", steps=[0]), Swap([1, 0]))], num_steps=1, decode=False,
-        progress=False, on_step=seen.append)
-    assert torch.equal(seen[0].x_t[0], inputs.latents[1]) and torch.equal(seen[0].x_t[1], inputs.latents[0])
-    seen.clear()
+    def x_t_after(inputs, item):  # the state entering step 0, after the edit
+        return run(wan21, inputs, [item, *observe("x_t")], num_steps=1, decode=False, progress=False).at("x_t", 0)
+
+    seen = x_t_after(inputs, Intervention(At("x_t", steps=[0]), Swap([1, 0])))
+    assert torch.equal(seen[0], inputs.latents[1]) and torch.equal(seen[1], inputs.latents[0])
     item = Intervention(At("x_t", steps=[0]), Noise(std=2.0, seed=1))
-    run(wan21, inputs, [item], num_steps=1, decode=False, progress=False, on_step=seen.append)
-    delta = seen[0].x_t - inputs.latents
+    delta = x_t_after(inputs, item) - inputs.latents
     assert abs(float(delta.std()) - 2.0) < 0.2
-    again = []
-    run(wan21, inputs.take([1]), [Intervention(At("x_t", steps=[0]), Noise(std=2.0, seed=1))], num_steps=1,
-        decode=False, progress=False, on_step=again.append)
-    assert not torch.equal(again[0].x_t[0] - inputs.latents[1], delta[1])  # noise is per (seed, step, row)
+    again = x_t_after(inputs.take([1]), Intervention(At("x_t", steps=[0]), Noise(std=2.0, seed=1)))
+    assert not torch.equal(again[0] - inputs.latents[1], delta[1])  # noise is per (seed, step, row)
     direction = torch.randn(16)
-    seen.clear()
-    run(wan21, inputs, [Intervention(At("x_t", steps=[0]), Project(direction))], num_steps=1, decode=False,
-        progress=False, on_step=seen.append)
-    tokens = seen[0].x_t.permute(0, 2, 3, 4, 1).reshape(2, -1, 16)
+    seen = x_t_after(inputs, Intervention(At("x_t", steps=[0]), Project(direction)))
+    tokens = seen.permute(0, 2, 3, 4, 1).reshape(2, -1, 16)
     assert float((tokens @ (direction / direction.norm())).abs().max()) < 1e-4

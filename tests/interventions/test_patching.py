@@ -8,7 +8,7 @@ import torch
 
 from interp.interventions import At, Intervention, Patch, PatchGrid, Tokens, patch_sweep, run, run_with_cache
 from interp.interventions.maze_patching import PairMetric, changed_region
-from interp.models.tiny import tiny_organism
+from interp.organism.tiny import tiny_organism
 from interp.tasks import ground_truth_video, make_pairs, render_maze
 from interp.tasks.patch_metrics import route_preference
 
@@ -100,7 +100,7 @@ def test_grid_saves_and_loads(tmp_path):
 
 def test_sweep_patching_from_a_store_on_disk_equals_the_in_memory_sweep(pairs_setup, tmp_path):
     from interp.capture import CaptureSpec, capture, fingerprint
-    from interp.interventions import StoreSource
+    from interp.store import StoreSource
 
     model, pairs, clean, corrupt = pairs_setup
     spec = CaptureSpec.make(["resid_post"], layers=LAYERS, steps=[1, 3], dtype="float32")

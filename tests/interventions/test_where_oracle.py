@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from interp.interventions import At, Intervention, Set, Tokens, run, run_with_cache
+from interp.interventions import At, Intervention, Set, Tokens, observe, run, run_with_cache
 from interp.models.tiny import tiny_wan_inputs
-from interp.sampling import sample
+from interp.sampling import schedule
+from tests.sampling.loop_states import loop_states
 
 STEPS = 4
 BLOCK_SITES = [f"blocks.{l}.{k}" for l in (0, 1) for k in ("resid_pre", "attn1.out", "ffn.out", "resid_post")]
@@ -17,7 +18,7 @@ def test_block_edit_changes_exactly_its_step_branch_expert_layer_and_region(wan2
     sample, region); every other captured value before it is unchanged, and the run equals a raw hook's."""
     inputs = tiny_wan_inputs(wan22, seeds=(7, 8))
     step = 3  # the low-noise expert runs here
-    assert wan22.expert_for(sample(wan22, inputs, num_steps=STEPS, decode=False, progress=False)
+    assert wan22.expert_for(wan22(inputs, num_steps=STEPS, decode=False, progress=False)
                             .timesteps[step]) == "transformer_2"
     region = Tokens.region(frames=[1], rows=(0, 1))  # grid (3, 2, 2): tokens 4 and 5
     value = torch.randn(24, generator=torch.Generator().manual_seed(3))
@@ -50,7 +51,7 @@ def test_block_edit_changes_exactly_its_step_branch_expert_layer_and_region(wan2
 
     handle = module.register_forward_hook(hook)
     try:
-        oracle = sample(wan22, inputs, num_steps=STEPS, decode=False, progress=False)
+        oracle = wan22(inputs, num_steps=STEPS, decode=False, progress=False)
     finally:
         handle.remove()
     assert torch.equal(edited.latents, oracle.latents)
@@ -80,17 +81,20 @@ def test_resid_pre_of_block_0_is_the_embedded_input_and_edits_it(wan21):
 
 def test_loop_edits_land_on_their_step_and_frames(wan21):
     inputs = tiny_wan_inputs(wan21, guidance=5.0)
-    clean, edited = [], []
-    sample(wan21, inputs, num_steps=STEPS, decode=False, progress=False, on_step=clean.append)
+    clean = loop_states(wan21, inputs, num_steps=STEPS, decode=False, progress=False)
     frame = Tokens.in_frames(2)
     items = [Intervention(At("x_t", steps=[1], tokens=frame), Set(0.0)),
              Intervention(At("x0", steps=[2]), Set(0.5))]
-    run(wan21, inputs, items, num_steps=STEPS, decode=False, progress=False, on_step=edited.append)
-    assert torch.equal(clean[0].x_next, edited[0].x_next)
-    x_t = edited[1].x_t
+    edited = run(wan21, inputs, [*items, *observe("x_t", "x0")], num_steps=STEPS, decode=False, progress=False)
+    before_edits = run(wan21, inputs, [*observe("x_t", steps=[1]), *items], num_steps=STEPS, decode=False,
+                       progress=False)  # a collect listed first sees x_t before the step-1 edit: step 0's x_next
+    assert torch.equal(clean[0].x_next, before_edits.at("x_t", 1))
+    x_t = edited.at("x_t", 1)
     assert torch.all(x_t[:, :, 2] == 0) and torch.equal(x_t[:, :, :2], clean[1].x_t[:, :, :2])
     # an edited x0 is what the step's state reports, and the scheduler steps towards it
-    torch.testing.assert_close(edited[2].x0, torch.full_like(edited[2].x0, 0.5), rtol=0, atol=1e-5)
-    sigma, nxt = edited[2].sigma, edited[2].sigma_next
-    expected = edited[2].x_t + (nxt - sigma) * (edited[2].x_t - edited[2].x0) / sigma
-    torch.testing.assert_close(edited[2].x_next, expected, rtol=1e-5, atol=1e-5)
+    x0 = edited.at("x0", 2)
+    torch.testing.assert_close(x0, torch.full_like(x0, 0.5), rtol=0, atol=1e-5)
+    sigmas = schedule(wan21, STEPS)[2]
+    sigma, nxt = float(sigmas[2]), float(sigmas[3])
+    expected = edited.at("x_t", 2) + (nxt - sigma) * (edited.at("x_t", 2) - x0) / sigma
+    torch.testing.assert_close(edited.at("x_t", 3), expected, rtol=1e-5, atol=1e-5)

@@ -16,7 +16,8 @@ from interp.capture import CaptureSpec, capture
 from interp.interventions import At, Collect, Intervention, Patch, run, run_with_cache
 from interp.models import load_model
 from interp.models.tiny_zoo import TINY_MODELS, run_kwargs
-from interp.sampling import sample
+from interp.interventions import run
+from tests.sampling.loop_states import loop_states
 from interp.sites import LOOP_KINDS
 from interp.store import TraceStore
 
@@ -48,7 +49,7 @@ def test_sampling_equals_pipeline_bitwise(family, guidance):
     name, pipe, model = family
     expected = pipe(**run_kwargs(name, guidance), num_inference_steps=steps_of(name),
                     generator=torch.Generator().manual_seed(7), output_type="latent").frames
-    result = sample(model, inputs_of(name, model, guidance), num_steps=steps_of(name), decode=False, progress=False)
+    result = run(model, inputs_of(name, model, guidance), num_steps=steps_of(name), decode=False, progress=False)
     assert torch.equal(as_pipeline_latents(model, result.latents), expected)
     if name == "wan22-a14b":  # both experts ran
         assert set(result.experts) == {"transformer", "transformer_2"}
@@ -88,7 +89,7 @@ def hook_oracle(model, inputs, kinds, num_steps):
                         record(output[0] if isinstance(output, tuple) else output, layer, kind, expert)
                     handles.append(module.register_forward_hook(post))
     try:
-        result = sample(model, inputs, num_steps=num_steps, decode=False, progress=False)
+        result = model(inputs, num_steps=num_steps, decode=False, progress=False)  # the plain loop
     finally:
         for handle in handles:
             handle.remove()
@@ -193,12 +194,12 @@ def test_load_model_reads_the_saved_pipeline_offline(family, tmp_path, monkeypat
     pipe.save_pretrained(tmp_path / name, safe_serialization=True)
     loaded = load_model(tmp_path / name)
     assert type(loaded) is type(model) and loaded.fingerprint() == model.fingerprint()
-    got = sample(loaded, inputs_of(name, loaded), num_steps=2, decode=False, progress=False).latents
+    got = run(loaded, inputs_of(name, loaded), num_steps=2, decode=False, progress=False).latents
     expected = loaded.pipe(**run_kwargs(name), num_inference_steps=2, generator=torch.Generator().manual_seed(7),
                            output_type="latent").frames
     assert torch.equal(as_pipeline_latents(loaded, got), expected)
     # Weights read from disk (memory-mapped) may take other CPU kernels than the in-memory copy: close, not bitwise.
-    in_memory = sample(model, inputs_of(name, model), num_steps=2, decode=False, progress=False).latents
+    in_memory = run(model, inputs_of(name, model), num_steps=2, decode=False, progress=False).latents
     torch.testing.assert_close(got, in_memory, rtol=1e-4, atol=1e-4)
 
 
@@ -206,9 +207,7 @@ def test_x0_hat_of_the_last_step_is_where_the_run_lands(family):
     """The last step goes to noise level 0, so its x0_hat (a x_t - b v, from the adapter's
     coefficients) is the state the scheduler lands on; an earlier step's is not."""
     name, _, model = family
-    states = []
-    sample(model, inputs_of(name, model), num_steps=steps_of(name), decode=False, progress=False,
-           on_step=states.append)
+    states = loop_states(model, inputs_of(name, model), num_steps=steps_of(name), decode=False, progress=False)
     assert states[-1].sigma_next == 0 and all(a.sigma > b.sigma for a, b in zip(states, states[1:]))
     torch.testing.assert_close(states[-1].x0, states[-1].x_next, rtol=1e-5, atol=1e-5)
     assert not torch.allclose(states[0].x0, states[0].x_next, rtol=1e-3, atol=1e-3)

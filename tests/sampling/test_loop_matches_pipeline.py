@@ -6,7 +6,7 @@ import torch
 
 from interp.models import WanModel
 from interp.models.tiny import TEXT_DIM, tiny_wan_pipeline
-from interp.sampling import sample
+from interp.interventions import run
 
 H = W = 16
 FRAMES = 5
@@ -33,7 +33,7 @@ def run_loop(pipe, guidance, image=None):
     model = WanModel(pipe)
     inputs = model.prepare(prompt_embeds=embeds(1), negative_prompt_embeds=embeds(2), image=image,
                            height=H, width=W, num_frames=FRAMES, guidance_scale=guidance, seeds=[7])
-    return model, sample(model, inputs, num_steps=STEPS, decode=False, progress=False).latents
+    return model, run(model, inputs, num_steps=STEPS, decode=False, progress=False).latents
 
 
 @pytest.mark.parametrize("kind", ["t2v", "wan22"])
@@ -69,7 +69,7 @@ def test_wan22_switches_expert_at_boundary():
     pipe = tiny_wan_pipeline("wan22")
     model = WanModel(pipe)
     inputs = model.prepare(prompt_embeds=embeds(1), height=H, width=W, num_frames=FRAMES, guidance_scale=1.0)
-    result = sample(model, inputs, num_steps=8, decode=False, progress=False)
+    result = run(model, inputs, num_steps=8, decode=False, progress=False)
     boundary = 0.875 * 1000
     expected = ["transformer" if t >= boundary else "transformer_2" for t in result.timesteps]
     assert result.experts == expected

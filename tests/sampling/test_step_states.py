@@ -4,7 +4,7 @@ import torch
 
 from interp.models import WanModel
 from interp.models.tiny import TEXT_DIM, tiny_wan_pipeline
-from interp.sampling import sample
+from tests.sampling.loop_states import loop_states
 
 
 def make(guidance=5.0, seeds=(0,)):
@@ -18,8 +18,7 @@ def make(guidance=5.0, seeds=(0,)):
 
 def test_states_follow_flow_matching_identities():
     model, inputs = make()
-    states = []
-    sample(model, inputs, num_steps=4, decode=False, progress=False, on_step=states.append)
+    states = loop_states(model, inputs, num_steps=4, decode=False, progress=False)
     assert [s.step for s in states] == [0, 1, 2, 3]
     for s in states:
         guided = s.velocity_uncond + 5.0 * (s.velocity_cond - s.velocity_uncond)
@@ -33,21 +32,21 @@ def test_states_follow_flow_matching_identities():
 
 
 def test_merging_x_t_replaces_it_only_from_that_step():
-    from interp.interventions import At, Intervention, Merge, run
+    from interp.interventions import At, Intervention, Merge, observe, run
 
     model, inputs = make(guidance=1.0, seeds=(0, 1, 2))
-    clean = []
-    sample(model, inputs, num_steps=4, decode=False, progress=False, on_step=clean.append)
-    edited = []
+    clean = loop_states(model, inputs, num_steps=4, decode=False, progress=False)
     merge = Intervention(At("x_t", steps=[2]), Merge(groups=[(0, 1, 2)]))
-    run(model, inputs, [merge], num_steps=4, decode=False, progress=False, on_step=edited.append)
+    out = run(model, inputs, [merge, *observe("x_t")], num_steps=4, decode=False, progress=False)
+    edited_x_t = {step: out.at("x_t", step) for step in range(4)}
     for step in (0, 1):
-        assert torch.equal(clean[step].x_t, edited[step].x_t)
-    merged = edited[2].x_t
+        assert torch.equal(clean[step].x_t, edited_x_t[step])
+    merged = edited_x_t[2]
     assert torch.equal(merged[0], merged[1]) and torch.equal(merged[1], merged[2])
     torch.testing.assert_close(merged[0], clean[2].x_t.mean(dim=0))
     # once merged, the three trajectories stay together (up to batched-matmul rounding)
-    torch.testing.assert_close(edited[3].x_next[0], edited[3].x_next[2], rtol=1e-5, atol=1e-5)
+    last_x_next = out.latents  # the state after the last step
+    torch.testing.assert_close(last_x_next[0], last_x_next[2], rtol=1e-5, atol=1e-5)
 
 
 def test_per_sample_seeds_are_independent_of_batch():

@@ -1,0 +1,187 @@
+"""The layering of docs/architecture.md, enforced: no import climbs from a lower layer to a higher one.
+
+Every module of ``interp``, ``probes`` and ``experiments`` is parsed with :mod:`ast`; every import
+counts, at the top of a file or deferred inside a function, except those under ``if TYPE_CHECKING:``
+(annotations only: they never run). A module's layer is that of the longest prefix in ``LAYERS``.
+A module may import from its own layer and the layers below it, never from a layer above.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Bottom to top. A module may import from its own layer and the ones before it.
+ORDER = ["foundations", "models + loop", "interventions", "capture / store", "task domain", "analyses", "cli",
+         "experiments"]
+
+LAYERS = {
+    # foundations: errors, names, tokens, statistics, result records, plotting finish, process groups
+    "interp": "foundations",
+    "interp.errors": "foundations",
+    "interp.sites": "foundations",
+    "interp.tokens": "foundations",
+    "interp.rawjson": "foundations",
+    "interp.results": "foundations",
+    "interp.distributed": "foundations",
+    "interp.validate": "foundations",
+    "interp.viz": "foundations",
+    # one file per family, the organism's network and weights, and the loop that drives them
+    "interp.models": "models + loop",
+    "interp.sampling": "models + loop",
+    "interp.organism.model": "models + loop",
+    "interp.organism.config": "models + loop",
+    # every causal edit, and nothing about any task
+    "interp.interventions": "interventions",
+    # recording a run into the trace store, and the store itself
+    "interp.capture": "capture / store",
+    "interp.store": "capture / store",
+    # tasks, their scoring and the organism that solves them
+    "interp.tasks": "task domain",
+    "interp.organism": "task domain",
+    "interp.metrics": "task domain",
+    # what the experiments measure and decide
+    "interp.causal": "analyses",
+    "interp.ensemble": "analyses",
+    "interp.reproduce": "analyses",
+    "interp.results_page": "analyses",
+    "probes": "analyses",
+    "interp.cli": "cli",
+    "experiments": "experiments",
+}
+
+#: Climbing imports that are known and being moved; each names why. Keep this list short.
+KNOWN = {
+    # maze knowledge in the mechanism layer: moving behind a task interface implemented beside the task
+    ("interp.interventions.maze_patching", "interp.metrics.route_colour"),
+    ("interp.interventions.maze_patching", "interp.tasks.pairs"),
+    ("interp.interventions.maze_patching", "interp.tasks.patch_metrics"),
+    ("interp.interventions.maze_patching", "interp.tasks.score"),
+}
+
+
+def layer_of(module: str, layers: dict[str, str] = LAYERS) -> str:
+    parts = module.split(".")
+    for n in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:n])
+        if prefix in layers:
+            return layers[prefix]
+    raise KeyError(f"{module} is in no layer: add it to LAYERS")
+
+
+def _type_checking_only(tree: ast.AST) -> set[int]:
+    """ids of import nodes that sit under ``if TYPE_CHECKING:``."""
+    skip = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.body:
+                for inner in ast.walk(child):
+                    skip.add(id(inner))
+    return skip
+
+
+def imports_of(source: str, module: str) -> list[tuple[str, int]]:
+    """``(imported module, line)`` for every import of ``source`` (top-level and deferred)."""
+    tree = ast.parse(source)
+    skip = _type_checking_only(tree)
+    package = module.rsplit(".", 1)[0]
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: resolve against the package
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            # ``from interp import cli`` imports the submodule interp.cli
+            found += [(f"{base}.{alias.name}" if alias.name != "*" else base, node.lineno) for alias in node.names]
+    return found
+
+
+def climbing(modules: dict[str, str], layers: dict[str, str] = LAYERS, known=None) -> list[str]:
+    """Every import (module name -> source) that reaches a higher layer, as readable lines."""
+    known = KNOWN if known is None else known
+    bad = []
+    for module, source in sorted(modules.items()):
+        here = ORDER.index(layer_of(module, layers))
+        for target, line in imports_of(source, module):
+            if target.split(".")[0] not in {m.split(".")[0] for m in layers}:
+                continue  # a third-party or standard module
+            target = _owning(target, modules)
+            there = ORDER.index(layer_of(target, layers))
+            if there > here and (module, target) not in known:
+                bad.append(f"{module}:{line} ({ORDER[here]}) imports {target} ({ORDER[there]})")
+    return bad
+
+
+def _owning(target: str, modules: dict[str, str]) -> str:
+    """``interp.tasks.render.PALETTES`` -> ``interp.tasks.render``: the longest prefix that is a module."""
+    parts = target.split(".")
+    for n in range(len(parts), 0, -1):
+        if ".".join(parts[:n]) in modules:
+            return ".".join(parts[:n])
+    return target
+
+
+@functools.cache
+def repository_modules() -> dict[str, str]:
+    out = {}
+    for top in ("interp", "probes", "experiments"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            out[name] = path.read_text()
+    return out
+
+
+def test_no_import_climbs():
+    bad = climbing(repository_modules())
+    assert not bad, "imports that climb the layers:\n" + "\n".join(bad)
+
+
+def test_every_module_has_a_layer():
+    for module in repository_modules():
+        layer_of(module)
+
+
+def test_known_exceptions_still_climb():
+    """An exception that no longer climbs is removed from ``KNOWN`` (the list only shrinks)."""
+    lines = climbing(repository_modules(), known={})
+    stale = [pair for pair in KNOWN if not any(line.startswith(pair[0] + ":") and f" imports {pair[1]} " in line
+                                               for line in lines)]
+    assert not stale, f"no longer climbing: remove {stale} from KNOWN"
+
+
+# --- the checker, checked ---------------------------------------------------------------------
+SYNTHETIC_LAYERS = {"pkg": "foundations", "pkg.model": "models + loop", "pkg.cli": "cli"}
+
+
+def test_a_climbing_import_fails_the_check():
+    modules = {
+        "pkg": "",
+        "pkg.model": "import torch\nfrom pkg import errors\n",
+        "pkg.cli": "from pkg.model import run\n",
+        "pkg.errors": "def f():\n    from pkg.model import run   # deferred: counts too\n",
+    }
+    bad = climbing(modules, SYNTHETIC_LAYERS, known={})
+    assert bad == ["pkg.errors:2 (foundations) imports pkg.model (models + loop)"]
+
+
+@pytest.mark.parametrize("line", ["from pkg import cli", "import pkg.cli", "from .cli import main",
+                                  "from pkg.cli import main as m"])
+def test_every_spelling_of_an_import_counts(line):
+    modules = {"pkg": "", "pkg.model": line + "\n", "pkg.cli": ""}
+    assert climbing(modules, SYNTHETIC_LAYERS, known={}) == [f"pkg.model:1 (models + loop) imports pkg.cli (cli)"]
+
+
+def test_type_checking_imports_do_not_count():
+    source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.cli import main\n"
+    assert climbing({"pkg": "", "pkg.model": source, "pkg.cli": ""}, SYNTHETIC_LAYERS, known={}) == []
