@@ -264,8 +264,10 @@ def rejudge(folder, path=None) -> dict:
     file = Path(folder) / "result.json"
     if not file.is_file():
         raise InputError(f"{file} does not exist: run the experiment first")
+    from interp.outputs import write_json
+
     record = judge_record(json.loads(file.read_text()), path)
-    file.write_text(json.dumps(record, indent=2, default=float) + "\n")
+    write_json(file, record, default=float)
     return record
 
 
@@ -275,8 +277,16 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m interp.registry", description=main.__doc__)
     parser.add_argument("command", choices=("check", "rejudge"))
-    parser.add_argument("folders", nargs="*", help="folders holding result.json (rejudge)")
+    parser.add_argument("folders", nargs="*", help="folders holding result.json (rejudge; default: every claim's "
+                        "record under the results folder)")
     args = parser.parse_args(argv)
+    if args.command == "rejudge" and not args.folders:
+        import json
+
+        from interp.results import RESULTS
+
+        args.folders = [str(p.parent) for p in sorted(RESULTS.rglob("result.json"))
+                        if registered(json.loads(p.read_text()).get("name", ""))]
     try:
         if args.command == "check":
             print(f"{REGISTRY}: {len(load())} entries, {len(names())} claims")
