@@ -46,3 +46,19 @@ def test_seed_ensemble_summary_rebuilds_from_its_raw_record():
     for key in ("figures", "rows", "adaptive", "best"):
         assert report[key] == published[key], key
     assert report["verdict"] == published["verdict"]
+
+
+def test_a_published_record_rebuilds_byte_identically_with_replot(tmp_path, monkeypatch):
+    import runpy
+    import shutil
+    import sys
+
+    source = RESULTS / "layer_swap"
+    out = tmp_path / "swap"
+    shutil.copytree(source, out, ignore=shutil.ignore_patterns("every_step_cpu"))
+    monkeypatch.setattr(sys, "argv", ["layer_swap.py", "--replot", "--out", str(out)])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(str(RESULTS.parents[1] / "experiments" / "layer_swap.py"), run_name="__main__")
+    assert done.value.code in (0, None)
+    for name in ("result.json", "layer_swap.png"):
+        assert (out / name).read_bytes() == (source / name).read_bytes(), name
