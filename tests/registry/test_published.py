@@ -62,3 +62,26 @@ def test_a_published_record_rebuilds_byte_identically_with_replot(tmp_path, monk
     assert done.value.code in (0, None)
     for name in ("result.json", "layer_swap.png"):
         assert (out / name).read_bytes() == (source / name).read_bytes(), name
+
+
+def _null(figures: dict) -> dict:
+    """The record's figures with every effect gone: values and intervals 0, paired tests p = 1."""
+    out = {}
+    for key, figure in figures.items():
+        figure = dict(figure)
+        if isinstance(figure.get("value"), (int, float)):
+            figure["value"] = 0
+        if figure.get("ci95"):
+            figure["ci95"] = [0.0, 0.0]
+        if "p_mcnemar" in figure:
+            figure["p_mcnemar"] = 1.0
+        out[key] = figure
+    return out
+
+
+@pytest.mark.parametrize("name", [n for n in registry.names() if registry.latest(n).rule != "not_testable"])
+def test_every_current_rule_can_say_does_not_hold(name):
+    record = json.loads((RESULTS / name / "result.json").read_text())
+    null = {**record, "figures": _null(record["figures"]),
+            "cells": [{**c, "preference": 0.0, "ci95": [0.0, 0.0]} for c in record.get("cells", [])]}
+    assert registry.verdicts(null)[-1]["verdict"] == "does not hold"
