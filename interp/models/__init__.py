@@ -11,6 +11,7 @@ from interp.models.loading import load_model
 from interp.models.ltx import LTX_SPEC, LTXModel
 from interp.models.mochi import MOCHI_SPEC, MochiModel
 from interp.models.organism import ORGANISM_SPEC, OrganismModel
+from interp.models.walker import WALKER_SPEC, WalkerModel
 from interp.models.wan import WAN_SPEC, WanModel
 
 ARCHITECTURES = {spec.family: spec for spec in (WAN_SPEC, ORGANISM_SPEC, HUNYUAN_SPEC, LTX_SPEC, COGVIDEOX_SPEC, MOCHI_SPEC)}
@@ -26,6 +27,7 @@ __all__ = [
     "MochiModel",
     "OrganismModel",
     "VideoModel",
+    "WalkerModel",
     "WanModel",
     "generators_for",
     "load_model",

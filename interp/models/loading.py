@@ -32,12 +32,18 @@ def _adapter_for(pipeline_class: str):
     return getattr(models, PIPELINE_ADAPTERS[pipeline_class])
 
 
+#: Where the bundled organisms live; ``load_model("<name>")`` finds ``ORGANISMS_DIR / name``.
+ORGANISMS_DIR = Path(__file__).resolve().parents[2] / "data" / "organisms"
+
+
 def load_model(source="organism", *, device: str | torch.device = "cpu", dtype: torch.dtype | None = None) -> VideoModel:
     """Load a model adapter.
 
     Args:
-        source: ``"organism"`` (the bundled maze organism), a folder holding an organism
-            (``organism.json``) or a diffusers pipeline (``model_index.json``), or a pipeline object.
+        source: ``"organism"`` (the bundled maze organism), the name of a bundled organism
+            (a folder of ``data/organisms``, e.g. ``"maze-walk-tiny"``), a folder holding an
+            organism (``organism.json`` or ``walker.json``) or a diffusers pipeline
+            (``model_index.json``), or a pipeline object.
         device: where the model runs.
         dtype: weight dtype (default: float32 for the organism, the folder's own for pipelines).
 
@@ -53,11 +59,21 @@ def load_model(source="organism", *, device: str | torch.device = "cpu", dtype: 
 
         source = DEFAULT_ORGANISM
     path = Path(source)
+    bundled = ORGANISMS_DIR / str(source)
+    if not path.is_dir() and "/" not in str(source) and bundled.is_dir():
+        path = bundled
     if not path.is_dir():
         raise InputError(f"model folder {str(path)!r} does not exist (give 'organism' or a local diffusers folder)")
     if (path / "organism.json").is_file():
         organism = load_organism(path, device=device, dtype=dtype or torch.float32)
         return OrganismModel(organism, name=path.name).to(device)
+    if (path / "walker.json").is_file():
+        from interp.models.walker import WalkerModel
+        from interp.organism.walk_model import WalkOrganism
+
+        with _damaged_files_named(path):
+            walker = WalkOrganism.from_pretrained(path, device=device, dtype=dtype or torch.float32)
+        return WalkerModel(walker, name=path.name).to(device)
     index = path / "model_index.json"
     if not index.is_file():
         raise InputError(f"{str(path)!r} is not a diffusers model folder: it has no model_index.json")
