@@ -117,6 +117,41 @@ def _finish(rows, out, truncated: bool = False) -> dict:
     return result
 
 
+def pct(share_: dict) -> str:
+    lo, hi = share_["ci95"]
+    return f"{100 * share_['rate']:.1f}% ({100 * lo:.0f}-{100 * hi:.0f})" if share_["n"] else "-"
+
+
+def markdown(rows) -> str:
+    """One line per (experts, guidance, size, prompt): exact, route, long routes, with 95% Wilson intervals."""
+    head = ("| experts | guidance | size | prompt | n | exact (route and walk) | exact route | "
+            f"long routes (>= {LONG_MOVES} moves): n, exact |")
+    lines = [head, "|" + "---|" * 8]
+    order = {"both": 0, "transformer": 1, "transformer_2": 2}
+    for r in sorted(rows, key=lambda r: (order.get(r["experts"], 3), r["guidance_scale"], r["size"], r["prompt"])):
+        lines.append(f"| {r['experts']} | {r['guidance_scale']:g} | {r['size']}x{r['size']} | {r['prompt']} | "
+                     f"{r['exact']['n']} | {pct(r['exact'])} | {pct(r['exact_route'])} | "
+                     f"{r['long_exact']['n']}, {pct(r['long_exact'])} |")
+    return "\n".join(lines)
+
+
+def merge(files, out=None) -> dict:
+    """Rows of several evaluation files in one, with long routes pooled over sizes recomputed."""
+    rows = []
+    for f in files:
+        rows.extend(json.loads(Path(f).read_text())["rows"])
+    pooled = {}
+    for r in rows:
+        key = f"{r['experts']}|{r['guidance_scale']}|{r['prompt']}"
+        k, n = pooled.get(key, (0, 0))
+        pooled[key] = (k + r["long_exact"]["k"], n + r["long_exact"]["n"])
+    result = {"sources": [str(f) for f in files], "rows": rows,
+              "long_routes_pooled": {k: share([True] * a + [False] * (b - a)) for k, (a, b) in pooled.items()}}
+    if out is not None:
+        Path(out).write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
 def main(argv=None) -> int:
     from interp.organism.walk_model import WalkOrganism
 
@@ -131,7 +166,15 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=300)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", required=True, help="JSON file to write")
+    parser.add_argument("--merge", nargs="+", default=None,
+                        help="no evaluation: merge these evaluation files into --out and print the Markdown table")
     args = parser.parse_args(argv)
+    if args.merge:
+        result = merge(args.merge, args.out)
+        print(markdown(result["rows"]))
+        for key, value in result["long_routes_pooled"].items():
+            print(f"long routes pooled over sizes, {key}: {pct(value)} of {value['n']}")
+        return 0
     walker = WalkOrganism.from_pretrained(args.model, device=args.device)
     scales = args.scales or [walker.config.guidance_scale]
     with torch.no_grad():
