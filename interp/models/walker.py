@@ -94,9 +94,10 @@ class WalkerModel(VideoModel):
 
 
 def sample_walker(model: WalkerModel, first_frames, *, prompt: str = "goal", guidance_scale: float | None = None,
-                  num_steps: int = 20, seed=0, on_step=None, progress: bool = False):
-    """Let the walker walk the mazes in ``first_frames`` (uint8 ``[B, H, W, 3]``) to ``prompt``'s target."""
-    from interp.sampling import sample
+                  num_steps: int = 20, seed=0, progress: bool = False):
+    """Let the walker walk the mazes in ``first_frames`` (uint8 ``[B, H, W, 3]``) to ``prompt``'s target.
 
+    The unedited loop; to edit or observe the run, use :func:`interp.interventions.run`.
+    """
     inputs = model.prepare(first_frame=first_frames, seeds=seed, prompt=prompt, guidance_scale=guidance_scale)
-    return sample(model, inputs, num_steps=num_steps, on_step=on_step, progress=progress)
+    return model(inputs, num_steps=num_steps, progress=progress)

@@ -10,7 +10,6 @@ import torch
 from interp.models import load_model
 from interp.models.walker import WalkerModel, sample_walker
 from interp.organism.walk_model import WalkConfig, build_walker, walk_transformer_config
-from interp.sampling import sample
 from interp.tasks.render import FLOOR, PATH
 from interp.tasks.score import score_labels
 from interp.tasks.walk import AGENT, KEY, decode_walk_labels, first_frame_labels, generate_walk_maze, render_walk, walk_labels
@@ -40,7 +39,7 @@ def test_expert_per_step_follows_the_boundary_and_each_expert_runs_only_on_its_s
             lambda m, a, name=name: calls.append((name, model.current_call.step, model.current_call.branch,
                                                   model.current_call.expert))))
     try:
-        result = sample(model, inputs, num_steps=STEPS, progress=False)
+        result = model(inputs, num_steps=STEPS, progress=False)
     finally:
         for h in handles:
             h.remove()
@@ -56,7 +55,7 @@ def test_single_expert_model_runs_that_expert_at_every_step(tiny):
     model, frame = tiny
     alone = WalkerModel(model.organism, experts=("transformer_2",))
     inputs = alone.prepare(first_frame=frame, seeds=[0], guidance_scale=1.0)
-    assert sample(alone, inputs, num_steps=4, progress=False).experts == ["transformer_2"] * 4
+    assert alone(inputs, num_steps=4, progress=False).experts == ["transformer_2"] * 4
     assert inputs.uncond is None
 
 
