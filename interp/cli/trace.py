@@ -94,10 +94,11 @@ def prepare(model, args, seed: int, task=None):
             image = Image.open(args.image).convert("RGB")
         except OSError as err:
             raise InputError(f"cannot read image {args.image!r}: {err}") from None
-    if image is not None and not model.image_to_video:
-        image = None  # text-to-video: the task's first frame is not an input
-    return model.prepare(prompt=prompt, image=image, height=args.height, width=args.width,
-                         num_frames=args.frames, guidance_scale=args.guidance, seeds=[seed])
+    options = dict(prompt=prompt, height=args.height, width=args.width, num_frames=args.frames,
+                   guidance_scale=args.guidance, seeds=[seed])
+    if image is not None and model.image_to_video:  # text-to-video: the task's first frame is not an input
+        options["image"] = image
+    return model.prepare(**options)
 
 
 def run(args: argparse.Namespace) -> int:

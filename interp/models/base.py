@@ -193,6 +193,8 @@ class VideoModel(nn.Module):
 
     spec: ClassVar[ArchitectureSpec]
     name: str = "model"
+    #: Whether ``prepare`` takes a first frame (``image=``); image-to-video adapters set it.
+    image_to_video: bool = False
 
     def __init__(self):
         super().__init__()

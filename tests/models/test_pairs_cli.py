@@ -10,21 +10,8 @@ from PIL import Image
 
 from interp.cli.main import main as cos
 from interp.interventions import PatchGrid
-from interp.models.tiny_zoo import save_tiny_pipeline
 
-GEOMETRY = {"wan22-a14b": ["--height", "16", "--width", "16", "--frames", "5"],
-            "ltx": ["--height", "32", "--width", "32", "--frames", "9"],
-            "wan21-i2v": ["--height", "16", "--width", "16", "--frames", "5"]}
-
-
-@pytest.fixture(scope="module")
-def folders(tmp_path_factory):
-    root = tmp_path_factory.mktemp("models")
-    pairs = root / "pairs.json"
-    pairs.write_text(json.dumps([{"clean": "a red ball rolls left", "corrupt": "a blue ball rolls left"},
-                                 {"clean": "a cat walks up", "corrupt": "a dog walks up"}]))
-    return {name: save_tiny_pipeline(name, root / name) for name in GEOMETRY} | {"pairs": pairs}
-
+from conftest import GEOMETRY
 
 def patch(folders, name, out, *extra):
     return cos(["patch", "--model", str(folders[name]), *GEOMETRY[name], *extra, "--out", str(out)])
