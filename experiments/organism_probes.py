@@ -1,14 +1,17 @@
 """Probe the maze organism and a randomly initialised twin; write the localisation report.
 
-Every step is a public command or function, so the result can be rerun piece by piece:
+Every step is a public function (and a command), so the result can be rerun piece by piece:
 
-1. ``cos tasks make`` writes held-out mazes (seeds from 10000: not the training stream's);
+1. :func:`interp.tasks.make_tasks` (``cos tasks make``) writes held-out mazes (seeds from 10000:
+   not the training stream's);
 2. :func:`probes.controls.random_twin` writes the random-weight twin of the organism;
 3. :func:`interp.capture.capture` records ``resid_post`` of every block and ``x0`` at every
    step for both models, in batches of mazes (what ``cos trace --sites resid_post,x0`` stores,
    one maze at a time; batching only makes it faster);
-4. ``cos probe --control`` fits every target on every (layer, step) and writes the report;
-5. ``cos maps`` draws token maps of the first maze (``--maps-random``: for the twin too).
+4. :func:`probes.study.probe_store` (``cos probe --control``) fits every target on every
+   (layer, step) and writes the report;
+5. :func:`interp.viz.maps.sample_maps` (``cos maps``) draws token maps of the first maze
+   (``--maps-random``: for the twin too).
 
 The probe table holds both models' scores: ``score`` (trained) and ``control_random`` (twin).
 
@@ -25,26 +28,6 @@ import time
 from pathlib import Path
 
 
-def trace_batched(model_source, tasks_dir: Path, out: Path, *, steps: int, batch: int, device: str) -> None:
-    """Capture every task of ``tasks_dir`` into ``out``, ``batch`` mazes per sampling run."""
-    import numpy as np
-    from tqdm import tqdm
-
-    from interp.capture import CaptureSpec, capture
-    from interp.cli.trace import find_tasks
-    from interp.models import load_model
-
-    model = load_model(model_source, device=device)
-    tasks = find_tasks([str(tasks_dir)])
-    spec = CaptureSpec.make(["resid_post", "x0"])
-    for i in tqdm(range(0, len(tasks), batch), desc=f"tracing {out.name}"):
-        chunk = tasks[i:i + batch]
-        inputs = model.prepare(first_frame=np.stack([t.first_frame for t in chunk]), seeds=[0] * len(chunk))
-        capture(model, inputs, spec, out, num_steps=steps, sample_ids=[f"{t.folder.name}-seed0" for t in chunk],
-                tasks=[{"folder": str(t.folder), "prompt": t.prompt, **t.metadata} for t in chunk],
-                save_video=False, progress=False)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="organism", help="organism folder (default: the shipped one)")
@@ -59,9 +42,16 @@ def main(argv=None) -> int:
     parser.add_argument("--maps-random", action="store_true", help="also draw token maps of the random twin")
     args = parser.parse_args(argv)
 
-    from interp.cli.main import main as cos
     from interp.models import load_model
+    from interp.outputs import claim_folder
+    from interp.store import TraceStore
+    from interp.tasks.folders import make_tasks
+    from interp.viz.maps import OUTPUTS as MAP_OUTPUTS, sample_maps
     from probes.controls import random_twin
+    from probes.report import OUTPUTS as REPORT_OUTPUTS
+    from probes.study import probe_store, trace_tasks
+    from probes.sweep import OUTPUTS as TABLE_OUTPUTS, SweepSettings
+    from probes.targets import TARGETS
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -72,29 +62,31 @@ def main(argv=None) -> int:
     traces = {"trained": out / "trace.h5", "random": out / "trace_random.h5"}
     timings = {}
 
-    def run(name, argv):
+    def timed(name, work):
         started = time.perf_counter()
-        code = cos(argv)
+        work()
         timings[name] = round(time.perf_counter() - started, 1)
-        if code:
-            raise SystemExit(f"{name} failed with exit code {code}")
 
     if not args.skip_trace:
-        run("tasks", ["tasks", "make", "--sizes", str(args.size), "--count", str(args.count), "--seed",
-                      str(args.first_seed), "--frames", str(config.num_frames), "--px", str(config.px_per_unit),
-                      "--palette", config.palette, "--out", str(tasks), "--overwrite"])
+        timed("tasks", lambda: make_tasks(tasks, sizes=[args.size], count=args.count, seed=args.first_seed,
+                                          num_frames=config.num_frames, px_per_unit=config.px_per_unit,
+                                          palette=config.palette, overwrite=True))
         random_twin(args.model, twin, seed=0)
         for name, source in (("trained", args.model), ("random", str(twin))):
-            started = time.perf_counter()
-            trace_batched(source, tasks, traces[name], steps=steps, batch=args.batch, device=args.device)
-            timings[f"trace_{name}"] = round(time.perf_counter() - started, 1)
-    probe_device = ["--device", args.device]
-    run("probe", ["probe", str(traces["trained"]), "--control", str(traces["random"]), "--out", str(out / "probes")]
-        + probe_device)
+            timed(f"trace_{name}", lambda source=source, name=name: trace_tasks(
+                source, tasks, traces[name], steps=steps, batch=args.batch, device=args.device))
+    probes = claim_folder(out / "probes", TABLE_OUTPUTS + REPORT_OUTPUTS)
+    timed("probe", lambda: probe_store(traces["trained"], probes, targets=list(TARGETS), control=traces["random"],
+                                       settings=SweepSettings(device=args.device),
+                                       source=f"cos probe {traces['trained']}"))
     for name in ("trained", "random") if args.maps_random else ("trained",):
-        run(f"maps_{name}", ["maps", str(traces[name]), "--out", str(out / f"maps_{name}")])
+        def maps(name=name):
+            folder = claim_folder(out / f"maps_{name}", MAP_OUTPUTS)
+            with TraceStore.open(traces[name]) as store:
+                sample_maps(store, store.sample_ids()[0], folder)
+        timed(f"maps_{name}", maps)
     (out / "timings.json").write_text(json.dumps(timings, indent=1) + "\n")
-    print((out / "probes" / "report.md").read_text())
+    print((probes / "report.md").read_text())
     return 0
 
 

@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     check_finite("--guidance", args.guidance, 0, 100)
     check_device(args.device)
 
-    from interp.cli.trace import find_tasks, prepare, warn_frames
+    from interp.cli.trace import prepare, warn_frames
+    from interp.tasks.folders import find_tasks
     from interp.ensemble import ensemble_run, merge_interventions, seed_groups
     from interp.interventions import dumps, run as run_loop
     from interp.models import load_model

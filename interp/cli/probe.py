@@ -56,18 +56,13 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-    import time
-
-    import torch
-
     from interp.capture.spec import parse_int_list
     from interp.cli.options import check_device
-    from interp.errors import InputError, check_range, check_seed
+    from interp.errors import check_range, check_seed
     from interp.outputs import claim_folder
-    from interp.store import TraceStore
-    from probes.report import OUTPUTS as REPORT_OUTPUTS, n_label, sample_counts, write_report
-    from probes.sweep import OUTPUTS as TABLE_OUTPUTS, SweepSettings, attach_control, save_table, sweep
+    from probes.report import OUTPUTS as REPORT_OUTPUTS, n_label
+    from probes.study import probe_store
+    from probes.sweep import OUTPUTS as TABLE_OUTPUTS, SweepSettings
     from probes.targets import check_targets
 
     # validate everything before reading activations or writing anything
@@ -89,58 +84,9 @@ def run(args: argparse.Namespace) -> int:
     out = claim_folder(args.out, TABLE_OUTPUTS + REPORT_OUTPUTS, overwrite=args.overwrite)
     check_seed(args.seed, "--seed")
     check_device(args.device, allow_auto=True)
-    stores = [TraceStore.open(args.trace)]
-    if args.control:
-        stores.append(TraceStore.open(args.control))
-        if stores[1].attrs.get("spec") != stores[0].attrs.get("spec"):
-            raise InputError(f"control {args.control!r} was not traced the same way as {args.trace!r} "
-                             "(its capture spec differs): trace the random model with the same options")
-        if set(stores[1].sample_ids()) != set(stores[0].sample_ids()):
-            raise InputError(f"control {args.control!r} does not hold the same samples as {args.trace!r}: "
-                             "trace the random model on the same tasks and seeds")
-        if stores[1].attrs.get("fingerprint") == stores[0].attrs.get("fingerprint"):
-            raise InputError(f"control {args.control!r} holds the same model as {args.trace!r}: "
-                             "the control must be a randomly initialised model")
-
-    num_layers, depth_from = _depth(args, stores[0], layers)
-    previous = torch.get_num_threads()
-    torch.set_num_threads(args.threads or previous)
-    try:
-        started = time.perf_counter()
-        rows = sweep(stores[0], args.targets, layers=layers, steps=steps, branches=args.branch, settings=settings)
-        if len(stores) > 1:
-            # same labels as the main trace: output-based targets stay the trained model's answers
-            control = sweep(stores[1], args.targets, layers=layers, steps=steps, branches=args.branch,
-                            settings=settings, label_store=stores[0])
-            attach_control(rows, control)
-        seconds = time.perf_counter() - started
-    finally:
-        torch.set_num_threads(previous)
-        for s in stores:
-            s.close()
-    meta = {"trace": str(args.trace), "control": args.control, "seconds": round(seconds, 2),
-            "model_name": stores[0].attrs.get("model_name"), "fingerprint": stores[0].attrs.get("fingerprint")}
-    save_table(rows, out, settings=settings, meta=meta)
-    counts = sample_counts(rows)
-    if counts["test_mazes"] is not None and counts["test_mazes"] < args.min_test_mazes:
-        print(f"cos probe: warning: only {counts['test_mazes']} held-out maze(s) (minimum {args.min_test_mazes}): "
-              "the intervals mean little and no target is called decodable; trace more mazes", file=sys.stderr)
-    paths = write_report(rows, out, frac=args.band_frac, source=f"cos probe {args.trace}", num_layers=num_layers,
-                         min_test_mazes=args.min_test_mazes, depth_from=depth_from)
-    print(f"{out}: {len(rows)} probes in {seconds:.1f} s ({n_label(counts)}); report {paths['markdown']}")
+    done = probe_store(args.trace, out, targets=args.targets, control=args.control, settings=settings, layers=layers,
+                       steps=steps, branches=args.branch, band_frac=args.band_frac, num_layers=args.num_layers,
+                       min_test_mazes=args.min_test_mazes, threads=args.threads, source=f"cos probe {args.trace}")
+    print(f"{out}: {len(done['rows'])} probes in {done['seconds']:.1f} s ({n_label(done['counts'])}); "
+          f"report {done['paths']['markdown']}")
     return 0
-
-
-def _depth(args, store, layers) -> tuple[int | None, str]:
-    """The model's number of blocks for relative depth, and where that number came from."""
-    from interp.errors import InputError
-
-    if args.num_layers is not None:
-        num_layers, source = args.num_layers, f"the model's last block (--num-layers {args.num_layers})"
-    else:
-        captured = store.layers(args.site.split("}", 1)[-1].lstrip("."))
-        num_layers = max(captured) + 1 if captured else None
-        source = "the deepest block in the trace (give --num-layers if the trace skipped the last blocks)"
-    if layers is not None and args.num_layers is not None and max(layers) >= num_layers:
-        raise InputError(f"--layers {args.layers} goes past the model's {num_layers} blocks (--num-layers)")
-    return num_layers, source

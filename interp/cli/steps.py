@@ -90,7 +90,8 @@ def _from_store(args, rows):
 def _from_run(args, rows):
     import numpy as np
 
-    from interp.cli.trace import find_tasks, prepare
+    from interp.cli.trace import prepare
+    from interp.tasks.folders import find_tasks
     from interp.errors import InputError, check_range
     from interp.models import load_model
     from interp.interventions import observe, run

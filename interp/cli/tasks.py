@@ -40,60 +40,14 @@ def register(subparsers) -> None:
     score.set_defaults(func=run_score)
 
 
-def task_folder_name(size: int, seed: int) -> str:
-    """Folder name of one maze in ``cos tasks make`` output."""
-    return f"maze{size}_s{seed}"
-
-
 def run_make(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from interp.tasks.folders import make_tasks
 
-    from interp.outputs import check_output_dir
-    from interp.errors import MAX_SEED, InputError, check_choice, check_finite, check_range, check_seed
-    from interp.tasks import PALETTES, generate_maze
-    from interp.tasks.maze import MAX_SIZE, MIN_SIZE
-    from interp.tasks.render import MAX_PX_PER_UNIT
-    from interp.tasks.vbvr import MAX_FPS, VIDEO_FORMATS, check_writable, save_task
-    from interp.tasks.video_io import has_ffmpeg
-
-    for size in args.sizes:
-        check_range("maze size", size, MIN_SIZE, MAX_SIZE)
-    check_range("count", args.count, 1, 10**7)
-    check_range("frames", args.frames, 2, 10_000)
-    check_range("px", args.px, 1, MAX_PX_PER_UNIT)
-    check_choice("palette", args.palette, tuple(PALETTES))
-    check_choice("video format", args.video_format, VIDEO_FORMATS)
-    if args.video_format == "mp4" and not has_ffmpeg():
-        raise InputError("video format 'mp4' needs imageio and imageio-ffmpeg: pip install 'cos-interp[video]'")
-    check_seed(args.seed, "--seed")
-    if args.seed + args.count - 1 > MAX_SEED:
-        raise InputError(f"--seed {args.seed} with --count {args.count} runs past the largest seed {MAX_SEED}")
-    check_finite("--fps", args.fps, 0, MAX_FPS, low_open=True)
-    check_finite("extra_openings", args.extra_openings, 0, 1)
-    if args.min_route_cells is not None:
-        check_range("--min-route-cells", args.min_route_cells, 1, MAX_SIZE * MAX_SIZE)
-    out = check_output_dir(args.out)
-    jobs = [(size, args.seed + i) for size in dict.fromkeys(args.sizes) for i in range(args.count)]
-    for size, seed in jobs:
-        check_writable(out / task_folder_name(size, seed), overwrite=args.overwrite)
-    # every maze is made before anything is written, so a bad option leaves the disk untouched;
-    # generation takes about a millisecond per maze, so only big batches get a bar
-    mazes = [
-        generate_maze(size, seed, extra_openings=args.extra_openings, min_route_cells=args.min_route_cells)
-        for size, seed in tqdm(jobs, desc="generate", unit="maze", leave=False, disable=len(jobs) < 2000)
-    ]
-    for (size, seed), maze in tqdm(list(zip(jobs, mazes)), desc="write", unit="task"):
-        save_task(
-            maze,
-            out / task_folder_name(size, seed),
-            num_frames=args.frames,
-            px_per_unit=args.px,
-            palette=args.palette,
-            video_format=args.video_format,
-            fps=args.fps,
-            overwrite=args.overwrite,
-        )
-    print(f"wrote {len(jobs)} task folders to {out}")
+    folders = make_tasks(args.out, sizes=args.sizes, count=args.count, seed=args.seed, num_frames=args.frames,
+                         px_per_unit=args.px, palette=args.palette, extra_openings=args.extra_openings,
+                         min_route_cells=args.min_route_cells, video_format=args.video_format, fps=args.fps,
+                         overwrite=args.overwrite)
+    print(f"wrote {len(folders)} task folders to {folders[0].parent}")
     return 0
 
 

@@ -41,25 +41,6 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def find_tasks(folders: list[str]) -> list:
-    """Load task folders; a folder without ``first_frame.png`` contributes its task subfolders."""
-    from pathlib import Path
-
-    from interp.errors import InputError
-    from interp.tasks.vbvr import load_task
-
-    tasks = []
-    for folder in map(Path, folders):
-        if folder.is_dir() and not (folder / "first_frame.png").is_file():
-            children = sorted(p for p in folder.iterdir() if (p / "first_frame.png").is_file())
-            if not children:
-                raise InputError(f"{str(folder)!r} is neither a task folder nor a folder of task folders")
-            tasks.extend(load_task(child) for child in children)
-        else:
-            tasks.append(load_task(folder))
-    return tasks
-
-
 def warn_frames(model, tasks) -> None:
     """Say so when a task's ground truth has another frame count than the organism generates."""
     import sys
@@ -110,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from interp.errors import InputError, check_finite, check_range
     from interp.models import load_model
     from interp.store.layout import check_sample_ids
+    from interp.tasks.folders import find_tasks
 
     sites = [s.strip() for s in args.sites.split(",") if s.strip()]
     layers = None if args.layers is None else parse_ints(args.layers, "layer", 0, 10_000)

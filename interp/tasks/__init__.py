@@ -54,6 +54,8 @@ __all__ = [
     "load_task",
     "read_video",
     "write_video",
+    "make_tasks",
+    "find_tasks",
 ]
 
 # scoring and file I/O pull in scipy and Pillow: loaded on first use, so data workers that only
@@ -68,6 +70,8 @@ _LAZY = {
     "load_task": "vbvr",
     "read_video": "video_io",
     "write_video": "video_io",
+    "make_tasks": "folders",
+    "find_tasks": "folders",
 }
 
 
