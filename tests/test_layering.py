@@ -37,6 +37,7 @@ LAYERS = {
     "interp.sampling": "models + loop",
     "interp.organism.model": "models + loop",
     "interp.organism.config": "models + loop",
+    "interp.organism.walk_model": "models + loop",
     # every causal edit, and nothing about any task
     "interp.interventions": "interventions",
     # recording a run into the trace store, and the store itself
