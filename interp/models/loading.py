@@ -16,6 +16,7 @@ PIPELINE_ADAPTERS = {
     "WanPipeline": "WanModel",
     "WanImageToVideoPipeline": "WanModel",
     "HunyuanVideoPipeline": "HunyuanVideoModel",
+    "HunyuanVideo15Pipeline": "HunyuanVideo15Model",
     "LTXPipeline": "LTXModel",
     "CogVideoXPipeline": "CogVideoXModel",
     "MochiPipeline": "MochiModel",

@@ -73,6 +73,24 @@ def _hunyuan():
                                 tokenizer_2=None)
 
 
+def _hunyuan15():
+    from diffusers import (AutoencoderKLHunyuanVideo15, FlowMatchEulerDiscreteScheduler, HunyuanVideo15Pipeline,
+                           HunyuanVideo15Transformer3DModel)
+    from diffusers.guiders import ClassifierFreeGuidance
+
+    torch.manual_seed(0)
+    transformer = HunyuanVideo15Transformer3DModel(
+        in_channels=9, out_channels=4, num_attention_heads=2, attention_head_dim=8, num_layers=2, num_refiner_layers=1,
+        text_embed_dim=16, text_embed_2_dim=8, image_embed_dim=12, rope_axes_dim=(2, 2, 4), target_size=32,
+        task_type="t2v").eval()
+    torch.manual_seed(0)
+    vae = AutoencoderKLHunyuanVideo15(latent_channels=4, block_out_channels=(8, 8, 8, 8, 8), layers_per_block=1,
+                                      spatial_compression_ratio=16, temporal_compression_ratio=4).eval()
+    return HunyuanVideo15Pipeline(text_encoder=None, tokenizer=None, transformer=transformer, vae=vae,
+                                  scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0), text_encoder_2=None,
+                                  tokenizer_2=None, guider=ClassifierFreeGuidance(guidance_scale=4.0))
+
+
 def _ltx():
     from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXPipeline, LTXVideoTransformer3DModel
 
@@ -165,6 +183,14 @@ TINY_MODELS: dict[str, TinyModel] = {
          "negative_pooled_prompt_embeds": lambda: _embeds(4, 1, 8)[0],
          "negative_prompt_attention_mask": lambda: torch.ones(1, 6)},
         {"true_cfg_scale": 1.0}),
+    "hunyuan-video-1.5": TinyModel(
+        _hunyuan15,
+        dict(prompt_embeds=lambda: _embeds(1, 6, 16), prompt_embeds_mask=lambda: torch.ones(1, 6),
+             prompt_embeds_2=lambda: _embeds(2, 5, 8), prompt_embeds_mask_2=lambda: torch.ones(1, 5),
+             negative_prompt_embeds=lambda: _embeds(3, 6, 16), negative_prompt_embeds_mask=lambda: torch.ones(1, 6),
+             negative_prompt_embeds_2=lambda: _embeds(4, 5, 8), negative_prompt_embeds_mask_2=lambda: torch.ones(1, 5),
+             height=32, width=32, num_frames=5),
+        {}, {"guidance_scale": 1.0}),
     "ltx": TinyModel(
         _ltx,
         dict(prompt_embeds=lambda: _embeds(1, 6, 32), prompt_attention_mask=lambda: torch.ones(1, 6),
@@ -242,6 +268,25 @@ def run_kwargs(name: str, guidance: bool = True) -> dict:
     entry = TINY_MODELS[name]
     merged = {**entry.inputs, **(entry.guidance if guidance else entry.no_guidance)}
     return {k: (v() if callable(v) else v) for k, v in merged.items()}
+
+
+def run_pipeline(name: str, pipe, *, guidance: bool = True, **options):
+    """Entry ``name``'s run through the diffusers pipeline itself (the oracle of the conformance
+    tests); ``options`` go to the pipeline's call (``num_inference_steps``, ``generator``...).
+
+    A pipeline whose guidance lives in its guider (HunyuanVideo 1.5) gets the run's scale set on
+    the guider for the call.
+    """
+    kwargs = {**run_kwargs(name, guidance), **options}
+    guider = getattr(pipe, "guider", None)
+    if guider is None:
+        return pipe(**kwargs)
+    saved = guider.guidance_scale
+    guider.guidance_scale = kwargs.pop("guidance_scale", saved)
+    try:
+        return pipe(**kwargs)
+    finally:
+        guider.guidance_scale = saved
 
 
 def tiny_model(name: str, *, guidance: bool = True, seeds=(7,)):

@@ -15,7 +15,7 @@ import torch
 from interp.capture import CaptureSpec, capture
 from interp.interventions import At, Collect, Intervention, Patch, run, run_with_cache
 from interp.models import load_model
-from interp.models.tiny_zoo import TINY_MODELS, run_kwargs
+from interp.models.tiny_zoo import TINY_MODELS, run_kwargs, run_pipeline
 from interp.interventions import run
 from tests.sampling.loop_states import loop_states
 from interp.sites import LOOP_KINDS
@@ -47,8 +47,8 @@ def as_pipeline_latents(model, latents):
 @pytest.mark.parametrize("guidance", [False, True], ids=["no-guidance", "guidance"])
 def test_sampling_equals_pipeline_bitwise(family, guidance):
     name, pipe, model = family
-    expected = pipe(**run_kwargs(name, guidance), num_inference_steps=steps_of(name),
-                    generator=torch.Generator().manual_seed(7), output_type="latent").frames
+    expected = run_pipeline(name, pipe, guidance=guidance, num_inference_steps=steps_of(name),
+                            generator=torch.Generator().manual_seed(7), output_type="latent").frames
     result = run(model, inputs_of(name, model, guidance), num_steps=steps_of(name), decode=False, progress=False)
     assert torch.equal(as_pipeline_latents(model, result.latents), expected)
     if name == "wan22-a14b":  # both experts ran
@@ -195,8 +195,8 @@ def test_load_model_reads_the_saved_pipeline_offline(family, tmp_path, monkeypat
     loaded = load_model(tmp_path / name)
     assert type(loaded) is type(model) and loaded.fingerprint() == model.fingerprint()
     got = run(loaded, inputs_of(name, loaded), num_steps=2, decode=False, progress=False).latents
-    expected = loaded.pipe(**run_kwargs(name), num_inference_steps=2, generator=torch.Generator().manual_seed(7),
-                           output_type="latent").frames
+    expected = run_pipeline(name, loaded.pipe, num_inference_steps=2, generator=torch.Generator().manual_seed(7),
+                            output_type="latent").frames
     assert torch.equal(as_pipeline_latents(loaded, got), expected)
     # Weights read from disk (memory-mapped) may take other CPU kernels than the in-memory copy: close, not bitwise.
     in_memory = run(model, inputs_of(name, model), num_steps=2, decode=False, progress=False).latents
