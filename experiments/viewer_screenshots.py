@@ -4,7 +4,8 @@ Builds the viewer of ``--store`` (the demo's trace) with the published patching 
 sweep, opens it from disk and saves one PNG per view into ``--out``::
 
     cos demo --out outputs/demo
-    python experiments/viewer_screenshots.py --store outputs/demo/trace.h5 --out docs/viewer
+    python experiments/viewer_screenshots.py --store outputs/demo/trace.h5 --out docs/viewer \
+        --probe-store /tmp/bv/trace.h5      # a store of several mazes (bench_viewer.py's) for the probe map
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ def main() -> None:
     parser.add_argument("--out", default="docs/viewer", help="folder for the PNGs")
     parser.add_argument("--step", type=int, default=4, help="denoising step shown (index)")
     parser.add_argument("--layer", type=int, default=6, help="layer of the token map shown")
+    parser.add_argument("--probe-store", help="a store of several samples for the probe-score map (probes are "
+                                              "fitted on the other samples, so one sample is not enough)")
+    parser.add_argument("--probe-map", default="route", help="maze target of the probe-score map")
     args = parser.parse_args()
 
     from selenium.webdriver.support.ui import Select
@@ -75,6 +79,20 @@ def main() -> None:
         shot("probes", "probes.png", lambda: Select(driver.find_element("id", "probe-target")).select_by_value("cond/route"))
         shot("cos", "chain_of_steps.png")
         errors = console_errors(driver)
+        if args.probe_store:
+            probe_folder = folder.parent / "probe-viewer"
+            build_viewer(args.probe_store, probe_folder, probe_map=args.probe_map, progress=True)
+            driver.get((probe_folder / "index.html").as_uri())
+            time.sleep(1.0)
+            driver.execute_script("const s = document.getElementById('step'); s.value = arguments[0];"
+                                  "s.dispatchEvent(new Event('input'));", args.step)
+
+            def probe_view():
+                Select(driver.find_element("id", "layer")).select_by_value(str(args.layer))
+                Select(driver.find_element("id", "map-kind")).select_by_value("probe")
+
+            shot("maps", "token_maps_probe.png", probe_view)
+            errors += console_errors(driver)
         if errors:
             raise SystemExit(f"the page logged errors: {errors}")
     finally:

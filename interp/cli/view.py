@@ -22,6 +22,9 @@ def register(subparsers) -> None:
     parser.add_argument("--cos", metavar="JSON", default=None,
                         help="metrics.json of `cos cos-metrics` (default: computed from the store when it holds "
                              "pixel x0_hat of maze tasks)")
+    parser.add_argument("--probe-map", metavar="TARGET", default=None,
+                        help="also map a linear probe's score per token for this maze target (wall, route, "
+                             "distance, ...), each sample scored by probes fitted on the others")
     parser.add_argument("--serve", action="store_true", help="serve the viewer on 127.0.0.1 until Ctrl-C")
     parser.add_argument("--port", type=int, default=8000, help="port for --serve (0: any free port)")
     parser.add_argument("--overwrite", action="store_true", help="replace a viewer already in --out")
@@ -34,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_range("--port", args.port, 0, 65535)
     info = build_viewer(args.store, args.out, patch=args.patch, probes=args.probes, cos=args.cos,
-                        overwrite=args.overwrite)
+                        probe_map=args.probe_map, overwrite=args.overwrite)
     index = info["index"].resolve()
     print(f"{info['out']}: viewer of {info['samples']} samples ({info['bytes'] / 1e6:.1f} MB of pictures and data, "
           f"built in {info['seconds']:.1f} s)")

@@ -14,10 +14,11 @@ from importlib import resources
 from pathlib import Path
 
 from interp.errors import InputError
+from interp.outputs import claim_folder
 
 #: the entries a viewer folder holds; only these are ever replaced
-ENTRIES = ("index.html", "viewer.js", "viewer.css", "data")
-STATIC = ("index.html", "viewer.js", "viewer.css")
+ENTRIES = ("index.html", "viewer.js", "charts.js", "viewer.css", "data")
+STATIC = ("index.html", "viewer.js", "charts.js", "viewer.css")
 
 
 def default_out(store_path: str | os.PathLike) -> Path:
@@ -27,24 +28,13 @@ def default_out(store_path: str | os.PathLike) -> Path:
 
 
 def check_out(out: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """``out`` can hold a viewer: a folder (or creatable), writable, and not holding one unless ``overwrite``."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {str(out)!r} exists and is not a folder")
-    existing = out
-    while not existing.exists() and existing.parent != existing:
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(f"--out {str(out)!r}: cannot write into {str(existing)!r}")
-    found = [name for name in ENTRIES if (out / name).exists()]
-    if found and not overwrite:
-        raise InputError(f"--out {str(out)!r} already holds {', '.join(found)}: pass --overwrite to replace "
-                         "them, or choose another folder")
-    return out
+    """``out`` can hold a viewer (the output rule of :mod:`interp.outputs`): a folder, or creatable,
+    writable, and holding no viewer unless ``overwrite``."""
+    return claim_folder(out, ENTRIES, overwrite=overwrite)
 
 
 def build_viewer(store, out: str | os.PathLike | None = None, *, patch=None, probes=None, cos=None,
-                 overwrite: bool = False, progress: bool = True) -> dict:
+                 probe_map: str | None = None, overwrite: bool = False, progress: bool = True) -> dict:
     """Write the viewer of ``store`` (a path or an open :class:`~interp.store.TraceStore`) into ``out``.
 
     Args:
@@ -54,6 +44,8 @@ def build_viewer(store, out: str | os.PathLike | None = None, *, patch=None, pro
         probes: a ``cos probe`` output folder to show as probe heatmaps with their controls.
         cos: a ``cos cos-metrics`` ``metrics.json`` (or its folder); by default the metrics are
             computed from the store when it holds pixel x0_hat of maze tasks.
+        probe_map: a maze target of :mod:`probes.targets` (``wall``, ``route``, ``distance``, ...) whose
+            linear probe scores every token, as a third token map (:mod:`interp.viewer.probe_maps`).
         overwrite: replace a viewer already in ``out``.
         progress: show a tqdm bar over samples.
 
@@ -91,6 +83,12 @@ def build_viewer(store, out: str | os.PathLike | None = None, *, patch=None, pro
             pixels = _is_pixels(store)
             manifest = store_manifest(store, sites, skipped, pixels=pixels)
             given_cos = extras.cos_from_file(cos) if cos is not None else None
+            maps = None
+            if probe_map is not None:
+                from interp.viewer.probe_maps import ProbeMaps
+
+                maps = ProbeMaps(store, sites, probe_map, progress=progress)
+                manifest["probe_map"] = maps.describe()
             manifest["views"] = {"patch": patch is not None, "probes": probes is not None}
             if patch is not None:
                 write_chunk(data / "patch.js", "patch", 0, extras.patching(patch, data))
@@ -99,7 +97,7 @@ def build_viewer(store, out: str | os.PathLike | None = None, *, patch=None, pro
             with_cos = 0
             for index, sample_id in enumerate(tqdm(store.sample_ids(), desc="viewer", disable=not progress)):
                 folder = data / f"s{index}"
-                chunk = sample_chunk(store, sample_id, folder, sites, pixels=pixels)
+                chunk = sample_chunk(store, sample_id, folder, sites, pixels=pixels, probe_maps=maps)
                 chunk["cos"] = (given_cos or {}).get(sample_id) if given_cos is not None \
                     else (extras.cos_from_store(store, sample_id) if pixels else None)
                 with_cos += chunk["cos"] is not None
@@ -126,7 +124,7 @@ def _publish(tmp: Path, out: Path) -> None:
     old = out / f".old-{os.getpid()}"
     old.mkdir(exist_ok=True)
     try:
-        for name in ("data", "viewer.js", "viewer.css", "index.html"):  # the page last: it names the rest
+        for name in ("data", "viewer.js", "charts.js", "viewer.css", "index.html"):  # the page last: it names the rest
             if (out / name).exists():
                 os.replace(out / name, old / name)
             os.replace(tmp / name, out / name)

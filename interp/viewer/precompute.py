@@ -83,19 +83,14 @@ def to_uint8(x0_pixels: np.ndarray) -> np.ndarray:
     return ((np.clip(np.asarray(x0_pixels, np.float32), -1, 1) + 1) * 127.5).round().astype(np.uint8)
 
 
-_MAGMA = None
+def magma(values: np.ndarray, low: float, high: float, name: str = "magma") -> np.ndarray:
+    """Colour ``values`` with a matplotlib colour map between ``low`` and ``high``; NaN (no token) is grey."""
+    from matplotlib import colormaps
 
-
-def magma(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Colour ``values`` with matplotlib's magma between ``low`` and ``high``; NaN (no token) is grey."""
-    global _MAGMA
-    if _MAGMA is None:
-        from matplotlib import colormaps
-
-        _MAGMA = (colormaps["magma"](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
+    table = (colormaps[name](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
     scaled = (np.asarray(values, np.float64) - low) / max(high - low, 1e-12)
     index = (np.clip(np.nan_to_num(scaled), 0, 1) * 255).round().astype(np.int64)
-    out = _MAGMA[index]
+    out = table[index]
     out[~np.isfinite(values)] = 128
     return out
 
@@ -124,7 +119,7 @@ def _grid_dims(grid: np.ndarray) -> tuple[int, int, int]:
     return tuple(int(grid[:, i].max()) + 1 for i in range(3))
 
 
-def sample_chunk(store, sample_id: str, folder: Path, sites: list[str], *, pixels: bool) -> dict:
+def sample_chunk(store, sample_id: str, folder: Path, sites: list[str], *, pixels: bool, probe_maps=None) -> dict:
     """Write one sample's sprites into ``folder``; return the data of its ``sample.js``."""
     folder.mkdir(parents=True, exist_ok=True)
     meta = store.meta(sample_id)
@@ -148,11 +143,11 @@ def sample_chunk(store, sample_id: str, folder: Path, sites: list[str], *, pixel
         picks = frame_picks(len(video))
         out["video"] = sprite(video[None, picks], folder / "video.png") | {"frames": picks}
     for site in sites:
-        out["sites"][site] = _site_maps(store, sample_id, site, steps, folder)
+        out["sites"][site] = _site_maps(store, sample_id, site, steps, folder, probe_maps)
     return out
 
 
-def _site_maps(store, sample_id: str, site: str, steps: list[int], folder: Path) -> dict:
+def _site_maps(store, sample_id: str, site: str, steps: list[int], folder: Path, probe_maps=None) -> dict:
     grid = store.token_grid(site)
     X = store.read(sample_id, site, steps=steps)  # [S, T, D], read once
     norms = np.stack([token_norms(x, grid) for x in X])  # [S, F, H, W]
@@ -165,10 +160,19 @@ def _site_maps(store, sample_id: str, site: str, steps: list[int], folder: Path)
     norm_sprite = sprite(magma(norms[:, picks], low, high), folder / f"{name}.norm.png")
     pca_sprite = sprite((np.nan_to_num(colours[:, picks], nan=0.5) * 255).round().astype(np.uint8),
                         folder / f"{name}.pca.png")
-    del X
-    return {"frames": picks, "norm": norm_sprite | {"frames": picks, "range": [round(low, 4), round(high, 4)]},
-            "pca": pca_sprite | {"frames": picks, "explained": [round(float(e), 4) for e in pca.explained]},
-            "mean_norm": finite(np.nanmean(norms, axis=(2, 3)))}  # [S, F]: for the labels under the maps
+    out = {"frames": picks, "norm": norm_sprite | {"frames": picks, "range": [round(low, 4), round(high, 4)]},
+           "pca": pca_sprite | {"frames": picks, "explained": [round(float(e), 4) for e in pca.explained]},
+           "mean_norm": finite(np.nanmean(norms, axis=(2, 3)))}  # [S, F]: for the labels under the maps
+    if probe_maps is not None:
+        values, per_step = probe_maps.scores(site, sample_id, X)
+        labels = probe_maps.labels[site][sample_id]
+        undefined = labels < 0 if probe_maps.kind == "class" else ~np.isfinite(labels)
+        values = np.where(undefined[None, :], np.nan, values)  # grey where the target is not defined (e.g. walls)
+        top = 1.0 if probe_maps.kind == "class" else float(np.nanmax([np.nanmax(v) for v in probe_maps.labels[site].values()]))
+        placed = np.stack([place(v, grid) for v in values])[:, picks]
+        out["probe"] = sprite(magma(placed, 0.0, top, "viridis"), folder / f"{name}.probe.png") | {
+            "frames": picks, "range": [0.0, round(top, 4)], "score": finite(per_step)}
+    return out
 
 
 def _task_summary(task: dict) -> dict:

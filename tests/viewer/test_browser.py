@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(REASON is not None, reason=f"no headless browser
 @pytest.fixture(scope="module")
 def page(tiny_trace, tmp_path_factory):
     out = tmp_path_factory.mktemp("browser") / "viewer"
-    build_viewer(tiny_trace, out, patch=PATCH, probes=PROBES, progress=False)
+    build_viewer(tiny_trace, out, patch=PATCH, probes=PROBES, probe_map="route", progress=False)
     driver = chromium()
     driver.get((out / "index.html").as_uri())  # from disk: no server
     wait_for(driver, lambda: driver.find_element("id", "step-label").text.startswith("step 0"))
@@ -86,6 +86,9 @@ def test_site_layer_and_map_pickers_switch_the_token_map(page):
     pick(page, "map-kind", "pca")
     wait_for(page, lambda: "PCA colours" in title(page, "maps"))
     assert "principal components" in page.find_element("css selector", "#maps-body .key").text
+    pick(page, "map-kind", "probe")
+    wait_for(page, lambda: "linear probe score for route" in title(page, "maps"))
+    assert "Held-out accuracy on this sample at this step" in page.find_element("css selector", "#maps-body .units").text
     pick(page, "frame", "2")
     wait_for(page, lambda: "frame 2" in title(page, "maps"))
     assert len(page.find_elements("css selector", "#maps-body .strip")[1].find_elements("css selector", ".frame")) == 1

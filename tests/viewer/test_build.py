@@ -132,3 +132,30 @@ def test_interp_view_is_the_viewer():
     from interp.viewer import view as direct
 
     assert interp.view is direct
+
+
+def test_probe_maps_score_each_sample_with_probes_fitted_on_the_others(tiny_trace, tmp_path):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from probes.labels import label_matrix
+
+    out = build_viewer(tiny_trace, tmp_path / "v", probe_map="route", progress=False)["out"]
+    assert chunk(out / "data/manifest.js")["probe_map"]["target"] == "route"
+    site = "blocks.6.resid_post"
+    with TraceStore.open(tiny_trace) as store:
+        ids = store.sample_ids()
+        labels = label_matrix(store, ids, ["route"], store.token_grid(site))["route"]
+        X = [store.read(i, site) for i in ids]
+    for test in (0, 1):  # two samples, two folds: each is scored by a probe fitted on the other alone
+        train = 1 - test
+        y = np.tile(labels[train], len(X[train]))
+        keep = y >= 0
+        oracle = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=1000))
+        oracle.fit(X[train].reshape(-1, X[train].shape[-1])[keep], y[keep])
+        mask = labels[test] >= 0
+        expected = [float((oracle.predict(x[mask]) == labels[test][mask]).mean()) for x in X[test]]
+        got = chunk(out / f"data/s{test}/sample.js")["sites"][site]["probe"]["score"]
+        assert got == pytest.approx(expected, abs=0.03)
+    assert main(["view", str(tiny_trace), "--out", str(tmp_path / "w"), "--probe-map", "open_sides"]) == 2
