@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 OUT ?= outputs/demo
 
-.PHONY: setup demo test docs bench clean reproduce browser
+.PHONY: setup demo demo-walk test docs bench clean reproduce browser
 
 $(VENV)/.installed: setup.cfg setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ setup: $(VENV)/.installed
 
 demo: setup
 	$(VENV)/bin/cos demo --out $(OUT)
+
+# the same on the second organism (maze-walk-tiny: two experts, a prompt, guidance)
+demo-walk: setup
+	$(PY) -m interp.organism.walk_demo --out $(OUT)-walk
 	$(VENV)/bin/cos view $(OUT)/trace.h5 --out $(OUT)/viewer --overwrite
 
 # Debian's chromium and its driver, for the viewer's browser tests (which skip, saying why, without them)

@@ -20,6 +20,7 @@ import torch
 
 from interp.errors import InputError
 from interp.models.base import ArchitectureSpec, LoopInputs, VideoModel, generators_for
+from interp.tasks.walk import as_walk_first_frame
 
 WALKER_SPEC = ArchitectureSpec(family="wan-walker", expert_names=("transformer", "transformer_2"))
 
@@ -54,7 +55,8 @@ class WalkerModel(VideoModel):
                 guidance_scale: float | None = None, num_frames: int | None = None, task: str | None = None) -> LoopInputs:
         """x_T and both guidance branches for uint8 first frames ``[B, H, W, 3]`` (or one ``[H, W, 3]``).
 
-        ``prompt`` names the target (``"goal"`` or ``"key"``); ``task`` is accepted as its alias
+        Plain maze images get the agent on the start and a key (:func:`interp.tasks.walk.as_walk_first_frame`),
+        so the maze tools' tasks run on the walker. ``prompt`` names the target (``"goal"`` or ``"key"``); ``task`` is accepted as its alias
         (other tools pass ``task="maze"``, which means the default prompt). Guidance is off at
         ``guidance_scale`` 1 (one call per step, as in the Wan pipelines).
         """
@@ -66,6 +68,7 @@ class WalkerModel(VideoModel):
             frames = frames[None]
         if frames.ndim != 4 or frames.shape[-1] != 3:
             raise InputError(f"first_frame must be uint8 [B, H, W, 3] or [H, W, 3]; got shape {frames.shape}")
+        frames = np.stack([as_walk_first_frame(f, cfg.px_per_unit) for f in frames])
         _, ph, pw = self.patch_size
         if frames.shape[1] % ph or frames.shape[2] % pw:
             raise InputError(f"image size {frames.shape[1]}x{frames.shape[2]} does not fit the patch {ph}x{pw}: "

@@ -192,3 +192,36 @@ def decode_walk_labels(video, units: int) -> np.ndarray:
     pal = walk_palette_array().astype(np.float32)
     dist = ((colours[..., None, :] - pal) ** 2).sum(-1)
     return dist.argmin(-1).astype(np.uint8)
+
+
+def as_walk_first_frame(image: np.ndarray, px_per_unit: int = 2) -> np.ndarray:
+    """A maze image as the walker's frame 0: uint8 ``[H, W, 3]``.
+
+    A walk frame (one showing the agent) is returned unchanged. A plain maze image (walls, floor,
+    start, goal, as :func:`interp.tasks.render.render_maze` draws it) gets the agent on its start
+    and, if it shows no key, a key on the cell farthest from the start along the floor (other than
+    the goal; the first such cell in row-major order), so every maze tool can give its mazes to the
+    walker.
+    """
+    frame = np.asarray(image)
+    if frame.ndim != 3 or frame.shape[-1] != 3 or frame.shape[0] != frame.shape[1]:
+        raise InputError(f"a maze image is square [H, W, 3], got shape {frame.shape}")
+    if frame.shape[0] % px_per_unit:
+        raise InputError(f"a {frame.shape[0]} px image does not divide into units of {px_per_unit} px")
+    labels = decode_walk_labels(frame, frame.shape[0] // px_per_unit)[0]
+    if (labels == AGENT).any():
+        return frame
+    starts, goals = np.argwhere(labels == START), np.argwhere(labels == GOAL)
+    if len(starts) != 1 or len(goals) != 1:
+        raise InputError(f"the maze image shows {len(starts)} start and {len(goals)} goal units: expected one of each")
+    start, goal = tuple(int(v) for v in starts[0]), tuple(int(v) for v in goals[0])
+    if not (labels == KEY).any():
+        U = labels.shape[0]
+        dist = np.asarray(_bfs((labels != WALL).ravel().tolist(), U, start[0] * U + start[1])).reshape(U, U)
+        dist[goal] = -1
+        centres = np.zeros_like(dist, dtype=bool)
+        centres[1::2, 1::2] = True
+        dist[~centres] = -1
+        labels[np.unravel_index(int(dist.argmax()), dist.shape)] = KEY
+    labels[start] = AGENT
+    return render_walk(labels, px_per_unit)

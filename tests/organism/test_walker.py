@@ -206,3 +206,19 @@ def test_docstring_examples(name):
 
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_plain_maze_image_becomes_a_walk_frame_with_agent_and_key():
+    from interp.tasks import generate_maze, render_maze
+    from interp.tasks.render import WALL
+    from interp.tasks.walk import as_walk_first_frame
+
+    maze = generate_maze(6, 2)
+    labels = decode_walk_labels(as_walk_first_frame(render_maze(maze, upto=0)), maze.units)[0]
+    assert [tuple(u) for u in np.argwhere(labels == AGENT)] == [maze.start]
+    assert len(np.argwhere(labels == KEY)) == 1 and np.array_equal(labels == WALL, maze.walls)
+    walk = generate_walk_maze(6, 2)
+    frame = render_walk(first_frame_labels(walk), 2)
+    assert np.array_equal(as_walk_first_frame(frame), frame)  # a walk frame is kept as it is
+    with pytest.raises(Exception, match="start"):
+        as_walk_first_frame(np.full((26, 26, 3), 255, np.uint8))
