@@ -20,13 +20,17 @@ import torch
 
 from interp.errors import InputError
 from interp.models.base import ArchitectureSpec, LoopInputs, VideoModel, generators_for
+from interp.models.organism import OrganismModel
 from interp.tasks.walk import as_walk_first_frame
 
 WALKER_SPEC = ArchitectureSpec(family="wan-walker", expert_names=("transformer", "transformer_2"))
 
 
-class WalkerModel(VideoModel):
+class WalkerModel(OrganismModel):
     """Adapter around :class:`interp.organism.walk_model.WalkOrganism`.
+
+    It is an organism adapter (pixel space, prepared from a maze image), so every tool that takes
+    the maze organism takes the walker; it differs in its two experts and its guidance.
 
     ``experts`` restricts the model to some of its experts (``("transformer",)`` runs the
     high-noise expert at every step), to measure what each expert does alone.
@@ -35,7 +39,7 @@ class WalkerModel(VideoModel):
     spec = WALKER_SPEC
 
     def __init__(self, walker, name: str | None = None, experts: tuple[str, ...] | None = None):
-        super().__init__()
+        VideoModel.__init__(self)  # not OrganismModel's: the walker holds two experts
         experts = tuple(experts or WALKER_SPEC.expert_names)
         for e in experts:
             if e not in WALKER_SPEC.expert_names:

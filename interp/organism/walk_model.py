@@ -44,6 +44,7 @@ class WalkConfig:
         boundary: noise level (sigma) at and above which the high-noise expert runs.
         guidance_scale: default classifier-free guidance scale.
         hold: final frames that hold the complete route.
+        palette: the maze palette the walk palette extends (``interp.tasks.walk.WALK_PALETTE``).
         units_per_frame: route units the agent walks per frame (more where a route is too long).
 
     Example:
@@ -68,6 +69,7 @@ class WalkConfig:
     guidance_scale: float = 2.0
     sizes_trained: list[int] = field(default_factory=list)
     extra_openings: float = 0.1
+    palette: str = "default"
     name: str = WALK_NAME
 
     def to_dict(self) -> dict:
