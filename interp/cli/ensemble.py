@@ -110,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
     summary = {"model": str(args.model), "k": args.k, "merge": args.merge, "steps": list(steps),
                "num_steps": num_steps, "ref": args.ref,
                "interventions": json.loads(dumps(merge_interventions(model, args.merge, groups, steps=steps,
-                                                                     num_steps=num_steps, shift=args.shift, ref=args.ref))),
+                                                                     num_steps=num_steps, shift=args.shift, ref=args.ref,
+                                                                     inputs=jobs[0][1][0]))),
                "command": args.command_line, "tasks": records}
     scored = [r for r in records if "exact" in r]
     if scored:

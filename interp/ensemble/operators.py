@@ -52,8 +52,9 @@ def check_merge(operator: str, k: int, steps: Sequence[int], num_steps: int, ref
 
 
 def merge_interventions(model, operator: str, groups: Sequence[Sequence[int]], *, steps: Sequence[int],
-                        num_steps: int, shift: float | None = None, ref: int = 0) -> list[Intervention]:
-    """The interventions that merge each group of rows with ``operator`` at each of ``steps``."""
+                        num_steps: int, shift: float | None = None, ref: int = 0, inputs=None) -> list[Intervention]:
+    """The interventions that merge each group of rows with ``operator`` at each of ``steps``
+    (``inputs``: the run's, for families whose schedule depends on the video size)."""
     from interp.sampling import schedule
 
     groups = [tuple(g) for g in groups]
@@ -63,7 +64,10 @@ def merge_interventions(model, operator: str, groups: Sequence[Sequence[int]], *
         return [Intervention(At("x_t", steps=steps), Merge(groups))]
     if operator == "x0_mean":
         return [Intervention(At("x0", steps=steps), Merge(groups))]
-    sigmas = schedule(model, num_steps, shift)[2].detach().cpu().double().tolist()
+    if not getattr(model, "flow_matching", True):
+        raise InputError(f"merge {operator!r} re-noises along a flow-matching path; {type(model).__name__} "
+                         "samples otherwise: use x0_mean or xt_mean")
+    sigmas = schedule(model, num_steps, shift, inputs)[2].detach().cpu().double().tolist()
     reduce = "mean" if operator == "x0_renoise" else "median"
     return [Intervention(At("x0", steps=[s]), RenoiseMerge(groups, sigma=sigmas[s], sigma_next=sigmas[s + 1],
                                                            ref=ref, reduce=reduce)) for s in steps]

@@ -58,7 +58,8 @@ def ensemble_run(model, inputs, *, k: int, operator: str, steps: Sequence[int], 
     last = max(steps)
     from interp.interventions import run
 
-    merges = merge_interventions(model, operator, groups, steps=steps, num_steps=num_steps, shift=shift, ref=ref)
+    merges = merge_interventions(model, operator, groups, steps=steps, num_steps=num_steps, shift=shift, ref=ref,
+                                 inputs=inputs)
     first = run(model, inputs, [*merges, *_within(interventions, start_step, last + 1)], num_steps=num_steps, shift=shift, start_step=start_step,
                 end_step=last + 1, decode=False, progress=progress)
     refs = [g[ref] for g in groups]

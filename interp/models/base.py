@@ -195,6 +195,9 @@ class VideoModel(nn.Module):
     name: str = "model"
     #: Whether ``prepare`` takes a first frame (``image=``); image-to-video adapters set it.
     image_to_video: bool = False
+    #: Whether x_t = (1 - sigma) x0 + sigma noise along the run (flow matching), which re-noising
+    #: edits assume; a family that samples otherwise (CogVideoX's DDIM) sets it False.
+    flow_matching: bool = True
 
     def __init__(self):
         super().__init__()

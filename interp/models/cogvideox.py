@@ -40,6 +40,7 @@ class CogVideoXModel(VideoModel):
     """Adapter for ``CogVideoXPipeline`` with a ``CogVideoXDDIMScheduler``."""
 
     spec = COGVIDEOX_SPEC
+    flow_matching = False
 
     def __init__(self, pipe, name: str | None = None):
         super().__init__()

@@ -8,10 +8,7 @@ import pytest
 
 from interp.models.tiny_zoo import save_tiny_pipeline
 
-#: size options each tiny folder accepts
-GEOMETRY = {"wan22-a14b": ["--height", "16", "--width", "16", "--frames", "5"],
-            "ltx": ["--height", "32", "--width", "32", "--frames", "9"],
-            "wan21-i2v": ["--height", "16", "--width", "16", "--frames", "5"]}
+from tiny_folders import GEOMETRY
 
 
 @pytest.fixture(scope="session")

@@ -10,13 +10,14 @@ import pytest
 from interp.cli.main import main as cos
 from interp.store import TraceStore
 
-from conftest import GEOMETRY
+from tiny_folders import GEOMETRY
 
 
-@pytest.mark.parametrize("name", ["wan22-a14b", "ltx"])
-def test_ensemble_merges_seeds_of_a_prompt(folders, name, tmp_path):
+@pytest.mark.parametrize("name, merge", [("wan22-a14b", "x0_mean"), ("ltx", "x0_renoise")])
+def test_ensemble_merges_seeds_of_a_prompt(folders, name, merge, tmp_path):
+    # LTX's schedule follows the video size: the re-noising merge reads it from the run's inputs
     assert cos(["ensemble", "--model", str(folders[name]), "--prompt", "a red ball rolls left", *GEOMETRY[name],
-                "--k", "2", "--merge", "x0_mean", "--at", "1", "--num-steps", "3", "--out", str(tmp_path)]) == 0
+                "--k", "2", "--merge", merge, "--at", "1", "--num-steps", "3", "--out", str(tmp_path)]) == 0
     record = json.loads((tmp_path / "ensemble.json").read_text())
     assert record["k"] == 2 and len(record["tasks"]) == 1
 
@@ -33,3 +34,14 @@ def test_trace_of_a_batched_guidance_family_stores_both_branches(folders, tmp_pa
         cond = store.read(sample, "blocks.1.attn2.out", branch="cond")
         uncond = store.read(sample, "blocks.1.attn2.out", branch="uncond")
         assert cond.shape == uncond.shape and not np.array_equal(cond, uncond)
+
+
+def test_renoising_merge_is_refused_where_sampling_is_not_flow_matching():
+    from interp.ensemble import merge_interventions, seed_groups
+    from interp.errors import InputError
+    from interp.models.tiny_zoo import tiny_model
+
+    model, inputs = tiny_model("cogvideox", seeds=(0, 1))
+    with pytest.raises(InputError, match="x0_mean or xt_mean"):
+        merge_interventions(model, "x0_renoise", seed_groups(1, 2), steps=[1], num_steps=3, inputs=inputs)
+    assert merge_interventions(model, "x0_mean", seed_groups(1, 2), steps=[1], num_steps=3, inputs=inputs)

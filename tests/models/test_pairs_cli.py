@@ -11,7 +11,7 @@ from PIL import Image
 from interp.cli.main import main as cos
 from interp.interventions import PatchGrid
 
-from conftest import GEOMETRY
+from tiny_folders import GEOMETRY
 
 def patch(folders, name, out, *extra):
     return cos(["patch", "--model", str(folders[name]), *GEOMETRY[name], *extra, "--out", str(out)])

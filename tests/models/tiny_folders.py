@@ -1,0 +1,6 @@
+"""Size options of the tiny pipeline folders the command-line tests use."""
+
+#: size options each tiny folder accepts
+GEOMETRY = {"wan22-a14b": ["--height", "16", "--width", "16", "--frames", "5"],
+            "ltx": ["--height", "32", "--width", "32", "--frames", "9"],
+            "wan21-i2v": ["--height", "16", "--width", "16", "--frames", "5"]}
