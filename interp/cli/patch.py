@@ -206,7 +206,7 @@ def effect_maps(model, clean, corrupt, metric, cells, regions, *, site: str, num
         item = Intervention(At(where, steps=[cell["step"]], tokens=_region_tokens(regions[cell["region"]], 0)),
                             Patch("clean", take=[0]))
         source = run_with_cache(model, clean.take([0]), [str(where)], steps=[cell["step"]], num_steps=num_steps,
-                                progress=False).cache
+                                branches=("cond", "uncond") if clean.do_guidance else ("cond",), progress=False).cache
         patched = run_interventions(model, corrupt.take([0]), [item], sources={"clean": source},
                                     num_steps=num_steps, progress=False)
         if base is None:  # the unpatched run is the same for every cell
