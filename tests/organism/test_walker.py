@@ -222,3 +222,20 @@ def test_a_plain_maze_image_becomes_a_walk_frame_with_agent_and_key():
     assert np.array_equal(as_walk_first_frame(frame), frame)  # a walk frame is kept as it is
     with pytest.raises(Exception, match="start"):
         as_walk_first_frame(np.full((26, 26, 3), 255, np.uint8))
+
+
+def test_cos_trace_on_the_walker_labels_both_experts_and_both_branches(tmp_path):
+    from interp.cli.main import main
+    from interp.store import TraceStore
+
+    tasks, trace = tmp_path / "tasks", tmp_path / "trace.h5"
+    assert main(["tasks", "make", "--sizes", "4", "--count", "1", "--seed", "900010", "--frames", "16",
+                 "--out", str(tasks)]) == 0
+    assert main(["trace", "--model", "maze-walk-tiny", "--task", str(tasks), "--out", str(trace), "--sites",
+                 "resid_post,x0", "--layers", "1", "--num-steps", "2", "--seeds", "0", "--branch", "cond,uncond"]) == 0
+    with TraceStore.open(trace) as store:
+        sample = store.sample_ids()[0]
+        assert store.meta(sample)["experts"] == ["transformer", "transformer_2"]  # sigmas 1.0 and 0.75
+        cond = store.read(sample, "blocks.1.resid_post", branch="cond", steps=[0, 1])
+        uncond = store.read(sample, "blocks.1.resid_post", branch="uncond", steps=[0, 1])
+        assert cond.shape == uncond.shape and not np.array_equal(cond, uncond)
