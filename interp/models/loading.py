@@ -41,7 +41,8 @@ def load_model(source="organism", *, device: str | torch.device = "cpu", dtype: 
     """Load a model adapter.
 
     Args:
-        source: ``"organism"`` (the bundled maze organism), the name of a bundled organism
+        source: ``"organism"`` (the bundled maze organism), ``"walker"`` (the bundled walking
+            organism, ``maze-walk-tiny``), the name of a bundled organism
             (a folder of ``data/organisms``, e.g. ``"maze-walk-tiny"``), a folder holding an
             organism (``organism.json`` or ``walker.json``) or a diffusers pipeline
             (``model_index.json``), or a pipeline object.
@@ -55,6 +56,8 @@ def load_model(source="organism", *, device: str | torch.device = "cpu", dtype: 
 
     if not isinstance(source, (str, Path)):
         return _adapter_for(type(source).__name__)(source).to(device)
+    if str(source) == "walker":
+        source = "maze-walk-tiny"
     if str(source) == "organism":
         from interp.organism.model import DEFAULT_ORGANISM
 

@@ -169,7 +169,7 @@ def test_final_route_agrees_with_the_maze_scorer(walk):
 # -- the shipped weights ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def shipped():
-    return load_model("maze-walk-tiny")
+    return load_model("walker")
 
 
 def test_shipped_walker_loads_by_name_with_two_experts(shipped):
