@@ -1,7 +1,8 @@
 """Benchmark: the patching sweep that reuses the corrupted run's x_t against the naive rerun.
 
-Both sweeps run ``cos patch`` in this process on the same pairs, grid and device, one after the
-other, so their ratio is measured in one run; the clock is the sweep's own (``grid.json``'s
+Both sweeps run the sweep of ``cos patch`` (:func:`interp.causal.maze_patch.patch_maze_pairs`) in
+this process on the same pairs, grid and device, one after the other, so their ratio is measured in
+one run; the clock is the sweep's own (``grid.json``'s
 ``meta.seconds``: the clean and corrupted runs plus every cell), not model loading or figures.
 Under ``torchrun`` only the fast sweep runs, once per rank, and rank 0 prints its time, to be set
 against the one-process time of the same command.
@@ -23,9 +24,9 @@ from pathlib import Path
 
 PRESETS = {
     # 64 minimal pairs of 5x5 mazes, every layer and step, all tokens and the changed units' tokens.
-    "gpu": ["--pairs", "64", "--steps", "0-19", "--region", "all,changed", "--batch-size", "1536", "--dtype", "bfloat16"],
+    "gpu": {"pairs": 64, "steps": list(range(20)), "regions": "all,changed", "batch_size": 1536, "dtype": "bfloat16"},
     # 8 pairs, every layer, 5 steps, read at the patched step (one forward per cell) for 2 CPU cores.
-    "cpu": ["--pairs", "8", "--steps", "0,4,8,12,16", "--region", "all,changed", "--read-at", "patched"],
+    "cpu": {"pairs": 8, "steps": [0, 4, 8, 12, 16], "regions": "all,changed", "read_at": "patched"},
 }
 
 
@@ -40,27 +41,35 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     claim_output(args, ["fast", "naive"])
 
-    from interp.cli.main import main as cos
+    import torch
+
+    from interp.causal.maze_patch import OUTPUTS, patch_maze_pairs, save_patch_study
+    from interp.distributed import init_from_env, shutdown
+    from interp.models import load_model
+    from interp.outputs import claim_folder
+    from interp.tasks import make_pairs
 
     out = Path(args.out)
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    runs = [("fast", [])] + ([] if args.fast_only else [("naive", ["--naive"])])
+    runs = [("fast", True)] + ([] if args.fast_only else [("naive", False)])
+    settings = dict(PRESETS[args.preset])
     record = {"preset": args.preset, "device": args.device, "world_size": world, "machine": platform.node(),
-              "date": datetime.date.today().isoformat(), "argv": PRESETS[args.preset]}
+              "date": datetime.date.today().isoformat(), "settings": dict(settings)}
     if args.device.startswith("cuda"):
-        import torch
-
         record["gpu"] = torch.cuda.get_device_name(0)
-    for name, extra in runs:
-        folder = out / name
-        code = cos(["patch", "--device", args.device, *PRESETS[args.preset], *extra, "--out", str(folder),
-                    "--overwrite"])
-        if code:
-            raise SystemExit(code)
-        if int(os.environ.get("RANK", "0")) == 0:
-            meta = json.loads((folder / "grid.json").read_text())["meta"]
-            record[f"{name}_seconds"] = round(meta["seconds"], 2)
-            record["cells"] = meta["cells"]
+    dtype = settings.pop("dtype", "float32")
+    pairs = make_pairs(5, settings.pop("pairs"), 910_000, kind="wall")
+    ctx = init_from_env(args.device)
+    try:
+        model = load_model("organism", device=ctx.device(args.device), dtype=getattr(torch, dtype))
+        for name, reuse_prefix in runs:
+            study = patch_maze_pairs(model, pairs, reuse_prefix=reuse_prefix, context=ctx, **settings)
+            if study is not None:  # rank 0 (or the only process)
+                save_patch_study(claim_folder(out / name, OUTPUTS, overwrite=True), study)
+                record[f"{name}_seconds"] = round(study.grid.meta["seconds"], 2)
+                record["cells"] = study.grid.meta["cells"]
+    finally:
+        shutdown()
     if int(os.environ.get("RANK", "0")) == 0:
         if "naive_seconds" in record:
             record["speedup"] = round(record["naive_seconds"] / record["fast_seconds"], 3)

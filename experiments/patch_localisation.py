@@ -1,7 +1,8 @@
 """Patching localisation: which (layer, step) of a clean run, patched into a corrupted one, restores the clean route?
 
-Runs ``cos patch`` on minimal maze pairs (one wall changed), read at the patched step's x0_hat,
-and judges the grid with :func:`interp.reproduce.localisation.patch_claim`.
+Runs the patching sweep of ``cos patch`` (:func:`interp.causal.maze_patch.patch_maze_pairs`) on
+minimal maze pairs (one wall changed), read at the patched step's x0_hat, and judges the grid with
+:func:`interp.reproduce.localisation.patch_claim`.
 
     python experiments/patch_localisation.py --preset cpu
     python experiments/patch_localisation.py --preset gpu --from experiments/results/organism_patching_64/direct
@@ -17,7 +18,6 @@ import shutil
 import time
 from pathlib import Path
 
-from interp.cli.main import main as cos
 from interp.reproduce.localisation import patch_claim
 from interp.reproduce.runner import finish, parse
 
@@ -26,8 +26,30 @@ NAME = "patch_localisation"
 GRID_COMMANDS = {"experiments/results/organism_patching_64/direct": (
     "cos patch --device cuda --dtype bfloat16 --pairs 64 --steps 0-19 --region all,changed --read-at patched "
     "--batch-size 1536 --out experiments/results/organism_patching_64/direct")}
-PRESETS = {"cpu": ["--pairs", "4", "--steps", "0,6,12", "--region", "all,changed", "--batch-size", "96"],
-           "gpu": ["--pairs", "32", "--steps", "0,2,4,6,8,10,12,14,16,18", "--region", "all,changed", "--batch-size", "1536"]}
+# the sweep of cos patch --read-at patched on minimal wall pairs of 5x5 mazes (seeds from 910000), every layer
+PRESETS = {"cpu": {"pairs": 4, "steps": [0, 6, 12], "regions": "all,changed", "batch_size": 96},
+           "gpu": {"pairs": 32, "steps": list(range(0, 20, 2)), "regions": "all,changed", "batch_size": 1536}}
+
+
+def sweep(work: Path, preset: str, device: str, command: str) -> None:
+    """The patching grid of ``preset`` into ``work`` (what ``cos patch`` writes there)."""
+    import datetime
+    import platform
+
+    from interp.causal.maze_patch import OUTPUTS, patch_maze_pairs, save_patch_study
+    from interp.models import load_model
+    from interp.outputs import claim_folder
+    from interp.tasks import make_pairs
+
+    settings = dict(PRESETS[preset])
+    pairs = make_pairs(5, settings.pop("pairs"), 910_000, kind="wall")
+    claim_folder(work, OUTPUTS, overwrite=True)
+    record = dict(command=command, date=datetime.date.today().isoformat(), machine=platform.node(), device=device,
+                  world_size=1, dtype="float32", pairs={"size": 5, "kind": "wall", "seed": 910_000})
+    study = patch_maze_pairs(load_model("organism", device=device), pairs, read_at="patched", record=record,
+                             **settings)
+    save_patch_study(work, study)
+
 
 if __name__ == "__main__":
     started = time.perf_counter()
@@ -38,9 +60,8 @@ if __name__ == "__main__":
         source, argv = Path(argv[at + 1]), argv[:at] + argv[at + 2:]
     args = parse(NAME, __doc__.splitlines()[0], argv)
     work = source or Path("outputs/reproduce") / NAME
-    if source is None and cos(["patch", *PRESETS[args.preset], "--read-at", "patched", "--device", args.device,
-                               "--out", str(work), "--overwrite"]):
-        raise SystemExit("cos patch failed")
+    if source is None:
+        sweep(work, args.preset, args.device, " ".join(["python", "experiments/patch_localisation.py", *sys.argv[1:]]))
     args.out.mkdir(parents=True, exist_ok=True)
     images = []
     for png in sorted(work.glob("patch_*.png")):

@@ -156,6 +156,14 @@ def test_no_import_climbs():
     assert not bad, "imports that climb the layers:\n" + "\n".join(bad)
 
 
+def test_nothing_outside_the_cli_imports_it():
+    """The library and the scripts share code through the library, never through ``interp.cli``."""
+    modules = repository_modules()
+    users = sorted(f"{m}:{line}" for m, source in modules.items() if not m.startswith("interp.cli")
+                   for target, line in imports_of(source, m) if target == "interp.cli" or target.startswith("interp.cli."))
+    assert not users, f"imports of interp.cli outside it: {users}"
+
+
 def test_every_module_has_a_layer():
     for module in repository_modules():
         layer_of(module)

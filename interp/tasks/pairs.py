@@ -367,3 +367,22 @@ def load_pair(folder: str | os.PathLike) -> MazePair:
     pair = _rebuild(mazes[0], mazes[1], recorded)
     check_summary(pair, recorded)
     return pair
+
+
+def load_pairs(folder: str) -> list:
+    """Every pair folder in ``folder`` (or ``folder`` itself), all of one maze size."""
+    from pathlib import Path
+
+    from interp.errors import InputError
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"--pairs-from {folder!r} is not a folder")
+    found = [root] if (root / PAIR_FILE).is_file() else sorted(p for p in root.iterdir() if (p / PAIR_FILE).is_file())
+    if not found:
+        raise InputError(f"--pairs-from {folder!r} holds no pair folder (none has a {PAIR_FILE})")
+    pairs = [load_pair(p) for p in found]
+    sizes = sorted({p.clean.size for p in pairs})
+    if len(sizes) > 1:
+        raise InputError(f"--pairs-from {folder!r} mixes maze sizes {sizes}: patch one size at a time")
+    return pairs
