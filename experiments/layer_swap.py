@@ -61,7 +61,7 @@ def validate(args, model):
 def swap_runs(model, args):
     from interp.causal import maze as M
     from interp.causal.runs import chunks, clean_run, loop_value, maze_inputs, to_frames
-    from interp.causal.swap import partners, swap_at
+    from interp.causal.swap import partners, swap_at, swap_outcome
     from interp.causal.verdicts import SWAP_OUTCOMES
     from interp.interventions import At, Collect, Intervention, run
 
@@ -99,19 +99,9 @@ def swap_runs(model, args):
                 x0 = loop_value(out.cache, "x0", s, x_t)
                 x0_amounts = M.answer_amount(to_frames(model, x0), mazes[0].units, palette)
                 for r, i in enumerate(order):
-                    k = group[r // n]
-                    own_maze, other_maze = mazes[i], mazes[other[i]]
-                    painted = M.painted_set(amounts[r], own_maze)
-                    own_routes, other_routes = M.route_interiors(own_maze), M.route_interiors(other_maze)
-                    follows, keeps = painted in other_routes, painted in own_routes
-                    iou = lambda a, b: len(a & b) / max(1, len(a | b))  # noqa: E731
-                    flags[(s, k)]["other"].append(follows and not keeps)
-                    flags[(s, k)]["own"].append(keeps)
-                    flags[(s, k)]["broken"].append(not follows and not keeps)
-                    flags[(s, k)]["closer_other"].append(iou(painted, other_routes[0]) > iou(painted, own_routes[0]))
-                    early = M.painted_set(x0_amounts[r], own_maze)
-                    flags[(s, k)]["x0_other"].append(iou(early, other_routes[0]) > iou(early, own_routes[0]))
-                    flags[(s, k)]["x0_own"].append(iou(early, own_routes[0]) > iou(early, other_routes[0]))
+                    outcome = swap_outcome(amounts[r], x0_amounts[r], mazes[i], mazes[other[i]])
+                    for key, value in outcome.items():
+                        flags[(s, group[r // n])][key].append(value)
     return flags, clean_flags, steps
 
 

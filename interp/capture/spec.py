@@ -177,18 +177,13 @@ class CaptureSpec:
 
 
 def parse_int_list(text: str, what: str = "value") -> tuple[int, ...]:
-    """Parse ``"0,2,5-7"`` into ``(0, 2, 5, 6, 7)``; ``InputError`` names the bad part.
+    """Parse ``"0,2,5-7"`` into ``(0, 2, 5, 6, 7)``; ``InputError`` names the bad part
+    (:func:`interp.validate.parse_ints` with no bound but the largest seed).
 
     Example:
         >>> parse_int_list("0,2,5-7")
         (0, 2, 5, 6, 7)
     """
-    out: list[int] = []
-    for part in str(text).split(","):
-        part = part.strip()
-        low, dash, high = part.partition("-")
-        if low.isdigit() and (not dash or high.isdigit()):
-            out.extend(range(int(low), int(high) + 1) if dash else [int(low)])
-        else:
-            raise InputError(f"cannot read {what} {part!r} in {text!r}: use numbers and ranges like 0,2,5-7")
-    return tuple(out)
+    from interp.validate import parse_ints
+
+    return parse_ints(text, what)

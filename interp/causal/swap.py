@@ -38,3 +38,28 @@ def partners(routes: list, *, shift: int = 1) -> list[int]:
         else:
             raise InputError(f"sample {i} has no partner with another route among {n} samples")
     return out
+
+
+def swap_outcome(amount, x0_amount, own_maze, other_maze) -> dict[str, bool]:
+    """How one swapped run ended, from each unit's route-colour ``amount`` in its final video and
+    ``x0_amount`` in its x0_hat at the swapped step (both read on ``own_maze``'s units).
+
+    ``other``: the painted route is the partner maze's and not its own; ``own``: it is its own;
+    ``broken``: neither. ``closer_other``: the painted units overlap the partner's first route more
+    than its own (intersection over union); ``x0_other`` / ``x0_own``: the same for the x0_hat.
+    """
+    from interp.causal import maze as M
+
+    painted = M.painted_set(amount, own_maze)
+    own_routes, other_routes = M.route_interiors(own_maze), M.route_interiors(other_maze)
+    follows, keeps = painted in other_routes, painted in own_routes
+    early = M.painted_set(x0_amount, own_maze)
+    return {"other": follows and not keeps, "own": keeps, "broken": not follows and not keeps,
+            "closer_other": _iou(painted, other_routes[0]) > _iou(painted, own_routes[0]),
+            "x0_other": _iou(early, other_routes[0]) > _iou(early, own_routes[0]),
+            "x0_own": _iou(early, own_routes[0]) > _iou(early, other_routes[0])}
+
+
+def _iou(a, b) -> float:
+    return len(a & b) / max(1, len(a | b))
+

@@ -6,33 +6,7 @@ Each raises :class:`~interp.errors.InputError` naming the option, the bad value 
 from __future__ import annotations
 
 from interp.errors import MAX_SEED, InputError, check_finite, check_range
-
-MAX_LIST = 1_000_000  # longest list a range such as 0-999999 may expand to
-
-
-def parse_ints(text: str, what: str, low: int = 0, high: int = MAX_SEED) -> tuple[int, ...]:
-    """Parse ``"0,2,5-7"`` into ``(0, 2, 5, 6, 7)``; every value must lie in ``low..high``.
-
-    Example:
-        >>> parse_ints("0,2,5-7", "seed")
-        (0, 2, 5, 6, 7)
-    """
-    out: list[int] = []
-    for part in str(text).split(","):
-        part = part.strip()
-        first, dash, last = part.partition("-")
-        if not (first.isascii() and first.isdigit() and (not dash or (last.isascii() and last.isdigit()))):
-            raise InputError(f"cannot read {what} {part!r} in {text!r}: use numbers and ranges like 0,2,5-7")
-        a, b = int(first), int(last) if dash else int(first)
-        if b < a:
-            raise InputError(f"{what} range {part!r} is empty: write the smaller number first, e.g. {b}-{a}")
-        for value in (a, b):
-            if not low <= value <= high:
-                raise InputError(f"{what} {value} is out of range: choose {low}..{high}")
-        if len(out) + (b - a + 1) > MAX_LIST:
-            raise InputError(f"{what} list {text!r} is too long: at most {MAX_LIST} values")
-        out.extend(range(a, b + 1))
-    return tuple(out)
+from interp.validate import MAX_LIST, parse_ints  # noqa: F401  (the one parser of "0,2,5-7" lists)
 
 
 def check_num_steps(value, name: str = "--num-steps") -> int | None:

@@ -121,3 +121,32 @@ def test_swap_names_the_block_whose_early_estimate_leans_most_to_the_other_route
     table.update({f"step0/layer{k}/x0_other": MANY if k == 3 else NONE for k in range(12)})
     why = swap_verdict(table, layers=list(range(12)), num_layers=12)[1]
     assert "x0_hat leans to the other route most for block 3 (0.400 of mazes)" in why
+
+
+def test_swap_outcome_reads_hand_painted_answers():
+    import numpy as np
+
+    from interp.causal.swap import swap_outcome
+    from interp.tasks import generate_maze
+
+    own = generate_maze(5, seed=0)
+    # a partner whose route (between start and goal) avoids own's start and goal and differs from own's
+    other = next(m for m in (generate_maze(5, seed=s) for s in range(1, 200))
+                 if not {own.start, own.goal} & set(m.routes[0][1:-1])
+                 and set(m.routes[0][1:-1]) != set(own.routes[0][1:-1]))
+    units = np.asarray(own.walls).shape
+
+    def painted(route):
+        amount = np.zeros(units)
+        for unit in route:
+            amount[unit] = 1.0
+        return amount
+
+    own_route, other_route = own.routes[0][1:-1], other.routes[0][1:-1]  # between start and goal
+    follows = swap_outcome(painted(other_route), painted(own_route), own, other)
+    assert follows["other"] and not follows["own"] and not follows["broken"] and follows["closer_other"]
+    assert follows["x0_own"] and not follows["x0_other"]
+    keeps = swap_outcome(painted(own_route), painted(other_route), own, other)
+    assert keeps["own"] and not keeps["other"] and not keeps["closer_other"] and keeps["x0_other"]
+    nothing = swap_outcome(np.zeros(units), np.zeros(units), own, other)
+    assert nothing["broken"] and not nothing["own"] and not nothing["other"]
