@@ -69,6 +69,8 @@ KNOWN = {
     ("interp.interventions.maze_patching", "interp.tasks.pairs"),
     ("interp.interventions.maze_patching", "interp.tasks.patch_metrics"),
     ("interp.interventions.maze_patching", "interp.tasks.score"),
+    # the walking organism's adapter reads its first frame with the walk task's helper: to move beside the task
+    ("interp.models.walker", "interp.tasks.walk"),
 }
 
 
