@@ -112,6 +112,22 @@ def expand_sites(entries: Iterable[str], *, layers: Iterable[int] | None, num_la
     return out
 
 
+def template_kind(template: str) -> str:
+    """The block site kind a site template names: ``"blocks.{layer}.attn1.out"`` -> ``"attn1.out"``.
+
+    Example:
+        >>> template_kind("blocks.{layer}.resid_post")
+        'resid_post'
+    """
+    if "{layer}" not in template:
+        raise InputError(f"site template {template!r} needs a '{{layer}}' field")
+    match = _BLOCK_SITE.match(template.replace("{layer}", "0"))
+    if match is None:
+        raise InputError(f"site template {template!r} must look like blocks.{{layer}}.<kind>, e.g. "
+                         "blocks.{layer}.resid_post")
+    return match.group(2)
+
+
 def site_kinds_help() -> str:
     """The valid site spellings, for help texts and error messages."""
     return _VALID

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from interp.errors import InputError, check_range
-from interp.sites import Site
+from interp.sites import template_kind
 from probes.sweep import SweepSettings
 
 
@@ -97,7 +97,7 @@ def model_depth(store, site_template: str, layers, num_layers: int | None) -> tu
         check_range("num_layers", num_layers, 1, 10_000)
         depth, source = num_layers, f"the model's last block (--num-layers {num_layers})"
     else:
-        captured = store.layers(Site.parse(site_template.format(layer=0)).kind)
+        captured = store.layers(template_kind(site_template))
         depth = max(captured) + 1 if captured else None
         source = "the deepest block in the trace (give --num-layers if the trace skipped the last blocks)"
     if layers is not None and num_layers is not None and max(layers) >= depth:

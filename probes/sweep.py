@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from interp.errors import InputError, check_range
 from interp.outputs import replacing, write_json
+from interp.sites import template_kind
 from probes.labels import label_matrix
 from probes.linear import resolve_device
 from probes.metrics import bootstrap_interval, class_scores, class_stats, regress_scores, regress_stats
@@ -189,7 +190,7 @@ def sweep(
     settings.validate()
     records = check_targets(targets)
     template = settings.site_template
-    kind = template.split("}", 1)[-1].lstrip(".")
+    kind = template_kind(template)
     layers = _check_subset("layers", layers, store.layers(kind))
     steps = _check_subset("steps", steps, store.steps())
     if not layers:

@@ -13,6 +13,7 @@ import h5py
 import numpy as np
 
 from interp.errors import InputError, check_choice
+from interp.sites import template_kind
 from interp.store import layout
 
 
@@ -175,9 +176,7 @@ class TraceStore:
         Layers default to every captured layer of the template's site kind, steps to every
         captured step, samples to every completed sample.
         """
-        kind = site_template.split("}", 1)[-1].lstrip(".") if "{layer}" in site_template else None
-        if kind is None:
-            raise InputError(f"site template {site_template!r} needs a '{{layer}}' field")
+        kind = template_kind(site_template)
         layers = list(self.layers(kind) if layers is None else layers)
         ids = list(self._ids if sample_ids is None else sample_ids)
         for sample_id in ids:

@@ -33,6 +33,7 @@ import numpy as np
 
 from interp.errors import InputError
 from interp.outputs import save_figure, save_image, write_json
+from interp.sites import template_kind
 
 #: The files :func:`sample_maps` writes (patterns), for the output check before a run.
 OUTPUTS = ("norm_layer*.png", "pca_layer*.png", "pca_layer*.gif", "layer_frame_step*.png", "energy.png",
@@ -307,7 +308,7 @@ def sample_maps(store, sample_id: str, out_dir: str | Path, *, layers: Sequence[
         raise InputError(f"unknown colour scale {norm_scale!r}: valid are {', '.join(SCALES)}")
     if "{layer}" not in site_template:
         raise InputError(f"site template {site_template!r} needs a '{{layer}}' field")
-    kind = site_template.split("}", 1)[-1].lstrip(".")
+    kind = template_kind(site_template)
     all_layers = store.layers(kind)
     if not all_layers:
         raise InputError(f"the store has no {kind!r} layers; its sites are {store.sites()}")
