@@ -19,9 +19,8 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-
 from interp.errors import InputError
+from interp.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -62,13 +61,7 @@ _LAZY = {
 __all__ = ["InputError", "__version__", *_LAZY]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        module, attribute = _LAZY[name] if isinstance(_LAZY[name], tuple) else (_LAZY[name], name)
-        value = getattr(importlib.import_module(module), attribute)
-        globals()[name] = value            # later lookups skip this function
-        return value
-    raise AttributeError(f"module 'interp' has no attribute {name!r}")
+__getattr__ = lazy_attributes(globals(), _LAZY)
 
 
 def __dir__():

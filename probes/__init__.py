@@ -13,8 +13,7 @@ Example:
     0.5
 """
 
-import importlib
-
+from interp.lazy import lazy_attributes
 from probes.linear import LogisticProbe, RidgeProbe
 
 # name -> module, imported on first access
@@ -31,9 +30,4 @@ _LAZY = {
 __all__ = ["LogisticProbe", "RidgeProbe", *_LAZY]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'probes' has no attribute {name!r}")
+__getattr__ = lazy_attributes(globals(), _LAZY)

@@ -27,6 +27,7 @@ LAYERS = {
     "interp.sites": "foundations",
     "interp.tokens": "foundations",
     "interp.rawjson": "foundations",
+    "interp.lazy": "foundations",
     "interp.outputs": "foundations",
     "interp.stats": "foundations",
     "interp.distributed": "foundations",

@@ -12,8 +12,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-
+from interp.lazy import lazy_attributes
 from interp.tasks.maze import Maze, generate_maze, shortest_routes
 from interp.tasks.pairs import MazePair, load_pair, make_pair, make_pairs, save_pair
 from interp.tasks.render import (
@@ -75,7 +74,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"interp.tasks.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'interp.tasks' has no attribute {name!r}")
+__getattr__ = lazy_attributes(globals(), {name: f"interp.tasks.{module}" for name, module in _LAZY.items()})
