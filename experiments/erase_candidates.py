@@ -7,7 +7,11 @@ noise, the model continues; :func:`interp.causal.erase.erase_run`):
 
 * ``unchosen``: candidates the clean run's final answer does not paint;
 * ``chosen``: the early trace of the route the clean run chose (candidates it paints);
-* ``control``: random floor units that are no candidate and not on the final answer.
+* ``control``: random floor units that are no candidate and not on the final answer (set to the
+  floor colour they nearly have already: a far smaller edit);
+* ``matched``: the control's units changed by the chosen arm's own colour distances, unit by
+  unit and pixel by pixel, in a random colour direction (:func:`interp.causal.erase.matched_change`):
+  the same number of units moved as far as erasing the chosen trace moves them.
 
 In the representation: the ``route`` probe's direction (a logistic probe fitted on clean runs of
 other mazes at (``--probe-layer``, ``--probe-step``)) is projected out of the candidate tokens
@@ -91,7 +95,7 @@ def run_size(model, args, size, rng, direction):
     import torch
 
     from interp.causal import maze as M
-    from interp.causal.erase import erase_run, project_run, random_direction
+    from interp.causal.erase import erase_run, matched_change, project_run, random_direction
     from interp.causal.runs import chunks, clean_run, loop_value, maze_inputs, to_frames
     from interp.causal.verdicts import ERASE_ARMS, ERASE_OUTCOMES
 
@@ -99,7 +103,7 @@ def run_size(model, args, size, rng, direction):
     px, frames_n = model.organism.config.px_per_unit, model.organism.config.num_frames
     fill = model.organism.frames_to_model(torch.tensor(
         [[[list(__import__("interp.tasks.render", fromlist=["palette_array"]).palette_array(palette)[0])]]],
-        dtype=torch.uint8))[:, 0, 0]                                           # floor colour [3]
+        dtype=torch.uint8))[0, :, 0, 0]                                        # floor colour [3]
     wanted = sorted(set(args.steps) | {args.probe_step})
     rows = {(s, a): {k: [] for k in ERASE_OUTCOMES} for s in args.steps for a in ERASE_ARMS}
     probe_rows = {a: {k: [] for k in ERASE_OUTCOMES} for a in ("probe", "random")}
@@ -131,10 +135,16 @@ def run_size(model, args, size, rng, direction):
                         picks.append(arms)
                 eligible[s] += len(take)
                 if take:
-                    units = np.stack([p[a] for a in ERASE_ARMS for p in picks])      # arm-major
+                    plain = [a for a in ERASE_ARMS if a != "matched"]
+                    units = np.stack([p[a] for a in plain for p in picks])           # arm-major
                     order = [i for _ in ERASE_ARMS for i in take]
-                    mask = M.pixel_mask(units, num_frames=frames_n, px=px)
-                    out = erase_run(model, inputs.take(order), step=s, mask=mask, fill=fill,
+                    mask = torch.as_tensor(M.pixel_mask(units, num_frames=frames_n, px=px))
+                    values = fill.reshape(-1).float().expand(mask.shape + (fill.numel(),)).clone()
+                    pairs = [M.paired_tokens(p["chosen"], p["control"], num_frames=frames_n, px=px) for p in picks]
+                    m_mask, m_values = matched_change(x0[take], pairs, fill, seed=1000 * size + s)
+                    mask = torch.cat([mask, m_mask])
+                    values = torch.cat([values.to(m_values), m_values])
+                    out = erase_run(model, inputs.take(order), step=s, mask=mask, fill=values,
                                     x_t=x_t[order], x0=x0[order], num_steps=args.num_steps)
                     res, _ = M.outcomes(out.video, [mazes[i] for i in order], [ref_painted[i] for i in order],
                                         ref.valid[order], palette)
@@ -171,10 +181,17 @@ def draw_figures(table, args, out):
             table, out / "probe_projection.png", sizes=args.sizes, layer=args.probe_layer, step=args.probe_step))])
 
 
-def verdict(table, args):
+def verdict(table, args, control="control"):
     from interp.causal.verdicts import erase_verdict
 
-    return erase_verdict(table, sizes=args.sizes, steps=args.steps, num_steps=args.num_steps)
+    return erase_verdict(table, sizes=args.sizes, steps=args.steps, num_steps=args.num_steps, control=control)
+
+
+def matched_verdict(table, args) -> dict:
+    """The verdict against the matched control (same units moved by the same colour distance), beside the plain one."""
+    v, why = verdict(table, args, control="matched")
+    return {"matched_verdict": {"verdict": v, "why": why,
+                                "rule": "as the plain rule, with the matched control in place of the floor-units control"}}
 
 
 def main(argv=None):
@@ -220,7 +237,7 @@ def main(argv=None):
     v, why = verdict(table, args)
     write_result(out, name="erase_candidates", claim=CLAIM, verdict=v, why=why, figures=table, preset=args.preset,
                  images=images, device=str(model.device),
-                 seconds=time.time() - t0, extra={**extra, "settings": {k: v for k, v in vars(args).items()}})
+                 seconds=time.time() - t0, extra={**extra, **matched_verdict(table, args), "settings": {k: v for k, v in vars(args).items()}})
     print(f"{out}/result.json: {v}")
     return 0
 

@@ -4,9 +4,12 @@ Gaussian noise of absolute standard deviation ``--strengths`` (model space: the 
 in [-1, 1], where x_T is unit Gaussian) is added to the latents entering a step
 (:mod:`interp.causal.noise`): to all frames at one step (for each of ``--steps``), to one frame at
 every step (for each frame), and to one frame at one step (``--grid-steps``, at the middle
-strength). Outcomes: exact accuracy and the VBVR-style maze score of the final video.
+strength). The scaled arms (``--ratios``) add noise of std ``ratio * sigma_s`` instead, the same
+signal-to-noise change at every step, since a fixed std is a far larger dose at late steps where
+x_t holds little noise. Outcomes: exact accuracy and the VBVR-style maze score of the final video.
 Propagation: debiased linear CKA (:mod:`interp.causal.cka`) between perturbed and clean
-``resid_post`` of every block at every later step, per maze over its tokens.
+``resid_post`` of every block at every later step, per maze over its tokens, for noise at each of
+``--cka-steps`` (fixed std and scaled, middle strength and ratio) and one frame at every step.
 
 Example::
 
@@ -23,10 +26,10 @@ from pathlib import Path
 import numpy as np
 
 PRESETS = {
-    "cpu": dict(size=5, count=2, strengths=[1.0], steps=[0, 10], grid_steps=[10], cka_count=1, cka_steps=[0],
-                batch=64, device="cpu", dtype="float32"),
-    "gpu": dict(size=7, count=300, strengths=[0.5, 1.0, 2.0], steps=[0, 3, 6, 9, 12, 15, 18],
-                grid_steps=[0, 8, 16], cka_count=32, cka_steps=[0, 6, 12], batch=1536, device="cuda",
+    "cpu": dict(size=5, count=2, strengths=[1.0], ratios=[1.0], steps=[0, 10], grid_steps=[10], cka_count=1,
+                cka_steps=[0, 10], batch=64, device="cpu", dtype="float32"),
+    "gpu": dict(size=7, count=300, strengths=[0.5, 1.0, 2.0], ratios=[0.5, 1.0, 2.0], steps=[0, 3, 6, 9, 12, 15, 18],
+                grid_steps=[0, 8, 16], cka_count=32, cka_steps=[0, 3, 6, 9, 12, 15, 18], batch=1536, device="cuda",
                 dtype="bfloat16"),
 }
 CLAIM = ("Noise injected into all frames at one denoising step hurts far more than noise injected into one frame "
@@ -40,6 +43,8 @@ def parse(argv):
     p.add_argument("--size", type=int, default=None)
     p.add_argument("--count", type=int, default=None)
     p.add_argument("--strengths", type=float, nargs="+", default=None, help="noise standard deviations (>= 0)")
+    p.add_argument("--ratios", type=float, nargs="+", default=None,
+                   help="scaled arms: noise std as a multiple of the step's own sigma (>= 0; none: --ratios with no value)")
     p.add_argument("--steps", type=int, nargs="+", default=None, help="steps for noise at a step")
     p.add_argument("--frames", type=int, nargs="+", default=None, help="frames for noise at a frame (default all)")
     p.add_argument("--grid-steps", type=int, nargs="+", default=None, help="steps of the frame x step grid")
@@ -61,7 +66,7 @@ def validate(args, num_frames):
     args.frames = list(range(num_frames)) if args.frames is None else args.frames
     for f in args.frames + [args.cka_frame]:
         check_frame(f, num_frames)
-    for std in args.strengths:
+    for std in args.strengths + list(args.ratios):
         check_std(std)
 
 
@@ -74,7 +79,7 @@ def accuracy_runs(model, args):
 
     palette = model.organism.config.palette
     conds = noise_arms(args.strengths, args.steps, args.frames, args.grid_steps, num_steps=args.num_steps,
-                       num_frames=len(args.frames_all))
+                       num_frames=len(args.frames_all), ratios=args.ratios, sigmas=args.sigmas)
     starts = sorted({c[1] for c in conds})
     flags = {name: {"exact": [], "vbvr": []} for name, _, _ in conds}
     flags["clean"] = {"exact": [], "vbvr": []}
@@ -107,7 +112,7 @@ def accuracy_runs(model, args):
 def cka_maps(model, args):
     """1 - CKA (perturbed vs clean resid_post) per condition: array ``[layers, steps]`` (NaN before the noise)."""
     from interp.causal.cka import CkaCollector
-    from interp.causal.noise import middle_strength, noise_at_frame, noise_at_step
+    from interp.causal.noise import middle_strength, noise_at_frame, noise_at_step, noise_at_step_scaled
     from interp.causal.runs import clean_run, loop_value, maze_inputs
     from interp.interventions import At, Collect, Intervention, run
 
@@ -117,6 +122,10 @@ def cka_maps(model, args):
     _, inputs = maze_inputs(model, size=args.size, count=args.cka_count, first_seed=args.first_seed + 500_000)
     clean = clean_run(model, inputs, sites + ["x_t"], num_steps=args.num_steps)
     conds = [(f"all frames at step {s}", s, noise_at_step(s, mid, num_steps=args.num_steps)) for s in args.cka_steps]
+    if args.ratios:
+        rel = middle_strength(args.ratios)
+        conds += [(f"all frames at step {s}, {rel:g} sigma", s, noise_at_step_scaled(s, rel, sigmas=args.sigmas))
+                  for s in args.cka_steps]
     conds.append((f"frame {args.cka_frame} at every step", 0,
                   noise_at_frame(args.cka_frame, mid, num_steps=args.num_steps, num_frames=len(args.frames_all))))
     maps = {}
@@ -136,10 +145,13 @@ def cka_maps(model, args):
 
 def draw_figures(table, maps, args, out):
     from interp.causal.noise import middle_strength
-    from interp.causal.plots import noise_accuracy_figure, noise_cka_figure
+    from interp.causal.plots import noise_accuracy_figure, noise_cka_figure, noise_scaled_figure
     from interp.causal.runs import draw
 
-    return draw([
+    scaled = [("noise_scaled.png", lambda: noise_scaled_figure(
+        table, out / "noise_scaled.png", size=args.size, strengths=args.strengths, ratios=args.ratios,
+        steps=args.steps, frames=args.frames, num_steps=args.num_steps))] if args.ratios else []
+    return draw(scaled + [
         ("noise_accuracy.png", lambda: noise_accuracy_figure(
             table, out / "noise_accuracy.png", size=args.size, strengths=args.strengths, steps=args.steps,
             frames=args.frames, grid_steps=args.grid_steps, num_steps=args.num_steps)),
@@ -155,6 +167,17 @@ def verdict(table, args):
                          num_steps=args.num_steps)
 
 
+def scaled_verdict(table, args) -> dict:
+    """The verdict of the matched arm (noise scaled to each step's sigma), beside the fixed-std one."""
+    from interp.causal.verdicts import noise_scaled_verdict
+
+    if not args.ratios:
+        return {}
+    v, why = noise_scaled_verdict(table, ratios=args.ratios, steps=args.steps, frames=args.frames,
+                                  num_steps=args.num_steps)
+    return {"scaled_verdict": {"verdict": v, "why": why, "rule": " ".join(noise_scaled_verdict.__doc__.split("\n\n")[1].split())}}
+
+
 def main(argv=None):
     t0 = time.time()
     args = parse(argv)
@@ -168,13 +191,17 @@ def main(argv=None):
         record = replot_args(args, out)
         table = record["figures"]
         maps = {k: np.array(g, dtype=float) for k, g in record["cka_dissimilarity"].items()}
+        args.ratios = getattr(args, "ratios", None) or []
         draw_figures(table, maps, args, out)
         rewrite_verdict(out, record, *verdict(table, args))
         return 0
 
     torch.manual_seed(0)
     model = load(args.model, args.device, args.dtype)
+    from interp.sampling import schedule
+
     args.frames_all = list(range(model.organism.config.num_frames))
+    args.sigmas = [round(float(x), 6) for x in schedule(model, args.num_steps)[2][:args.num_steps]]
     validate(args, len(args.frames_all))
     flags = accuracy_runs(model, args)
     table = {}
@@ -190,7 +217,7 @@ def main(argv=None):
     write_result(out, name="noise_step_vs_frame", claim=CLAIM, verdict=v, why=why, figures=table,
                  preset=args.preset, images=images, device=str(model.device),
                  seconds=time.time() - t0,
-                 extra={"cka_dissimilarity": {k: np.where(np.isnan(g), None, np.round(g, 4)).tolist()
+                 extra={**scaled_verdict(table, args), "cka_dissimilarity": {k: np.where(np.isnan(g), None, np.round(g, 4)).tolist()
                                               for k, g in maps.items()},
                         "cka_count": args.cka_count, "settings": settings})
     print(f"{out}/result.json: {v}")

@@ -8,7 +8,10 @@ minimal maze pairs (one wall changed), read at the patched step's x0_hat, and ju
     python experiments/patch_localisation.py --preset gpu --from experiments/results/organism_patching_64/direct
 
 ``--from DIR`` judges a grid that ``cos patch --read-at patched`` already wrote into ``DIR`` (the
-published one: 64 pairs, every layer and step, one H200) instead of running the sweep again.
+published one: 64 pairs, every layer and step, one H200) instead of running the sweep again;
+``--final DIR`` gives the same grid read in the final video (``--read-at final``), which the
+controlled figures (:func:`interp.reproduce.localisation.patch_claim_controlled`: past block 0, in
+the final video) read. Without ``--from`` the script runs both reads.
 """
 
 import sys
@@ -18,21 +21,24 @@ import shutil
 import time
 from pathlib import Path
 
-from interp.reproduce.localisation import patch_claim
+from interp.reproduce.localisation import patch_claim, patch_claim_controlled
 from interp.reproduce.runner import finish, parse
 
 NAME = "patch_localisation"
 # the published grid's own record lacks its command (cos patch ran through python -m): as docs/patching.md gives it
 GRID_COMMANDS = {"experiments/results/organism_patching_64/direct": (
     "cos patch --device cuda --dtype bfloat16 --pairs 64 --steps 0-19 --region all,changed --read-at patched "
-    "--batch-size 1536 --out experiments/results/organism_patching_64/direct")}
+    "--batch-size 1536 --out experiments/results/organism_patching_64/direct"),
+    "experiments/results/organism_patching_64/final": (
+    "cos patch --device cuda --dtype bfloat16 --pairs 64 --steps 0-19 --region all,changed --read-at final "
+    "--batch-size 1536 --out experiments/results/organism_patching_64/final")}
 # the sweep of cos patch --read-at patched on minimal wall pairs of 5x5 mazes (seeds from 910000), every layer
 PRESETS = {"cpu": {"pairs": 4, "steps": [0, 6, 12], "regions": "all,changed", "batch_size": 96},
            "gpu": {"pairs": 32, "steps": list(range(0, 20, 2)), "regions": "all,changed", "batch_size": 1536}}
 
 
-def sweep(work: Path, preset: str, device: str, command: str) -> None:
-    """The patching grid of ``preset`` into ``work`` (what ``cos patch`` writes there)."""
+def sweep(work: Path, preset: str, device: str, command: str, read_at: str = "patched") -> None:
+    """The patching grid of ``preset`` into ``work`` (what ``cos patch --read-at READ_AT`` writes there)."""
     import datetime
     import platform
 
@@ -46,7 +52,7 @@ def sweep(work: Path, preset: str, device: str, command: str) -> None:
     claim_folder(work, OUTPUTS, overwrite=True)
     record = dict(command=command, date=datetime.date.today().isoformat(), machine=platform.node(), device=device,
                   world_size=1, dtype="float32", pairs={"size": 5, "kind": "wall", "seed": 910_000})
-    study = patch_maze_pairs(load_model("organism", device=device), pairs, read_at="patched", record=record,
+    study = patch_maze_pairs(load_model("organism", device=device), pairs, read_at=read_at, record=record,
                              **settings)
     save_patch_study(work, study)
 
@@ -54,14 +60,20 @@ def sweep(work: Path, preset: str, device: str, command: str) -> None:
 if __name__ == "__main__":
     started = time.perf_counter()
     argv = sys.argv[1:]
-    source = None
+    source = final = None
     if "--from" in argv:  # an existing cos patch output folder
         at = argv.index("--from")
         source, argv = Path(argv[at + 1]), argv[:at] + argv[at + 2:]
+    if "--final" in argv:  # the same grid read in the final video
+        at = argv.index("--final")
+        final, argv = Path(argv[at + 1]), argv[:at] + argv[at + 2:]
     args = parse(NAME, __doc__.splitlines()[0], argv)
     work = source or Path("outputs/reproduce") / NAME
     if source is None:
-        sweep(work, args.preset, args.device, " ".join(["python", "experiments/patch_localisation.py", *sys.argv[1:]]))
+        final = Path("outputs/reproduce") / (NAME + "_final")
+        command = " ".join(["python", "experiments/patch_localisation.py", *sys.argv[1:]])
+        for read_at, folder in (("patched", work), ("final", final)):
+            sweep(folder, args.preset, args.device, command, read_at=read_at)
     args.out.mkdir(parents=True, exist_ok=True)
     images = []
     for png in sorted(work.glob("patch_*.png")):
@@ -71,12 +83,22 @@ if __name__ == "__main__":
     meta = summary["meta"]
     record = patch_claim(summary)
     record["images"] = images
+    final_summary = json.loads((final / "result.json").read_text()) if final else None
+    controlled = patch_claim_controlled(summary, final_summary)
+    record["figures"].update(controlled["figures"])
+    record["reading"] += " " + controlled["why"]
+    if final_summary is not None:
+        fmeta = final_summary["meta"]
+        record["extra"]["grid_final"] = {"folder": str(final), "command": fmeta.get("command") or GRID_COMMANDS.get(str(final)),
+                                         "seconds": fmeta.get("seconds"), "device": fmeta.get("device"),
+                                         "dtype": fmeta.get("dtype")}
     # the record states the run that measured the grid: its command, device, dtype and seconds
-    if source is not None:        # the grid was measured by an earlier run: count its time
-        record["seconds"] = float(meta.get("seconds") or 0.0)
+    if source is not None:        # the grids were measured by earlier runs: count their time
+        record["seconds"] = float(meta.get("seconds") or 0.0) + float(
+            (final_summary or {}).get("meta", {}).get("seconds") or 0.0)
     record["extra"]["grid"] = {"folder": str(source or work), "command": meta.get("command") or GRID_COMMANDS.get(str(source)),
                                "seconds": meta.get("seconds"), "device": meta.get("device"), "dtype": meta.get("dtype")}
     if source is not None:
-        record["command_suffix"] = f" --from {source}"
+        record["command_suffix"] = f" --from {source}" + (f" --final {final}" if final else "")
         args.device = "NVIDIA H200 (cuda)" if meta.get("device") == "cuda" else args.device
     finish(NAME, args, started, record, dtype=meta.get("dtype") or "float32", shared=False)

@@ -319,7 +319,8 @@ def write_report(raw, args, out):
 
     report = report_from_raw(raw)
     images = study_figures(report, raw["groups"], raw["cfg"], out)
-    extra = {k: report[k] for k in ("rows", "adaptive", "best", "screened", "screen", "log", "skipped", "probe_step")}
+    extra = {k: report[k] for k in ("matched_verdict", "rows", "adaptive", "best", "screened", "screen", "log", "skipped",
+                                    "probe_step")}
     extra["config"] = dict(raw["cfg"])
     write_result(out, name="seed_ensemble", claim=CLAIM, verdict=report["verdict"], why=report["why"],
                  figures=report["figures"], preset=args.preset, images=images, device=args.device,

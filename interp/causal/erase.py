@@ -6,7 +6,10 @@ re-forms the state at the same noise level with that same noise,
 
     x_t' = (1 - sigma) x0' + sigma eps = x_t + (1 - sigma) (x0' - x0),
 
-so only the chosen tokens change. The run then continues from step ``s`` with x_t': one
+so only the chosen tokens change. Its matched control (:func:`matched_change`) changes as many
+other tokens by the same colour distance: each takes the change erasing its paired token would
+make, turned in colour space by a random rotation, so the edit's size matches and only *what*
+is edited differs. The run then continues from step ``s`` with x_t': one
 :class:`~interp.interventions.Set` on ``x_t`` at step ``s`` (``start_step = s``, so steps before
 ``s`` are not rerun). The representation-level variant projects a direction out of chosen
 block tokens at one (layer, step) with :class:`~interp.interventions.Project`.
@@ -29,7 +32,9 @@ from interp.tokens import latent_tokens
 
 
 def reform(x_t: torch.Tensor, x0: torch.Tensor, mask, fill, sigma: float) -> torch.Tensor:
-    """x_t' = x_t + (1 - sigma)(x0' - x0), x0' = ``fill`` on ``mask`` ``[B, T]`` (latent tokens) and x0 elsewhere."""
+    """x_t' = x_t + (1 - sigma)(x0' - x0), x0' = ``fill`` on ``mask`` ``[B, T]`` (latent tokens) and x0 elsewhere.
+
+    ``fill``: a number, one value per channel ``[C]``, or one value per token ``[B, T, C]``."""
     mask = torch.as_tensor(mask, dtype=torch.bool)
     tokens, (f, h, w) = latent_tokens(x0.float())
     fill = torch.as_tensor(fill, dtype=torch.float32, device=tokens.device).expand_as(tokens)
@@ -64,6 +69,49 @@ def erase_run(model, inputs, *, step: int, mask, fill, x_t: torch.Tensor, x0: to
     edit = Intervention(At("x_t", steps=[step], tokens=Tokens.from_mask(mask.cpu().numpy())), Set(value.cpu()))
     start = inputs.take(range(x_t.shape[0]), latents=x_t)
     return run(model, start, [edit, *extra], num_steps=num_steps, start_step=step, **{"progress": False, **run_options})
+
+
+def random_rotation(channels: int, generator: torch.Generator) -> torch.Tensor:
+    """A uniformly random orthogonal ``[C, C]`` matrix (QR of a Gaussian matrix, signs fixed)."""
+    q, r = torch.linalg.qr(torch.randn(channels, channels, generator=generator, dtype=torch.float64))
+    return (q * torch.sign(torch.diagonal(r))).float()
+
+
+def matched_change(x0: torch.Tensor, pairs, fill, *, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The matched control of an erasure: other tokens changed by the erasure's own colour distances.
+
+    Args:
+        x0: the clean estimate ``[B, C, F, H, W]``.
+        pairs: per sample an int array ``[P, 3]`` of (source token, target token, group): target
+            token takes the change ``fill - x0[source]`` that erasing the source would make, turned by
+            one random rotation of the channel space per (sample, group) (e.g. a group per unit, so
+            a unit keeps one colour). Targets must be distinct within a sample.
+        fill: what the erasure writes: a number or one value per channel ``[C]``.
+
+    Returns ``(mask [B, T], values [B, T, C])`` for :func:`reform` / :func:`erase_run` (``fill=values``):
+    every target token moves by exactly the norm its source would have moved.
+    """
+    tokens, _ = latent_tokens(x0.float())
+    b, t, c = tokens.shape
+    if len(pairs) != b:
+        raise InputError(f"matched_change needs one pair array per sample: got {len(pairs)} for {b} samples")
+    fill = torch.as_tensor(fill, dtype=torch.float32, device=tokens.device).reshape(-1).expand(c)
+    mask = torch.zeros(b, t, dtype=torch.bool)
+    values = tokens.clone()
+    for i, p in enumerate(pairs):
+        p = torch.as_tensor(p, dtype=torch.long).reshape(-1, 3)
+        if len(p) and (int(p[:, :2].min()) < 0 or int(p[:, :2].max()) >= t):
+            raise InputError(f"matched_change: a token index of sample {i} is outside 0..{t - 1}")
+        if len(set(p[:, 1].tolist())) != len(p):
+            raise InputError(f"matched_change: sample {i} names a target token twice")
+        g = torch.Generator().manual_seed(seed * 1_000_003 + i)
+        for group in torch.unique(p[:, 2]).tolist():
+            rows = p[p[:, 2] == group]
+            turn = random_rotation(c, g).to(tokens.device)
+            change = (fill - tokens[i, rows[:, 0]]) @ turn.T
+            values[i, rows[:, 1]] = tokens[i, rows[:, 1]] + change
+            mask[i, rows[:, 1]] = True
+    return mask, values
 
 
 def project_run(model, inputs, *, layer: int, step: int, mask, direction, num_steps: int, site: str = "resid_post",

@@ -36,6 +36,27 @@ def pixel_mask(units: np.ndarray, *, num_frames: int, px: int, frames: Sequence[
     return out.reshape(units.shape[0], -1)
 
 
+def unit_pixel_tokens(unit, *, units: int, num_frames: int, px: int) -> np.ndarray:
+    """Loop-site token indices of one unit ``(row, col)`` in every frame, ordered by (frame, dy, dx)."""
+    side = units * px
+    r, c = unit
+    f, dy, dx = np.meshgrid(np.arange(num_frames), np.arange(px), np.arange(px), indexing="ij")
+    return (f * side * side + (r * px + dy) * side + c * px + dx).reshape(-1)
+
+
+def paired_tokens(source: np.ndarray, target: np.ndarray, *, num_frames: int, px: int) -> np.ndarray:
+    """``[P, 3]`` (source token, target token, unit pair) pairing the units of two ``[U, U]`` sets of
+    equal size, in row-major order, pixel by pixel: the pairs :func:`interp.causal.erase.matched_change` reads."""
+    src, dst = np.argwhere(source), np.argwhere(target)
+    if len(src) != len(dst):
+        raise ValueError(f"paired units need sets of equal size, got {len(src)} and {len(dst)}")
+    units = source.shape[0]
+    rows = [np.stack([unit_pixel_tokens(a, units=units, num_frames=num_frames, px=px),
+                      unit_pixel_tokens(b, units=units, num_frames=num_frames, px=px)], 1) for a, b in zip(src, dst)]
+    return np.concatenate([np.concatenate([r, np.full((len(r), 1), j)], 1) for j, r in enumerate(rows)]) \
+        if rows else np.zeros((0, 3), int)
+
+
 def unit_token_mask(units: np.ndarray, *, num_frames: int) -> np.ndarray:
     """Bool ``[B, F * U * U]`` over block tokens (one per unit and frame) covering ``units`` ``[B, U, U]``."""
     units = np.asarray(units, bool)

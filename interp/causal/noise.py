@@ -4,6 +4,13 @@ step), or at one frame and one step. Each is one :class:`~interp.interventions.N
 ``std`` is absolute, in the latent space's units (the organism: pixels in [-1, 1], where x_T is
 unit Gaussian). Noise is seeded per (seed, step, batch row).
 
+A fixed ``std`` is a different dose at different steps: x_t entering step ``s`` already holds
+noise of std ``sigma_s``, which falls from 1 to near 0 along the schedule, so a std of 1 at a late
+step is many times the noise the model expects there. The **scaled** arms
+(:func:`noise_at_step_scaled`, :func:`noise_at_frame_scaled`) add noise of std
+``ratio * sigma_s`` instead: the same signal-to-noise change at every step (``ratio`` 1 doubles
+the noise variance the step already has).
+
 :func:`noise_arms` lists the arms that compare the two (and both at once) over strengths.
 
 Example:
@@ -56,18 +63,40 @@ def noise_at_frame(frame: int, std: float, *, num_steps: int, num_frames: int, s
                             tokens=Tokens.in_frames(check_frame(frame, num_frames))), Noise(check_std(std), seed))]
 
 
+def scaled_std(step: int, ratio: float, sigmas) -> float:
+    """The std of noise at ``ratio`` times the noise level ``sigmas[step]`` of x_t entering ``step``."""
+    check_std(ratio)
+    return float(ratio) * float(sigmas[check_step(step, len(sigmas))])
+
+
+def noise_at_step_scaled(step: int, ratio: float, *, sigmas, seed: int = 0, samples=None) -> list[Intervention]:
+    """Noise of std ``ratio * sigma_step`` in every frame of x_t entering ``step`` (``sigmas``: one per step,
+    e.g. ``interp.sampling.schedule(model, num_steps)[2]``)."""
+    return noise_at_step(step, scaled_std(step, ratio, sigmas), num_steps=len(sigmas), seed=seed, samples=samples)
+
+
+def noise_at_frame_scaled(frame: int, ratio: float, *, sigmas, num_frames: int, seed: int = 0,
+                          samples=None) -> list[Intervention]:
+    """Noise of std ``ratio * sigma_s`` in latent frame ``frame`` of x_t at every step ``s`` (one edit per step)."""
+    return [i for s in range(len(sigmas)) for i in noise_at_frame(
+        frame, scaled_std(s, ratio, sigmas), num_steps=len(sigmas), num_frames=num_frames, seed=seed, steps=[s],
+        samples=samples)]
+
+
 def middle_strength(strengths) -> float:
     """The strength the frame x step grid and the propagation maps use: the middle one of ``strengths``."""
     return strengths[len(strengths) // 2]
 
 
-def noise_arms(strengths, steps, frames, grid_steps, *, num_steps: int, num_frames: int) -> list[tuple]:
+def noise_arms(strengths, steps, frames, grid_steps, *, num_steps: int, num_frames: int, ratios=(),
+               sigmas=None) -> list[tuple]:
     """Every arm of the step-vs-frame comparison as ``(name, start step, interventions(samples))``.
 
     Arms: all frames at each of ``steps`` (``step{s}/std{std:g}``) and each of ``frames`` at every
     step (``frame{f}/std{std:g}``), for every strength; each frame at each of ``grid_steps`` at the
-    middle strength (``frame{f}@step{s}/std{mid:g}``). A run of an arm may start at its start step
-    from the clean run's x_t, since nothing changes before it.
+    middle strength (``frame{f}@step{s}/std{mid:g}``); for each of ``ratios`` (with the schedule's
+    ``sigmas``) the scaled arms ``step{s}/rel{r:g}`` and ``frame{f}/rel{r:g}``. A run of an arm may
+    start at its start step from the clean run's x_t, since nothing changes before it.
 
     Example:
         >>> [name for name, _, _ in noise_arms([1.0], [3], [0], [3], num_steps=4, num_frames=2)]
@@ -86,4 +115,14 @@ def noise_arms(strengths, steps, frames, grid_steps, *, num_steps: int, num_fram
         for s in grid_steps:
             out.append((f"frame{f}@step{s}/std{mid:g}", s, lambda rows, f=f, s=s: noise_at_frame(
                 f, mid, num_steps=num_steps, num_frames=num_frames, steps=[s], samples=rows)))
+    if ratios and (sigmas is None or len(sigmas) != num_steps):
+        raise InputError(f"scaled noise needs the schedule's {num_steps} sigmas, got "
+                         f"{None if sigmas is None else len(sigmas)}")
+    for r in ratios:
+        for s in steps:
+            out.append((f"step{s}/rel{r:g}", s, lambda rows, s=s, r=r: noise_at_step_scaled(
+                s, r, sigmas=sigmas, samples=rows)))
+        for f in frames:
+            out.append((f"frame{f}/rel{r:g}", 0, lambda rows, f=f, r=r: noise_at_frame_scaled(
+                f, r, sigmas=sigmas, num_frames=num_frames, samples=rows)))
     return out

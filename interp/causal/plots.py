@@ -37,7 +37,7 @@ def erase_outcomes_figure(table: dict, path, *, sizes, steps, num_steps: int) ->
     """Share of mazes whose answer changed, changed to another valid route, or broke, per erase step,
     arm and size."""
     plt = _pyplot()
-    colours = {"unchosen": "tab:orange", "chosen": "tab:blue", "control": "tab:grey"}
+    colours = {"unchosen": "tab:orange", "chosen": "tab:blue", "control": "tab:grey", "matched": "tab:green"}
     fig, axes = plt.subplots(len(ERASE_OUTCOMES), len(sizes), figsize=(4.2 * len(sizes), 8.5), squeeze=False,
                              sharex=True, sharey=True)
     for c, size in enumerate(sizes):
@@ -46,7 +46,7 @@ def erase_outcomes_figure(table: dict, path, *, sizes, steps, num_steps: int) ->
             for j, arm in enumerate(ERASE_ARMS):
                 xs, ys, lo, hi = [], [], [], []
                 for s in steps:
-                    f = table[f"{size}/step{s}/{arm}/{outcome}"]
+                    f = table.get(f"{size}/step{s}/{arm}/{outcome}", {"n": 0})   # older records: no matched arm
                     if f["n"]:
                         xs.append(s + (j - 1) * 0.15)
                         ys.append(f["value"])
@@ -135,8 +135,12 @@ def noise_cka_figure(maps: dict, path, *, size: int, std: float, num_steps: int,
     ``maps[name]`` an array ``[blocks, steps]`` (NaN before the noise, drawn blank)."""
     plt = _pyplot()
     # one colour scale per panel: a step's noise leaves ~0.02-0.04, a frame noised at every step ~0.7
-    fig, axes = plt.subplots(1, len(maps), figsize=(4.8 * len(maps), 3.9), squeeze=False)
-    for ax, (name, grid) in zip(axes[0], maps.items()):
+    cols = min(4, len(maps))
+    rows = -(-len(maps) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.8 * cols, 3.9 * rows), squeeze=False)
+    for ax in axes.flat[len(maps):]:
+        ax.axis("off")
+    for ax, (name, grid) in zip(axes.flat, maps.items()):
         im = ax.imshow(grid, vmin=0, vmax=np.nanmax(grid) or 1.0, cmap="viridis", aspect="auto", origin="lower")
         ax.set_title(f"noise std {std:g}: {name}", fontsize=9)
         ax.set_xlabel(f"step (of {num_steps})")
@@ -145,6 +149,44 @@ def noise_cka_figure(maps: dict, path, *, size: int, std: float, num_steps: int,
         ax.set_yticks(range(grid.shape[0]))
         fig.colorbar(im, ax=ax, label="1 - debiased CKA vs clean", fraction=0.05)
     fig.suptitle(f"Propagation of noise, {size}x{size} mazes, n={count} (blank: before the noise)")
+    _save(plt, fig, path, dpi=110)
+
+
+def noise_scaled_figure(table: dict, path, *, size: int, strengths, ratios, steps, frames, num_steps: int) -> None:
+    """Exact accuracy against the noised step: a fixed std (left) beside a std scaled to the step's
+    own sigma (middle), and one frame at every step at each scaled ratio (right)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.4))
+    cmap = plt.get_cmap("viridis")
+    clean = table["clean/exact"]
+    for ax, (label, key, levels) in zip(axes[:2], (("fixed std", "std", strengths), ("std = ratio x sigma_s", "rel", ratios))):
+        for j, level in enumerate(levels):
+            fs = [table[f"step{s}/{key}{level:g}/exact"] for s in steps]
+            ax.errorbar(steps, [f["value"] for f in fs],
+                        yerr=[[f["value"] - f["ci95"][0] for f in fs], [f["ci95"][1] - f["value"] for f in fs]],
+                        marker="o", capsize=2, color=cmap(j / max(1, len(levels) - 1)),
+                        label=f"{'std' if key == 'std' else 'ratio'} {level:g}")
+        ax.axhline(clean["value"], color="k", ls=":", label="no noise")
+        ax.set_xlabel(f"step noised, all frames (of {num_steps})")
+        ax.set_ylabel("exact accuracy")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title(f"{label} (n={clean['n']})", fontsize=10)
+        ax.legend(fontsize=7)
+    ax = axes[2]
+    width = 0.8 / max(1, len(ratios))
+    for j, r in enumerate(ratios):
+        fs = [table[f"frame{f}/rel{r:g}/exact"] for f in frames]
+        ax.bar(np.arange(len(frames)) + j * width, [f["value"] for f in fs], width,
+               yerr=[[f["value"] - f["ci95"][0] for f in fs], [f["ci95"][1] - f["value"] for f in fs]],
+               color=cmap(j / max(1, len(ratios) - 1)), capsize=2, label=f"ratio {r:g}")
+    ax.axhline(clean["value"], color="k", ls=":", label="no noise")
+    ax.set_xticks(np.arange(len(frames)) + 0.4 - width / 2, [str(f) for f in frames])
+    ax.set_xlabel("frame noised at every step (std = ratio x sigma_s)")
+    ax.set_ylabel("exact accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("one frame at every step, scaled", fontsize=10)
+    ax.legend(fontsize=7)
+    fig.suptitle(f"Noise at a step: fixed std vs scaled to the step's sigma, {size}x{size} mazes (95% CI)")
     _save(plt, fig, path, dpi=110)
 
 

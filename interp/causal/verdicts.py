@@ -6,7 +6,8 @@ interval from :func:`interp.stats.share`, or a mean from :func:`interp.stats.mea
 from a stored ``result.json``. Table names:
 
 * erase: ``{size}/step{s}/{arm}/{outcome}`` for :data:`ERASE_ARMS` and :data:`ERASE_OUTCOMES`;
-* noise: ``step{s}/std{std:g}/exact``, ``frame{f}/std{std:g}/exact`` (arms of :func:`interp.causal.noise.noise_arms`);
+* noise: ``step{s}/std{std:g}/exact``, ``frame{f}/std{std:g}/exact`` and their scaled twins ``.../rel{r:g}/exact``
+  (arms of :func:`interp.causal.noise.noise_arms`);
 * swap: ``step{s}/layer{k}/{outcome}`` for :data:`SWAP_OUTCOMES`, and ``x0_other`` when measured.
 
 Example:
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from interp.causal.noise import middle_strength
 
-ERASE_ARMS = ("unchosen", "chosen", "control")
+ERASE_ARMS = ("unchosen", "chosen", "control", "matched")
 ERASE_OUTCOMES = ("changed", "changed_valid", "broke")
 SWAP_OUTCOMES = ("other", "own", "broken")
 
@@ -30,7 +31,7 @@ def _above(table: dict, high: str, low: str) -> bool:
     return bool(table[high]["n"]) and table[high]["ci95"][0] > table[low]["ci95"][1]
 
 
-def erase_verdict(table: dict, *, sizes, steps, num_steps: int) -> tuple[str, str]:
+def erase_verdict(table: dict, *, sizes, steps, num_steps: int, control: str = "control") -> tuple[str, str]:
     """Are the candidates an early x0_hat draws live alternatives?
 
     Only early erase steps count: those ``<= num_steps // 4`` (the first of ``steps`` when none
@@ -38,27 +39,30 @@ def erase_verdict(table: dict, *, sizes, steps, num_steps: int) -> tuple[str, st
     answer to another valid route more often than the control (the ``chosen/changed_valid``
     interval lies wholly above ``control/changed_valid``); ``partly`` when it only changes the
     answer more often (``chosen/changed`` above ``control/changed``); otherwise ``does not hold``.
+    ``control="matched"`` judges against the matched control (as many units moved by the same colour
+    distance, :func:`interp.causal.erase.matched_change`) instead of recolouring floor units as floor.
     """
+    what = "as many random floor units" if control == "control" else "as many units by the same colour distance"
     early = [s for s in steps if s <= num_steps // 4] or steps[:1]
-    moved = any(_above(table, f"{size}/step{s}/chosen/changed_valid", f"{size}/step{s}/control/changed_valid")
+    moved = any(_above(table, f"{size}/step{s}/chosen/changed_valid", f"{size}/step{s}/{control}/changed_valid")
                 for size in sizes for s in early)
-    changed = any(_above(table, f"{size}/step{s}/chosen/changed", f"{size}/step{s}/control/changed")
+    changed = any(_above(table, f"{size}/step{s}/chosen/changed", f"{size}/step{s}/{control}/changed")
                   for size in sizes for s in early)
     s0 = early[0]
     facts = "; ".join(
         f"{size}x{size} step {s0} (n={table[f'{size}/step{s0}/chosen/changed']['n']}): changed to another valid route "
         f"{table[f'{size}/step{s0}/chosen/changed_valid']['value']:.3f} (chosen trace) vs "
-        f"{table[f'{size}/step{s0}/control/changed_valid']['value']:.3f} (control), answer changed "
+        f"{table[f'{size}/step{s0}/{control}/changed_valid']['value']:.3f} ({'control' if control == 'control' else control + ' control'}), answer changed "
         f"{table[f'{size}/step{s0}/unchosen/changed']['value']:.3f} when the unchosen candidates were erased"
         for size in sizes if table[f"{size}/step{s0}/chosen/changed"]["n"])
     if moved:
         return "holds", ("erasing the chosen route's early trace sends the model to another valid route more often "
-                         f"than erasing as many random floor units: the alternatives are live; {facts}")
+                         f"than changing {what}: the alternatives are live; {facts}")
     if changed:
         return "partly", ("erasing the chosen route's early trace changes the answer more than the control, but not "
                           f"measurably towards another valid route; {facts}")
-    return "does not hold", ("no erase arm changes the final answer measurably more than erasing as many random "
-                             "floor units: on this model the early estimate does not hold a choice the later steps "
+    return "does not hold", (f"no erase arm changes the final answer measurably more than changing {what}: "
+                             "on this model the early estimate does not hold a choice the later steps "
                              f"make; {facts}")
 
 
@@ -90,6 +94,43 @@ def noise_verdict(table: dict, *, strengths, steps, frames, num_steps: int) -> t
         return "partly", (f"noise at one step hurts more than noise at frames {milder} only"
                           + ("" if middle else ", and sensitivity peaks late, not mid-schedule") + f"; {facts}")
     return "does not hold", f"noise at one step does not hurt more than noise at a frame; {facts}"
+
+
+def noise_scaled_verdict(table: dict, *, ratios, steps, frames, num_steps: int) -> tuple[str, str]:
+    """The same question as :func:`noise_verdict`, asked with noise scaled to each step's own sigma.
+
+    Arms ``step{s}/rel{r:g}/exact`` (all frames at step ``s``, std ``r * sigma_s``) and
+    ``frame{f}/rel{r:g}/exact`` (frame ``f`` at every step, std ``r * sigma_s`` at each). At the
+    largest ratio the worst step is compared with each frame (milder: interval wholly above the
+    worst step's); the peak is the step of lowest exact accuracy at the middle ratio, mid-schedule
+    within 30%-70% of ``num_steps`` and **measurable**: its interval lies wholly below the clean
+    run's (``clean/exact``). ``holds`` when every frame is milder and the peak is a measurable
+    mid-schedule one; ``partly`` when either; otherwise ``does not hold``.
+    """
+    top, mid = max(ratios), middle_strength(ratios)
+    step_acc = {s: table[f"step{s}/rel{top:g}/exact"] for s in steps}
+    worst_step = min(step_acc, key=lambda s: step_acc[s]["value"])
+    worst = step_acc[worst_step]
+    by_frame = {f: table[f"frame{f}/rel{top:g}/exact"] for f in frames}
+    milder = [f for f in frames if by_frame[f]["ci95"][0] > worst["ci95"][1]]
+    at_mid = {s: table[f"step{s}/rel{mid:g}/exact"] for s in steps}
+    peak = min(steps, key=lambda s: at_mid[s]["value"])
+    clean = table.get("clean/exact")
+    measurable = clean is None or at_mid[peak]["ci95"][1] < clean["ci95"][0]
+    middle = 0.3 * num_steps <= peak <= 0.7 * num_steps and measurable
+    facts = (f"noise scaled to the step's sigma: at ratio {top:g} the worst step ({worst_step}) leaves exact "
+             f"{worst['value']:.3f}; one frame at every step leaves "
+             + ", ".join(f"frame {f}: {by_frame[f]['value']:.3f}" for f in frames)
+             + f"; at ratio {mid:g} exact accuracy by step is "
+             + ", ".join(f"{s}: {at_mid[s]['value']:.3f}" for s in steps)
+             + f" (lowest at step {peak} of {num_steps}"
+             + ("" if measurable else ", not measurably below the clean run") + ")")
+    if len(milder) == len(frames) and middle:
+        return "holds", f"at equal signal-to-noise, noise at one step hurts more than at any frame and peaks mid-schedule; {facts}"
+    if milder or middle:
+        return "partly", (f"at equal signal-to-noise, noise at one step hurts more than noise at frames {milder} only"
+                          + ("" if middle else ", and no measurable mid-schedule peak") + f"; {facts}")
+    return "does not hold", f"at equal signal-to-noise, noise at one step does not hurt more than at a frame; {facts}"
 
 
 def swap_verdict(table: dict, *, layers, num_layers: int, min_share: float = 0.05) -> tuple[str, str]:

@@ -158,6 +158,49 @@ def verdict(best: dict | None, n_groups: int, n_steps: int) -> tuple[str, str]:
     return outcome, why
 
 
+def colder_pooled(groups: dict) -> dict:
+    """Each colder start (one seed from noise of std ``std``) that ran on every group, pooled: ``{std: bool [n]}``."""
+    stds = set.intersection(*[set(g.get("colder", {})) for g in groups.values()]) if groups else set()
+    return {std: np.concatenate([g["colder"][std] for g in groups.values()]) for std in sorted(stds)}
+
+
+def matched_verdict(best: dict | None, groups: dict, merged: np.ndarray | None = None) -> tuple[str, str]:
+    """The ensemble judged against its matched control only: does merging K seeds beat one seed started as cold?
+
+    Merging the x_t of K seeds at step 0 hands the run a start of noise std 1/sqrt(K); one seed
+    started at that std (``cold_start``) is the matched control. ``holds`` when the merge beats it
+    (McNemar, positive difference, p < 0.05) and every colder start that ran on every group;
+    ``partly`` when it beats the matched control but some colder start does as well; ``does not
+    hold`` ("not as an ensemble") when the merge does not beat its matched control: merge <= colder
+    start. Without a matched control for the best setting (not a step-0 ``xt_mean``), or without a
+    setting that ran on every group, it ``does not hold``, saying why.
+
+    ``merged``: the best setting's pooled bool outcomes in the groups' order (for the colder starts).
+    """
+    if best is None:
+        return "does not hold", "no merge setting ran on every group within the time budget"
+    control = best.get("vs_cold_start")
+    if control is None:
+        return "does not hold", (f"the best setting ({best['operator']} at step {best['steps']}) has no matched "
+                                 "control here: a gain over one seed cannot be told from a colder start")
+    colder = {}
+    if merged is not None:
+        colder = {std: mcnemar(merged, c) for std, c in colder_pooled(groups).items()}
+    beaten = [std for std, t in colder.items() if _beats(t)]
+    text = (f"{best['operator']} K={best['k']} at step {best['steps']} (n={best['merge']['n']}): "
+            f"{100 * best['merge']['value']:.1f}% exact vs {100 * best['cold_start']['value']:.1f}% for one seed "
+            f"started at noise std 1/sqrt({best['k']}) (difference {100 * control['difference']:+.1f} points, McNemar "
+            f"p={control['p']:.3g})")
+    if colder:
+        text += "; against colder starts " + ", ".join(
+            f"std {std:g}: {100 * t['difference']:+.1f} points (p={t['p']:.3g})" for std, t in colder.items())
+    if not _beats(control):
+        return "does not hold", (f"not as an ensemble: merging does not beat one seed started as cold; {text}")
+    if len(beaten) < len(colder):
+        return "partly", f"merging beats its matched control, but a colder start does as well; {text}"
+    return "holds", f"merging beats one seed started as cold and every colder start; {text}"
+
+
 def best_figures(best: dict | None) -> dict:
     """The headline figures of the pooled best setting (none when no setting ran on every group)."""
     if best is None:
@@ -188,8 +231,13 @@ def summarise(groups: dict, merges: dict, cfg: dict, best_op: str, best_step: in
     rows += [merge_row(key, correct, groups[key[0]], n_steps) for key, correct in merges.items()]
     best = pooled_best(rows, groups, merges, best_op, n_steps)
     outcome, why = verdict(best, len(groups), n_steps)
+    merged = None if best is None else np.concatenate(
+        [merges[(name, best["operator"], best["k"], best["steps"], "all")] for name in groups])
+    matched = matched_verdict(best, groups, merged)
     figures.update(best_figures(best))
     return {"verdict": outcome, "why": why, "figures": figures, "rows": rows, "adaptive": adaptive_curves(groups, cfg),
+            "matched_verdict": {"verdict": matched[0], "why": matched[1],
+                                "rule": " ".join(matched_verdict.__doc__.split("\n\n")[1].split())},
             "best": best, "best_operator": best_op, "best_step": best_step, "probe_step": probe_step(cfg)}
 
 

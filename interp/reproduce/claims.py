@@ -40,11 +40,15 @@ def _n(samples) -> int:
     return len(samples)
 
 
-def exploration_claim(by_threshold: dict, out) -> dict:
+def exploration_claim(by_threshold: dict, out, averaging: dict | None = None, num_steps: int = 20) -> dict:
     """Observation 1: several candidate routes early, pruned to one.
 
     Candidates are counted at the scorer's threshold (0.5) and at a faint one (:data:`FAINT`).
-    Judged by the claim's rule in ``experiments/claims.toml``.
+    Judged by the claim's rule in ``experiments/claims.toml``. With ``averaging`` (figures of
+    :func:`interp.reproduce.averaging.averaging_figures`, stored as ``averaging_*``) the record also
+    holds the averaging control: x0_hat is the posterior mean, so faint routes are expected from
+    averaging alone, and the reading says whether x0_hat draws more candidates than the mean of
+    posterior draws at some early step (<= ``num_steps // 4``).
     """
     faint, strict = by_threshold[FAINT], by_threshold[0.5]
     steps = faint[0].steps
@@ -59,6 +63,32 @@ def exploration_claim(by_threshold: dict, out) -> dict:
     panels = [{"series": _series(aggregate_by_size(samples), "candidates"), "xlabel": "denoising step",
                "ylabel": "candidate start-goal routes (mean)", "title": f"route-colour amount >= {t}"}
               for t, samples in ((FAINT, faint), (0.5, strict))]
+    control_text, figures_avg = "", {}
+    if averaging is not None:
+        from interp.reproduce.averaging import averaging_verdict
+
+        avg_steps = sorted(int(k[len("gap_step"):]) for k in averaging if k.startswith("gap_step"))
+        early = [s for s in avg_steps if s <= num_steps // 4]
+        more, facts = averaging_verdict(averaging, early=early)
+        negative, _ = averaging_verdict({k.replace("one_draw_gap", "gap"): v for k, v in averaging.items()
+                                         if k.startswith("one_draw_gap_step")} | {
+                                        k: v for k, v in averaging.items() if k.startswith(("x0_step", "mean_step"))},
+                                        early=early)
+        figures_avg = {f"averaging_{k}": v for k, v in averaging.items()}
+        control_text = (" Averaging control (x0_hat is the posterior mean E[x0 | x_t]; compared with the mean of "
+                        "final videos drawn from p(x0 | x_t) by the ancestral sampler from the step's x_t): " + facts
+                        + (". x0_hat draws more candidates than that mean: more than posterior averaging."
+                           if more else ". x0_hat draws no more candidates than that mean: the faint alternative "
+                           "routes are what posterior averaging predicts, not evidence of a search over routes.")
+                        + f" Negative control (one final video against the mean of the others): the same gap rule "
+                        f"says {'more' if negative else 'not more'}.")
+        series = {}
+        for label, key in (("x0_hat", "x0"), ("mean of posterior draws", "mean")):
+            fs = [averaging[f"{key}_step{s}"] for s in avg_steps]
+            series[label] = (avg_steps, [f["value"] for f in fs], [f["ci95"][0] for f in fs],
+                             [f["ci95"][1] for f in fs], fs[0]["n"])
+        panels.append({"series": series, "xlabel": "denoising step", "ylabel": f"candidate routes (amount >= {FAINT})",
+                       "title": "averaging control: x0_hat vs mean of final videos from x_t"})
     image = plot_panels(Path(out) / "candidates_per_step.png", panels,
                         title=f"Candidate routes in x0_hat per step (held-out multi-route mazes, n={_n(faint)}; 95% bands)")
     if strict_two["value"] < two_plus["value"] / 2:
@@ -71,11 +101,12 @@ def exploration_claim(by_threshold: dict, out) -> dict:
     why = (f"At amount >= {FAINT}, mean candidates peak at {peak['value']} (95% CI {peak['ci95']}) at step "
            f"{steps[peak_step]} and end at {final['value']}; {two_plus['value']:.0%} of mazes show 2+ candidate "
            f"routes at some step ({strict_two['value']:.0%} at amount >= 0.5), {shown2['value']:.0%} draw 2+ shortest "
-           f"routes at once. " + reading)
+           f"routes at once. " + reading + control_text)
     return {"reading": why, "images": [image.name],
             "figures": {"peak_candidates_faint": {**peak, "step": steps[peak_step]}, "final_candidates_faint": final,
                         "share_2plus_candidates_faint": two_plus, "share_2plus_candidates_0.5": strict_two,
-                        "share_2plus_shortest_drawn_faint": shown2, "share_ending_with_one": ends_one},
+                        "share_2plus_shortest_drawn_faint": shown2, "share_ending_with_one": ends_one,
+                        **figures_avg},
             "extra": {"candidates_per_step_faint": cand.mean(0).round(4).tolist(), "steps": steps}}
 
 

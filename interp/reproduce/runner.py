@@ -18,9 +18,11 @@ from interp.results import OUTPUTS, ROOT, ScriptParser, claim_output, result_fol
 # cpu: small enough for `make reproduce` on 2 shared cores; gpu: the published figures
 PRESETS = {
     "cpu": {"sizes": [5, 7], "count": 12, "batch": 24, "device": "cpu",
-            "renoise_sizes": [5], "renoise_count": 6, "ks": [-1, 1, 4, 8]},
+            "renoise_sizes": [5], "renoise_count": 6, "ks": [-1, 1, 4, 8],
+            "avg_sizes": [5], "avg_count": 4, "avg_draws": 4, "avg_steps": [0, 1, 4]},
     "gpu": {"sizes": [5, 7, 9], "count": 200, "batch": 600, "device": "cuda",
-            "renoise_sizes": [5, 7, 9], "renoise_count": 200, "ks": [-1, 0, 1, 2, 3, 4, 6, 8, 12]},
+            "renoise_sizes": [5, 7, 9], "renoise_count": 200, "ks": [-1, 0, 1, 2, 3, 4, 6, 8, 12],
+            "avg_sizes": [5, 7, 9], "avg_count": 64, "avg_draws": 16, "avg_steps": [0, 1, 2, 4, 8]},
 }
 CACHE = ROOT / "outputs" / "cache"
 

@@ -131,3 +131,78 @@ def test_swapping_the_whole_hidden_state_gives_the_same_velocity_at_every_layer(
         x_t = latent_tokens(inputs.latents)[0]
         expected = other + (x_t - x_t[[1, 0]]).to(other.dtype)
         assert torch.allclose(x0, expected, atol=1e-4 * max(1.0, sigma0))
+
+
+def test_scaled_noise_is_a_multiple_of_the_step_sigma(model_inputs):
+    from interp.causal.noise import noise_at_frame_scaled, noise_at_step_scaled
+
+    model, inputs = model_inputs
+    sigmas = [float(x) for x in schedule(model, STEPS)[2][:STEPS]]
+    for step in (1, 3):
+        clean = x_t_entering(model, inputs, step)
+        noised = x_t_entering(model, inputs, step, noise_at_step_scaled(step, 0.5, sigmas=sigmas))
+        fixed = x_t_entering(model, inputs, step, noise_at_step(step, 0.5 * sigmas[step], num_steps=STEPS))
+        assert torch.allclose(noised, fixed)                           # the same draw, at std 0.5 sigma_step
+        realised = float((noised - clean).float().std())
+        assert abs(realised / (0.5 * sigmas[step]) - 1) < 0.2
+    frames = inputs.latents.shape[2]
+    edits = noise_at_frame_scaled(0, 1.0, sigmas=sigmas, num_frames=frames)
+    assert [list(i.at.steps) for i in edits] == [[s] for s in range(STEPS)]
+    assert [i.do.std for i in edits] == pytest.approx(sigmas)
+    differs = (x_t_entering(model, inputs, 0, edits) - x_t_entering(model, inputs, 0)).abs().amax(dim=(0, 1, 3, 4)) > 0
+    assert differs.tolist() == [True] + [False] * (frames - 1)
+
+
+def test_scaled_arms_need_the_schedule():
+    from interp.causal.noise import noise_arms
+
+    with pytest.raises(InputError, match="needs the schedule's 4 sigmas"):
+        noise_arms([1.0], [0], [0], [0], num_steps=4, num_frames=2, ratios=[1.0])
+    names = [n for n, _, _ in noise_arms([1.0], [3], [0], [3], num_steps=4, num_frames=2, ratios=[0.5],
+                                         sigmas=[1.0, 0.8, 0.5, 0.2])]
+    assert names[-2:] == ["step3/rel0.5", "frame0/rel0.5"]
+
+
+def test_matched_change_moves_other_tokens_as_far_as_the_erasure_would(model_inputs):
+    from interp.causal.erase import matched_change
+
+    model, inputs = model_inputs
+    step = 1
+    clean = run_with_cache(model, inputs, ["x_t", "x0"], num_steps=STEPS, decode=False, progress=False).cache
+    x_t, x0 = loop_value(clean, "x_t", step, inputs.latents), loop_value(clean, "x0", step, inputs.latents)
+    fill = torch.full((x0.shape[1],), 0.7)
+    pairs = [np.array([[1, 10, 0], [2, 11, 0], [5, 20, 1]]), np.array([[3, 4, 0]])]
+    mask, values = matched_change(x0, pairs, fill, seed=3)
+    tokens, _ = latent_tokens(x0.float())
+    assert mask.sum(1).tolist() == [3, 1] and mask[0, [10, 11, 20]].all() and mask[1, 4]
+    for i, p in enumerate(pairs):
+        erase_norm = (fill - tokens[i, p[:, 0]]).norm(dim=-1)
+        moved = (values[i, p[:, 1]] - tokens[i, p[:, 1]]).norm(dim=-1)
+        assert torch.allclose(moved, erase_norm, atol=1e-5)              # same colour distance per token
+        assert not torch.allclose(values[i, p[:, 1]] - tokens[i, p[:, 1]], fill - tokens[i, p[:, 0]])  # turned
+    seen = {}
+    erase_run(model, inputs, step=step, mask=mask, fill=values, x_t=x_t, x0=x0, num_steps=STEPS, decode=False,
+              on_step=lambda s: seen.setdefault(s.step, s.x_t.clone()))
+    new, _ = latent_tokens(seen[step].float())
+    old, _ = latent_tokens(x_t.float())
+    changed = (new - old).abs().amax(-1) > 0
+    assert torch.equal(changed, mask & changed)
+    sigma = float(schedule(model, STEPS)[2][step])
+    assert torch.allclose((new - old)[mask].norm(dim=-1), (1 - sigma) * (values - tokens)[mask].norm(dim=-1), atol=1e-4)
+    with pytest.raises(InputError, match="names a target token twice"):
+        matched_change(x0, [np.array([[1, 2, 0], [3, 2, 0]]), np.zeros((0, 3), int)], fill)
+
+
+def test_paired_tokens_pair_units_pixel_by_pixel():
+    from interp.causal.maze import paired_tokens, pixel_mask
+
+    a, b = np.zeros((5, 5), bool), np.zeros((5, 5), bool)
+    a[1, 1] = a[3, 2] = True
+    b[0, 4] = b[2, 0] = True
+    p = paired_tokens(a, b, num_frames=2, px=2)
+    assert p.shape == (2 * 2 * 2 * 2, 3) and sorted(set(p[:, 2])) == [0, 1]
+    assert set(p[:, 0]) == set(np.flatnonzero(pixel_mask(a[None], num_frames=2, px=2)[0]))
+    assert set(p[:, 1]) == set(np.flatnonzero(pixel_mask(b[None], num_frames=2, px=2)[0]))
+    side = 10
+    first = p[p[:, 2] == 0][0]
+    assert divmod(first[0] % (side * side), side) == (2, 2) and divmod(first[1] % (side * side), side) == (0, 8)

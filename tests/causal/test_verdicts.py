@@ -150,3 +150,45 @@ def test_swap_outcome_reads_hand_painted_answers():
     assert keeps["own"] and not keeps["other"] and not keeps["closer_other"] and keeps["x0_other"]
     nothing = swap_outcome(np.zeros(units), np.zeros(units), own, other)
     assert nothing["broken"] and not nothing["own"] and not nothing["other"]
+
+
+def scaled_table(top_steps, top_frames, mid_steps, clean=figure(0.9, 0.86, 0.93)):
+    table = {f"step{s}/rel2/exact": f for s, f in top_steps.items()}
+    table.update({f"frame{f}/rel2/exact": v for f, v in top_frames.items()})
+    table.update({f"step{s}/rel1/exact": f for s, f in mid_steps.items()})
+    table["clean/exact"] = clean
+    return table
+
+
+def scaled(table):
+    from interp.causal.verdicts import noise_scaled_verdict
+
+    return noise_scaled_verdict(table, ratios=[0.5, 1.0, 2.0], steps=STEPS, frames=FRAMES, num_steps=20)
+
+
+def test_scaled_noise_holds_when_frames_are_milder_and_a_measurable_peak_is_mid_schedule():
+    table = scaled_table({0: SOME, 6: NONE, 12: SOME, 18: SOME}, {0: MANY, 1: MANY},
+                         {0: MANY, 6: SOME, 12: MANY, 18: MANY})
+    assert scaled(table)[0] == "holds"
+
+
+def test_scaled_noise_peak_that_the_clean_run_matches_is_no_peak():
+    flat = figure(0.88, 0.84, 0.91)
+    table = scaled_table({0: SOME, 6: NONE, 12: SOME, 18: SOME}, {0: MANY, 1: MANY},
+                         {0: flat, 6: figure(0.87, 0.83, 0.9), 12: flat, 18: flat})
+    verdict, why = scaled(table)
+    assert verdict == "partly" and "not measurably below the clean run" in why
+
+
+def test_scaled_noise_does_not_hold_when_frames_hurt_as_much_and_the_peak_is_late():
+    table = scaled_table({0: SOME, 6: SOME, 12: SOME, 18: NONE}, {0: NONE, 1: NONE},
+                         {0: MANY, 6: MANY, 12: MANY, 18: NONE})
+    assert scaled(table)[0] == "does not hold"
+
+
+def test_erase_against_the_matched_control_fails_when_an_equal_edit_moves_the_answer_as_often():
+    table = erase_table(chosen__changed=MANY, chosen__changed_valid=MANY, matched__changed=MANY,
+                        matched__changed_valid=MANY)
+    assert erase_verdict(table, sizes=[5], steps=[2], num_steps=20)[0] == "holds"
+    verdict, why = erase_verdict(table, sizes=[5], steps=[2], num_steps=20, control="matched")
+    assert verdict == "does not hold" and "(matched control)" in why and "same colour distance" in why

@@ -99,3 +99,17 @@ def test_a_raw_record_gives_its_report_and_every_figure(tmp_path):
     assert all((tmp_path / image).stat().st_size > 0 for image in images)
     assert study_figures(summarise(_groups(), {}, CFG, "x0_renoise", 0), _groups(), CFG, tmp_path) == [
         "accuracy_vs_nfe.png"]
+
+
+def test_matched_verdict_reads_the_merge_against_its_cold_start_only():
+    beaten = summarise(_groups(cold={3: np.zeros(N, bool)}, colder={0.25: np.zeros(N, bool)}), _merges("xt_mean"),
+                       CFG, "xt_mean", 0)["matched_verdict"]
+    assert beaten["verdict"] == "holds", beaten["why"]
+    as_cold = summarise(_groups(cold={3: np.ones(N, bool)}), _merges("xt_mean"), CFG, "xt_mean", 0)["matched_verdict"]
+    assert as_cold["verdict"] == "does not hold" and as_cold["why"].startswith("not as an ensemble")
+    colder_as_good = summarise(_groups(cold={3: np.zeros(N, bool)}, colder={0.25: np.ones(N, bool)}),
+                               _merges("xt_mean"), CFG, "xt_mean", 0)["matched_verdict"]
+    assert colder_as_good["verdict"] == "partly" and "std 0.25: +0.0 points" in colder_as_good["why"]
+    # a merge later in the run has no matched control here: the one-seed and self-consistency wins do not count
+    later = summarise(_groups(), _merges("x0_renoise"), CFG, "x0_renoise", 0)
+    assert later["verdict"] == "holds" and later["matched_verdict"]["verdict"] == "does not hold"

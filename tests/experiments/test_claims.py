@@ -88,3 +88,29 @@ def test_every_registered_script_of_this_repository_takes_a_preset():
             continue
         assert script.exists(), f"the registry names {name}, which has no script nor measure"
         assert "--preset" in script.read_text() or "parse(" in script.read_text()
+
+
+def _grid(effects, n=8):
+    """A patching summary: ``effects[(layer, step)]`` for the changed region, 0 elsewhere; all tokens restore."""
+    cells = [{"region": "all", "layer": L, "step": s, "preference": 1.0, "ci95": [0.99, 1.0]}
+             for L in range(4) for s in (0, 5, 10, 15)]
+    for L in range(4):
+        for s in (0, 5, 10, 15):
+            e = effects.get((L, s), 0.0)
+            cells.append({"region": "changed", "layer": L, "step": s, "preference": e,
+                          "ci95": [e - 0.05, e + 0.05]})
+    return {"n_pairs": n, "cells": cells}
+
+
+def test_controlled_patch_claim_ignores_block_zero_and_asks_for_the_final_video():
+    from interp.reproduce.localisation import patch_claim_controlled, strong_cells
+
+    block0 = _grid({(0, 0): 1.0})
+    assert strong_cells(block0["cells"])[0] == "holds"                          # the plain rule takes block 0
+    assert patch_claim_controlled(block0, block0)["verdict"] == "does not hold"
+    transient = _grid({(2, 0): 0.9})
+    record = patch_claim_controlled(transient, _grid({}))
+    assert record["verdict"] == "partly" and "transient" in record["why"]
+    assert record["figures"]["best_early_past_block0_final_video"]["value"] == 0.0
+    assert patch_claim_controlled(transient, _grid({(2, 5): 0.7}))["verdict"] == "holds"
+    assert patch_claim_controlled(transient, _grid({(2, 10): 0.7}))["verdict"] == "partly"   # late: no

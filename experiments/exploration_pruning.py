@@ -1,0 +1,32 @@
+"""Observation 1: several candidate routes in early x0_hat, pruned to one by the middle steps.
+
+With its averaging control: x0_hat is the posterior mean, so at each of the preset's steps it is
+compared with the mean of final videos drawn from p(x0 | x_t) (ancestral sampler from the step's
+x_t; at step 0 also independent seeds), on the first mazes of the same held-out set
+(:mod:`interp.reproduce.averaging`).
+
+    python experiments/exploration_pruning.py --preset cpu
+"""
+
+import time
+
+from interp.models import load_model
+from interp.reproduce.averaging import averaging_figures, averaging_runs
+from interp.reproduce.claims import FAINT, exploration_claim
+from interp.reproduce.runner import finish, parse, samples_for
+from interp.reproduce.trajectories import heldout
+
+NAME = "exploration_pruning"
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    args = parse(NAME, __doc__.splitlines()[0])
+    s = args.settings
+    model = load_model("organism", device=args.device)
+    num_steps = model.organism.config.num_inference_steps
+    samples = samples_for(args, model)
+    runs = averaging_runs(model, heldout(s["avg_sizes"], s["avg_count"], multi_route=True), steps=s["avg_steps"],
+                          draws=s["avg_draws"], num_steps=num_steps, threshold=FAINT, batch=s["batch"] * 8)
+    record = exploration_claim(samples, args.out, averaging=averaging_figures(runs), num_steps=num_steps)
+    record.setdefault("extra", {})["averaging_settings"] = {k: s[k] for k in s if k.startswith("avg_")}
+    finish(NAME, args, started, record)
