@@ -35,7 +35,7 @@ import numpy as np
 
 PRESETS = {
     "cpu": dict(sizes=[5], count=3, steps=[2], probe_count=3, batch=64, device="cpu", dtype="float32"),
-    "gpu": dict(sizes=[5, 7, 9], count=300, steps=[2, 8], probe_count=64, batch=1536, device="cuda",
+    "gpu": dict(sizes=[5, 7, 9], count=200, steps=[2, 8], probe_count=64, batch=1536, device="cuda",
                 dtype="bfloat16"),
 }
 CLAIM = ("Early denoising steps hold several candidate routes at once, live alternatives that later steps "

@@ -28,7 +28,7 @@ import numpy as np
 PRESETS = {
     "cpu": dict(size=5, count=2, strengths=[1.0], ratios=[1.0], steps=[0, 10], grid_steps=[10], cka_count=1,
                 cka_steps=[0, 10], batch=64, device="cpu", dtype="float32"),
-    "gpu": dict(size=7, count=300, strengths=[0.5, 1.0, 2.0], ratios=[0.5, 1.0, 2.0], steps=[0, 3, 6, 9, 12, 15, 18],
+    "gpu": dict(size=7, count=160, strengths=[0.5, 1.0, 2.0], ratios=[0.5, 1.0, 2.0], steps=[0, 3, 6, 9, 12, 15, 18],
                 grid_steps=[0, 8, 16], cka_count=32, cka_steps=[0, 3, 6, 9, 12, 15, 18], batch=1536, device="cuda",
                 dtype="bfloat16"),
 }

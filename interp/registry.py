@@ -9,7 +9,7 @@ Example:
     >>> entries = load()
     >>> latest("working_memory").rule
     'not_testable'
-    >>> [e.fixed[:10] for e in history("noise_step_vs_frame")]
+    >>> [e.fixed[:10] for e in history("noise_step_vs_frame")][:2]
     ['2026-11-30', '2026-11-30']
 """
 

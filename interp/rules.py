@@ -167,15 +167,16 @@ def _settings(record: dict, *keys):
     return [settings[k] for k in keys]
 
 
-def erase_live_alternatives(record: dict) -> Verdict:
-    """:func:`interp.causal.verdicts.erase_verdict` on the record's table and settings."""
+def erase_live_alternatives(record: dict, *, control: str = "control") -> Verdict:
+    """:func:`interp.causal.verdicts.erase_verdict` on the record's table and settings; ``control``
+    ``matched`` judges against the matched control (as many units moved by the same colour distance)."""
     from interp.causal.verdicts import erase_verdict
 
     sizes, steps, num_steps = _settings(record, "sizes", "steps", "num_steps")
     table = record["figures"]
-    verdict, why = erase_verdict(table, sizes=sizes, steps=steps, num_steps=num_steps)
+    verdict, why = erase_verdict(table, sizes=sizes, steps=steps, num_steps=num_steps, control=control)
     early = [s for s in steps if s <= num_steps // 4] or steps[:1]
-    keys = [f"{z}/step{s}/{arm}/changed" for z in sizes for s in early for arm in ("chosen", "control")]
+    keys = [f"{z}/step{s}/{arm}/changed" for z in sizes for s in early for arm in ("chosen", control)]
     return Verdict(verdict, why, _min_n(table, keys))
 
 
@@ -213,6 +214,20 @@ def noise_step_vs_frames_peak_middle(record: dict) -> Verdict:
     verdict, why = noise_verdict(table, strengths=strengths, steps=steps, frames=frames, num_steps=num_steps)
     top = max(strengths)
     keys = [f"step{s}/std{top:g}/exact" for s in steps] + [f"frame{f}/std{top:g}/exact" for f in frames]
+    return Verdict(verdict, why, _min_n(table, keys))
+
+
+def noise_scaled_step_vs_frames(record: dict) -> Verdict:
+    """:func:`interp.causal.verdicts.noise_scaled_verdict` (noise of std ratio x the step's sigma) on the record."""
+    from interp.causal.verdicts import noise_scaled_verdict
+
+    ratios, steps, frames, num_steps = _settings(record, "ratios", "steps", "frames", "num_steps")
+    if not ratios:
+        raise InputError("the scaled-noise rule needs a run with --ratios: this one ran no scaled arm")
+    table = record["figures"]
+    verdict, why = noise_scaled_verdict(table, ratios=ratios, steps=steps, frames=frames, num_steps=num_steps)
+    top = max(ratios)
+    keys = [f"step{s}/rel{top:g}/exact" for s in steps] + [f"frame{f}/rel{top:g}/exact" for f in frames]
     return Verdict(verdict, why, _min_n(table, keys))
 
 
@@ -258,7 +273,8 @@ def patch_cell_restores(record: dict, *, min_effect: float = 0.5, regions: str =
 
 
 RULES = {fn.__name__: fn for fn in (expression, not_testable, erase_live_alternatives, noise_worst_step_vs_worst_frame,
-                                    noise_step_vs_frames_peak_middle, swap_middle_block_flips, plan_fixed_early,
+                                    noise_step_vs_frames_peak_middle, noise_scaled_step_vs_frames,
+                                    swap_middle_block_flips, plan_fixed_early,
                                     patch_cell_restores)}
 
 

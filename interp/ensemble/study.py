@@ -201,6 +201,24 @@ def matched_verdict(best: dict | None, groups: dict, merged: np.ndarray | None =
     return "holds", f"merging beats one seed started as cold and every colder start; {text}"
 
 
+def colder_figures(merged: np.ndarray | None, groups: dict) -> dict:
+    """The best merge against each colder start that ran on every group (``best_vs_colder_start_std{std:g}_difference``)
+    and against the best of them (``best_vs_colder_best_difference``), McNemar on the pooled mazes."""
+    pooled = colder_pooled(groups)
+    if merged is None or not pooled:
+        return {}
+    figures = {f"best_vs_colder_start_std{std:g}_difference": {**_difference(merged, c), "std": std}
+               for std, c in pooled.items()}
+    top = max(pooled, key=lambda std: pooled[std].mean())
+    figures["best_vs_colder_best_difference"] = {**_difference(merged, pooled[top]), "std": top}
+    return figures
+
+
+def _difference(a: np.ndarray, b: np.ndarray) -> dict:
+    test = mcnemar(a, b)
+    return {"value": test["difference"], "p_mcnemar": test["p"], "n": int(len(a))}
+
+
 def best_figures(best: dict | None) -> dict:
     """The headline figures of the pooled best setting (none when no setting ran on every group)."""
     if best is None:
@@ -235,6 +253,7 @@ def summarise(groups: dict, merges: dict, cfg: dict, best_op: str, best_step: in
         [merges[(name, best["operator"], best["k"], best["steps"], "all")] for name in groups])
     matched = matched_verdict(best, groups, merged)
     figures.update(best_figures(best))
+    figures.update(colder_figures(merged, groups))
     return {"verdict": outcome, "why": why, "figures": figures, "rows": rows, "adaptive": adaptive_curves(groups, cfg),
             "matched_verdict": {"verdict": matched[0], "why": matched[1],
                                 "rule": " ".join(matched_verdict.__doc__.split("\n\n")[1].split())},

@@ -116,12 +116,12 @@ def candidate_gap(x0_video: np.ndarray, finals: np.ndarray, maze, *, threshold: 
 
 def averaging_rule(gaps, *, seed: int = 0) -> tuple[bool, dict]:
     """Whether x0_hat draws more candidates than the posterior mean: the mean paired gap over mazes,
-    with its bootstrap 95% interval (resampling mazes), lies wholly above 0. Returns ``(more, figure)``."""
-    from interp.metrics.cos_aggregate import bootstrap_mean
+    with its bootstrap 95% interval (resampling mazes, :func:`interp.stats.mean_ci`), lies wholly
+    above 0. Returns ``(more, figure)``."""
+    from interp.stats import mean_ci
 
     gaps = [float(g) for g in gaps if g is not None]
     if not gaps:
         return False, {"value": None, "ci95": [None, None], "n": 0}
-    mean, low, high = bootstrap_mean(gaps, seed=seed)
-    figure = {"value": round(float(mean), 4), "ci95": [round(float(low), 4), round(float(high), 4)], "n": len(gaps)}
-    return bool(low > 0), figure
+    figure = mean_ci(gaps, seed=seed)
+    return bool(figure["ci95"][0] is not None and figure["ci95"][0] > 0), figure

@@ -120,50 +120,48 @@ def patch_claim(summary: dict, *, min_effect: float = 0.5) -> dict:
                                                   for s in steps}}}
 
 
-def _best(cells: list[dict], *, min_layer: int) -> dict | None:
-    narrow = [c for c in cells if c["region"] != "all" and c["preference"] is not None and c["layer"] >= min_layer]
-    return max(narrow, key=lambda c: c["preference"]) if narrow else None
+def _early_narrow(summary: dict, *, min_layer: int) -> list[dict]:
+    """Cells of regions narrower than all tokens, at layers >= ``min_layer``, in the first half of the patched steps."""
+    steps = sorted({c["step"] for c in summary["cells"]})
+    late = steps[len(steps) // 2] if steps else 0
+    return [c for c in summary["cells"] if c["region"] != "all" and c["preference"] is not None
+            and c["ci95"][0] is not None and c["layer"] >= min_layer and c["step"] < late]
 
 
 def patch_claim_controlled(direct: dict, final: dict | None, *, min_effect: float = 0.5, min_layer: int = 1) -> dict:
-    """The patching claim read where it cannot hold by construction no more: past the first block, and in the final video.
+    """The patching claim read where it cannot hold by construction: past the first block, and in the final video.
 
     At block 0 the changed units' tokens still hold the changed wall itself, and a read at the
-    patched step's x0_hat shows an effect the later steps may undo. So only regions narrower than
-    all tokens at layers ``>= min_layer`` count; a cell is strong when it restores at least
-    ``min_effect`` of the clean route preference with a 95% interval above 0, and early when its
-    step lies in the first half of the patched steps. ``holds`` when an early strong cell exists in
-    the **final** video (``final``: ``cos patch --read-at final``); ``partly`` when one exists only
-    at the patched step's x0_hat (``direct``); ``does not hold`` otherwise.
+    patched step's x0_hat shows an effect the later steps may undo. So only cells of regions
+    narrower than all tokens, at layers ``>= min_layer``, in the first half of the patched steps
+    count (figures ``best_early_past_block0_patched_step`` and ``..._final_video``: the strongest
+    such cell of each read); a cell is strong when it restores at least ``min_effect`` of the clean
+    route preference with a 95% interval above 0. ``holds`` when the strongest such cell in the
+    **final** video (``final``: ``cos patch --read-at final``) is strong; ``partly`` when only the
+    one at the patched step's x0_hat (``direct``) is; ``does not hold`` otherwise.
     """
-    def strong(summary):
-        cells = [c for c in summary["cells"] if c["region"] != "all" and c["preference"] is not None
-                 and c["layer"] >= min_layer and c["ci95"][0] is not None]
-        steps = sorted({c["step"] for c in summary["cells"]})
-        late = steps[len(steps) // 2] if steps else 0
-        return [c for c in cells if c["preference"] >= min_effect and c["ci95"][0] > 0 and c["step"] < late]
-
-    figures, parts = {}, []
+    figures, parts, strong = {}, [], {}
     for name, summary in (("patched_step", direct), ("final_video", final)):
         if summary is None:
             continue
-        best = _best(summary["cells"], min_layer=min_layer)
+        cells = _early_narrow(summary, min_layer=min_layer)
         n = summary["n_pairs"]
-        if best is not None:
-            figures[f"best_past_layer{min_layer - 1}_{name}"] = {
+        if cells:
+            best = max(cells, key=lambda c: c["preference"])
+            figures[f"best_early_past_block0_{name}"] = {
                 "value": best["preference"], "ci95": best["ci95"], "n": n, "layer": best["layer"],
                 "step": best["step"], "region": best["region"]}
+            strong[name] = best["preference"] >= min_effect and best["ci95"][0] > 0
             parts.append(f"read at the {name.replace('_', ' ')}: best {best['preference']:.3f} (95% CI {best['ci95']}) "
                          f"at layer {best['layer']}, step {best['step']}, region {best['region']}, n={n} pairs")
         alls = [c["preference"] for c in summary["cells"] if c["region"] == "all" and c["preference"] is not None]
         if alls:
             figures[f"all_tokens_max_{name}"] = {"value": round(float(max(alls)), 4), "n": n}
-    in_final = bool(final is not None and strong(final))
-    in_direct = bool(strong(direct))
+    in_final, in_direct = strong.get("final_video", False), strong.get("patched_step", False)
     verdict = "holds" if in_final else "partly" if in_direct else "does not hold"
     why = (f"Cells of the changed region at layers >= {min_layer} (past block 0, whose tokens still hold the changed "
-           f"wall): " + "; ".join(parts) + f". Rule: holds if such a cell restores >= {min_effect} (CI above 0) in the "
-           f"first half of the steps in the final video; partly if only at the patched step's x0_hat."
+           f"wall), first half of the steps: " + "; ".join(parts) + f". Rule: holds if the best such cell restores >= "
+           f"{min_effect} (CI above 0) in the final video; partly if only at the patched step's x0_hat."
            + (" Final video not measured." if final is None else "")
            + (" The effect is transient: the later steps read the corrupted maze from the condition again and undo "
               "it." if in_direct and not in_final else ""))
