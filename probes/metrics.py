@@ -68,6 +68,23 @@ def regress_scores(stats: np.ndarray) -> dict[str, np.ndarray]:
         return {"r2": 1.0 - sse / sst, "rmse": np.sqrt(sse / n)}
 
 
+def bootstrap_replicates(stats: np.ndarray, score, *, n_boot: int = 200, seed: int = 0) -> np.ndarray:
+    """``score(sum of resampled groups' stats)`` for each of ``n_boot`` replicates (NaN where undefined).
+
+    The resampling depends only on ``seed``, ``n_boot`` and the number of groups, so tables scored
+    on the same groups (e.g. every (layer, step) cell of one sweep's test mazes) share replicates:
+    replicate ``b`` resamples the same mazes everywhere, and a statistic of many cells (an onset
+    layer) can be bootstrapped over mazes from them.
+    """
+    G = stats.shape[0]
+    if n_boot <= 0 or G == 0:
+        return np.zeros(0)
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(G, np.full(G, 1.0 / G), size=n_boot).astype(float)
+    summed = np.tensordot(counts, stats, axes=(1, 0))
+    return np.asarray(score(summed), float)
+
+
 def bootstrap_interval(stats: np.ndarray, score, *, n_boot: int = 200, level: float = 0.95,
                        seed: int = 0) -> tuple[float, float]:
     """Percentile interval of ``score(sum of resampled groups' stats)`` over ``n_boot`` replicates.
@@ -79,13 +96,7 @@ def bootstrap_interval(stats: np.ndarray, score, *, n_boot: int = 200, level: fl
         level: coverage of the interval.
         seed: seed of the resampling.
     """
-    G = stats.shape[0]
-    if n_boot <= 0 or G == 0:
-        return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    counts = rng.multinomial(G, np.full(G, 1.0 / G), size=n_boot).astype(float)
-    summed = np.tensordot(counts, stats, axes=(1, 0))
-    values = np.asarray(score(summed), float)
+    values = bootstrap_replicates(stats, score, n_boot=n_boot, seed=seed)
     values = values[~np.isnan(values)]
     if values.size == 0:
         return float("nan"), float("nan")

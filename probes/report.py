@@ -152,6 +152,47 @@ def localise(rows: list[dict], *, frac: float = 0.9, min_selectivity: float = 0.
     return out
 
 
+CONTROL_REPLICATES = {"selectivity": "_boot_random", "selectivity_shuffle": "_boot_shuffle"}
+
+
+def onset_intervals(rows: list[dict], *, key: str, frac: float = 0.9, min_selectivity: float = 0.05,
+                    level: float = 0.95, **options) -> dict:
+    """Bootstrap intervals over test mazes of every target's and family's onset layer.
+
+    Each row must carry ``_boot`` (its score in each bootstrap replicate, the same resampled test
+    mazes in every cell: :func:`probes.metrics.bootstrap_replicates`) and the control's replicates
+    for ``key`` (``_boot_random`` for ``selectivity``, ``_boot_shuffle`` for ``selectivity_shuffle``).
+    Replicate ``b``'s table is localised by :func:`localise` with the same rule; the onset's interval
+    is the percentile interval over the replicates where the target (family) is decodable, and
+    ``decodable_share`` says in how many it was. Returns ``{"n_boot", "targets": {name: {...}},
+    "families": {name: {...}}}`` (empty when the rows carry no replicates).
+    """
+    control = CONTROL_REPLICATES[key]
+    usable = [r for r in rows if "_boot" in r and control in r]
+    if not usable or len(usable) < len(rows):
+        return {}
+    n_boot = min(len(r["_boot"]) for r in rows)
+    onsets: dict[tuple[str, str], list] = {}
+    for b in range(n_boot):
+        table = [{**{k: v for k, v in r.items() if not k.startswith("_")}, "score": float(r["_boot"][b]),
+                  key: float(r["_boot"][b]) - float(r[control][b])} for r in rows]
+        result = localise(table, frac=frac, min_selectivity=min_selectivity, key=key, **options)
+        for kind in ("targets", "families"):
+            for name, entry in result[kind].items():
+                onset = entry.get("onset_layer", entry["band"][0] if entry.get("band") else None)
+                onsets.setdefault((kind, name), []).append(onset)
+    tail = (1.0 - level) / 2.0
+    out = {"n_boot": n_boot, "level": level, "targets": {}, "families": {}}
+    for (kind, name), values in onsets.items():
+        found = np.array([v for v in values if v is not None], float)
+        entry = {"decodable_share": round(len(found) / n_boot, 4)}
+        if found.size:
+            lo, hi = np.quantile(found, [tail, 1.0 - tail])
+            entry.update(onset_ci95=[float(lo), float(hi)], onset_median=float(np.median(found)))
+        out[kind][name] = entry
+    return out
+
+
 def plot_heatmaps(rows: list[dict], path: str | Path, *, key: str | None = None, title: str = "") -> Path:
     """One layer x step heatmap of selectivity per (branch, target), shared colour scale."""
     import matplotlib
@@ -297,6 +338,14 @@ def write_report(rows: list[dict], out_dir: str | Path, *, frac: float = 0.9, mi
         suffix = "" if k == primary else "_shuffle"
         result = localise(rows, frac=frac, min_selectivity=min_selectivity, key=k, num_layers=num_layers,
                           min_test_mazes=min_test_mazes, depth_from=depth_from)
+        intervals = onset_intervals(rows, key=k, frac=frac, min_selectivity=min_selectivity, num_layers=num_layers,
+                                    min_test_mazes=min_test_mazes, depth_from=depth_from)
+        for kind in ("targets", "families") if intervals else ():
+            for name, entry in result[kind].items():
+                entry.update(intervals[kind].get(name, {}))
+        if intervals:
+            result["onset_bootstrap"] = {"n_boot": intervals["n_boot"], "level": intervals["level"],
+                                         "over": "test mazes, the same resample in every cell"}
         results[k] = result
         paths[f"heatmaps{suffix}"] = plot_heatmaps(rows, out / f"heatmaps{suffix}.png", key=k)
         paths[f"profiles{suffix}"] = plot_profiles(result, out / f"profiles{suffix}.png")

@@ -41,7 +41,7 @@ from interp.outputs import replacing, write_json
 from interp.sites import template_kind
 from probes.labels import label_matrix
 from probes.linear import resolve_device
-from probes.metrics import bootstrap_interval, class_scores, class_stats, regress_scores, regress_stats
+from probes.metrics import bootstrap_interval, bootstrap_replicates, class_scores, class_stats, regress_scores, regress_stats
 from probes.solvers import Head, fit_logistic_heads, fit_ridge
 from probes.split import shuffled_sources, split_samples
 from probes.targets import check_targets
@@ -333,6 +333,9 @@ def _row(t, branch, layer, step, results, labels, train_pos, test_pos, settings,
         row["score"] = float(score(summed))
         row["ci_low"], row["ci_high"] = bootstrap_interval(true["stats"], score, n_boot=settings.n_boot,
                                                            level=settings.level, seed=settings.seed)
+        # per-replicate scores over the same resampled test mazes in every cell (not saved in the table):
+        # what the onset layers' intervals over mazes are computed from (probes.report.onset_intervals)
+        row["_boot"] = bootstrap_replicates(true["stats"], score, n_boot=settings.n_boot, seed=settings.seed)
         row["n_iter"] = int(true["n_iter"])
         if t.kind == "class":
             row["accuracy"] = float(class_scores(summed)["accuracy"])
@@ -341,6 +344,7 @@ def _row(t, branch, layer, step, results, labels, train_pos, test_pos, settings,
     shuffled = results.get((t.name, "shuffle"))
     if shuffled is not None:
         row["control_shuffle"] = float(score(shuffled["stats"].sum(0)))
+        row["_boot_shuffle"] = bootstrap_replicates(shuffled["stats"], score, n_boot=settings.n_boot, seed=settings.seed)
         row["selectivity_shuffle"] = row["score"] - row["control_shuffle"]
     return row
 
@@ -351,11 +355,14 @@ def attach_control(rows: list[dict], control_rows: list[dict]) -> list[dict]:
     Rows are matched on (branch, layer, step, target); a row without a match keeps NaN.
     """
     key = lambda r: (r["branch"], r["layer"], r["step"], r["target"])  # noqa: E731
-    control = {key(r): r["score"] for r in control_rows}
+    control = {key(r): r for r in control_rows}
     for r in rows:
-        c = control.get(key(r), float("nan"))
+        match = control.get(key(r))
+        c = match["score"] if match else float("nan")
         r["control_random"] = c
         r["selectivity"] = r["score"] - c
+        if match is not None and "_boot" in match:
+            r["_boot_random"] = match["_boot"]
     return rows
 
 
@@ -368,6 +375,7 @@ def save_table(rows: list[dict], out_dir: str | Path, *, settings: SweepSettings
     """Write ``probes.csv`` and ``probes.json`` (rows plus settings and provenance) to ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    rows = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]   # replicates stay in memory
     columns: list[str] = []
     for r in rows:
         columns.extend(k for k in r if k not in columns)

@@ -44,6 +44,9 @@ def probe_claim(localisation: dict, *, n_mazes: int) -> dict:
         for name, fam in (("perception", perception), ("reasoning", reasoning)):
             if fam:
                 figures[f"{name}_onset_layer_vs_{label}"] = {"value": fam.get("onset_layer"), "n": n_mazes}
+                if fam.get("onset_ci95"):  # bootstrap over test mazes (probes.report.onset_intervals)
+                    figures[f"{name}_onset_layer_vs_{label}"].update(
+                        ci95=fam["onset_ci95"], decodable_share=fam.get("decodable_share"))
                 figures[f"{name}_peak_layer_vs_{label}"] = {"value": fam.get("peak_layer"), "n": n_mazes}
         ok = bool(perception and reasoning and perception.get("onset_layer") is not None
                   and reasoning.get("onset_layer") is not None and perception["onset_layer"] < reasoning["onset_layer"])
@@ -53,11 +56,14 @@ def probe_claim(localisation: dict, *, n_mazes: int) -> dict:
             figures[f"best_selectivity_{key.replace('/', '_')}"] = {"value": target["best_selectivity"],
                                                                     "layer": target.get("peak_layer"), "n": n_mazes}
     text = "; ".join(f"against the {'random twin' if k == 'selectivity' else 'shuffled labels'}: perception onset "
-                     f"layer {figures.get(f'perception_onset_layer_vs_{l}', {}).get('value')} vs reasoning "
-                     f"{figures.get(f'reasoning_onset_layer_vs_{l}', {}).get('value')}"
+                     f"layer {figures.get(f'perception_onset_layer_vs_{l}', {}).get('value')} "
+                     f"(95% CI {figures.get(f'perception_onset_layer_vs_{l}', {}).get('ci95')}) vs reasoning "
+                     f"{figures.get(f'reasoning_onset_layer_vs_{l}', {}).get('value')} "
+                     f"(95% CI {figures.get(f'reasoning_onset_layer_vs_{l}', {}).get('ci95')})"
                      for k, l in zip(controls, ["twin" if c == "selectivity" else "shuffled" for c in controls]))
     why = (f"{text} (onset: first layer of the band within 90% of the best selectivity; n={n_mazes} held-out mazes, "
-           f"a quarter of them test mazes). Layer bands are point estimates from one split; the per-target intervals are in the probe table.")
+           f"a quarter of them test mazes). Intervals: percentile bootstrap over the test mazes (one split), the "
+           f"same resample in every cell; None where the run kept no replicates.")
     return {"reading": why, "figures": figures}
 
 

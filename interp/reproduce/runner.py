@@ -22,7 +22,7 @@ PRESETS = {
             "avg_sizes": [5], "avg_count": 4, "avg_draws": 4, "avg_steps": [0, 1, 4]},
     "gpu": {"sizes": [5, 7, 9], "count": 200, "batch": 600, "device": "cuda",
             "renoise_sizes": [5, 7, 9], "renoise_count": 200, "ks": [-1, 0, 1, 2, 3, 4, 6, 8, 12],
-            "avg_sizes": [5, 7, 9], "avg_count": 64, "avg_draws": 16, "avg_steps": [0, 1, 2, 4, 8]},
+            "avg_sizes": [5, 7, 9], "avg_count": 64, "avg_draws": 8, "avg_steps": [0, 1, 2, 4]},
 }
 CACHE = ROOT / "outputs" / "cache"
 
