@@ -322,7 +322,8 @@ def write_report(raw, args, out):
     extra = {k: report[k] for k in ("matched_verdict", "rows", "adaptive", "best", "screened", "screen", "log", "skipped",
                                     "probe_step")}
     extra["config"] = dict(raw["cfg"])
-    write_result(out, name="seed_ensemble", claim=CLAIM, verdict=report["verdict"], why=report["why"],
+    write_result(out, name="seed_ensemble", claim=CLAIM, verdict=report["verdict"],
+                 why=report["why"] + " Against its matched control only: " + report["matched_verdict"]["why"] + ".",
                  figures=report["figures"], preset=args.preset, images=images, device=args.device,
                  dtype=raw["cfg"].get("dtype"),
                  seconds=raw["seconds"], command="python experiments/seed_ensemble.py " + " ".join(sys.argv[1:]),
