@@ -11,7 +11,7 @@ figures -> the registry's verdict -> ``result.json`` (:func:`interp.reproduce.ru
 
 Example:
     >>> [name for name in runnable()][:2]
-    ['exploration_pruning', 'working_memory']
+    ['working_memory', 'self_correction']
 """
 
 from __future__ import annotations

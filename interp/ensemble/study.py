@@ -254,6 +254,10 @@ def summarise(groups: dict, merges: dict, cfg: dict, best_op: str, best_step: in
     matched = matched_verdict(best, groups, merged)
     figures.update(best_figures(best))
     figures.update(colder_figures(merged, groups))
+    if best is not None:  # the registry's current rule, on every figure (the colder starts included)
+        from interp import registry
+
+        outcome = registry.judge_record({"name": "seed_ensemble", "figures": figures})["verdict"]
     return {"verdict": outcome, "why": why, "figures": figures, "rows": rows, "adaptive": adaptive_curves(groups, cfg),
             "matched_verdict": {"verdict": matched[0], "why": matched[1],
                                 "rule": " ".join(matched_verdict.__doc__.split("\n\n")[1].split())},

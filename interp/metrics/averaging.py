@@ -54,11 +54,12 @@ def ancestral_step(x_t: torch.Tensor, x0: torch.Tensor, sigma: float, sigma_next
 def posterior_draws(model, inputs, *, step: int, num_steps: int, draws: int, seed: int = 0) -> np.ndarray:
     """Final videos of ``draws`` ancestral continuations of ``inputs.latents`` (x_t entering ``step``).
 
-    Returns uint8 ``[draws, B, F, H, W, 3]``. The model runs through :func:`interp.sampling.sample`
+    Returns uint8 ``[draws, B, F, H, W, 3]``. The model runs through :func:`interp.interventions.run`
     one step at a time, so guidance and experts are the loop's own; noise is seeded per
     (``seed``, draw, step, sample) on the CPU.
     """
-    from interp.sampling import sample, schedule
+    from interp.interventions import observe, run
+    from interp.sampling import schedule
 
     check_range("draws", draws, 1, 10_000)
     check_range("step", step, 0, num_steps - 1)
@@ -66,17 +67,14 @@ def posterior_draws(model, inputs, *, step: int, num_steps: int, draws: int, see
     b = inputs.latents.shape[0]
     order = [i for _ in range(draws) for i in range(b)]
     latents = inputs.latents[order]
-    batch = inputs.take(order, latents=latents)
     for i in range(step, num_steps):
-        seen = {}
-        sample(model, batch, num_steps=num_steps, start_step=i, end_step=i + 1, decode=False, progress=False,
-               on_step=lambda s: seen.__setitem__("x0", s.x0))
+        out = run(model, inputs.take(order, latents=latents), observe("x0", steps=[i]), num_steps=num_steps,
+                  start_step=i, end_step=i + 1, decode=False, progress=False)
         noise = torch.stack([torch.randn(latents.shape[1:], generator=torch.Generator().manual_seed(
             (((seed * 1_000_003 + d) * 1_000_003 + i) * 1_000_003 + r) % (2 ** 63 - 1)))
             for d in range(draws) for r in range(b)])
-        latents = ancestral_step(latents.float(), seen["x0"].float(), sigmas[i], sigmas[i + 1],
+        latents = ancestral_step(latents.float(), out.at("x0", i).float().to(latents.device), sigmas[i], sigmas[i + 1],
                                  noise.to(latents.device)).to(inputs.latents.dtype)
-        batch = inputs.take(order, latents=latents)
     video = model.decode(latents)
     return np.asarray(video).reshape((draws, b) + video.shape[1:])
 

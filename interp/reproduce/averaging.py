@@ -25,8 +25,8 @@ def averaging_runs(model, mazes, *, steps, draws: int, num_steps: int, threshold
     from interp.metrics.averaging import candidate_gap, posterior_draws
     from interp.metrics.cos import model_space_to_uint8
     from interp.organism.evaluate import first_frames
+    from interp.interventions import observe, run
     from interp.reproduce.trajectories import final_answers, same_size_batches
-    from interp.sampling import sample
 
     check_range("draws", draws, 2, 10_000)
     steps = sorted(int(s) for s in steps)
@@ -38,13 +38,9 @@ def averaging_runs(model, mazes, *, steps, draws: int, num_steps: int, threshold
     for lo, chunk in same_size_batches(mazes, per):
         frames = first_frames(chunk, model.organism)
         inputs = model.prepare(first_frame=frames, seeds=[noise_seed + lo + i for i in range(len(chunk))])
-        x_t, x0 = {}, {}
-
-        def keep(s):
-            if s.step in steps:
-                x_t[s.step], x0[s.step] = s.x_t.clone(), to_uint8(s.x0)
-
-        sample(model, inputs, num_steps=num_steps, progress=False, on_step=keep)
+        clean = run(model, inputs, observe("x_t", "x0", steps=steps), num_steps=num_steps, progress=False)
+        x_t = {s: clean.at("x_t", s) for s in steps}
+        x0 = {s: to_uint8(clean.at("x0", s)) for s in steps}
         for s in steps:
             finals = posterior_draws(model, inputs.take(range(len(chunk)), latents=x_t[s]), step=s,
                                      num_steps=num_steps, draws=draws, seed=noise_seed + lo + 7919 * (s + 1))
@@ -59,7 +55,7 @@ def averaging_runs(model, mazes, *, steps, draws: int, num_steps: int, threshold
             others = model.prepare(first_frame=np.concatenate([frames] * draws),
                                    seeds=[noise_seed + 1_000_000 * (d + 1) + lo + i
                                           for d in range(draws) for i in range(len(chunk))])
-            videos = sample(model, others, num_steps=num_steps, progress=False).video
+            videos = run(model, others, num_steps=num_steps, progress=False).video
             videos = np.asarray(videos).reshape((draws, len(chunk)) + videos.shape[1:])
             correct["euler"] += final_answers(videos.reshape((-1,) + videos.shape[2:]),
                                               [m for _ in range(draws) for m in chunk], palette=palette)[1].tolist()

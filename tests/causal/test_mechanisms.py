@@ -180,9 +180,8 @@ def test_matched_change_moves_other_tokens_as_far_as_the_erasure_would(model_inp
         moved = (values[i, p[:, 1]] - tokens[i, p[:, 1]]).norm(dim=-1)
         assert torch.allclose(moved, erase_norm, atol=1e-5)              # same colour distance per token
         assert not torch.allclose(values[i, p[:, 1]] - tokens[i, p[:, 1]], fill - tokens[i, p[:, 0]])  # turned
-    seen = {}
-    erase_run(model, inputs, step=step, mask=mask, fill=values, x_t=x_t, x0=x0, num_steps=STEPS, decode=False,
-              on_step=lambda s: seen.setdefault(s.step, s.x_t.clone()))
+    seen = {step: erase_run(model, inputs, step=step, mask=mask, fill=values, x_t=x_t, x0=x0, num_steps=STEPS,
+                            decode=False, extra=observe("x_t", steps=[step])).at("x_t", step)}
     new, _ = latent_tokens(seen[step].float())
     old, _ = latent_tokens(x_t.float())
     changed = (new - old).abs().amax(-1) > 0

@@ -8,8 +8,8 @@ import torch
 from interp.errors import InputError
 from interp.metrics.averaging import (ancestral_step, averaging_rule, candidate_gap, mean_video,
                                       posterior_draws)
-from interp.models.tiny import tiny_organism
-from interp.sampling import sample
+from interp.organism.tiny import tiny_organism
+from interp.interventions import observe, run
 from interp.tasks import generate_maze, ground_truth_video
 
 
@@ -33,9 +33,8 @@ def test_ancestral_step_keeps_the_forward_marginal():
 def test_posterior_draws_differ_early_and_agree_with_euler_at_the_last_step(one_torch_thread):
     model, inputs = tiny_organism(maze_seeds=(0,), seeds=(3,))
     steps = 4
-    states = {}
-    euler = sample(model, inputs, num_steps=steps, progress=False,
-                   on_step=lambda s: states.__setitem__(s.step, s.x_t.clone()))
+    euler = run(model, inputs, observe("x_t"), num_steps=steps, progress=False)
+    states = {s: euler.at("x_t", s) for s in range(steps)}
     last = posterior_draws(model, inputs.take([0], latents=states[steps - 1]), step=steps - 1, num_steps=steps,
                            draws=2)
     assert last.shape[:2] == (2, 1)
