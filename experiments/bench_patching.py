@@ -1,17 +1,26 @@
-"""Benchmark: the patching sweep that reuses the corrupted run's x_t against the naive rerun.
+"""Benchmark: the patching sweep with its speed switches against the plain and naive sweeps.
 
-Both sweeps run the sweep of ``cos patch`` (:func:`interp.causal.maze_patch.patch_maze_pairs`) in
-this process on the same pairs, grid and device, one after the other, so their ratio is measured in
-one run; the clock is the sweep's own (``grid.json``'s
-``meta.seconds``: the clean and corrupted runs plus every cell), not model loading or figures.
-Under ``torchrun`` only the fast sweep runs, once per rank, and rank 0 prints its time, to be set
-against the one-process time of the same command.
+Every arm runs ``cos patch`` in this process on the same pairs, grid and device, one after the
+other, so their ratios are measured in one run; the clock is the sweep's own (``grid.json``'s
+``meta.seconds``: the clean and corrupted runs plus every cell, scored), not model loading or
+figures. The arms:
 
-Usage (the last line printed is a JSON record)::
+* ``fast``: every switch (start at the patched block, shared states, and on CUDA compiled blocks
+  and the attention kernel given); run twice when compiled, the first run paying the compile;
+* ``plain``: the sweep from the corrupted run's saved x_s alone (eager, no other switch);
+* ``naive``: every cell rerun from step 0 (eager).
 
-    python experiments/bench_patching.py --preset gpu --device cuda --out /tmp/bp        # 64 pairs, 12 x 20
-    python experiments/bench_patching.py --preset cpu --out /tmp/bp                       # 8 pairs, 12 x 5
-    torchrun --nproc-per-node 2 experiments/bench_patching.py --preset gpu --device cuda --out /tmp/bp2 --fast-only
+The record also says how far the fast grid is from the naive one (largest absolute difference
+of each metric over all cells), and the machine's load. It is printed as the last line and
+written to ``--record`` (default ``experiments/results/bench_patching/<preset>_<device>_<dtype>_<date>.json``).
+Under ``torchrun`` only the fast arm runs, once per rank; rank 0 records its time.
+
+Usage::
+
+    python experiments/bench_patching.py --preset gpu --device cuda --out /tmp/bp           # 64 pairs, 12 x 20
+    python experiments/bench_patching.py --preset gpu --device cuda --dtype float32 --arms fast --out /tmp/bp32
+    python experiments/bench_patching.py --preset cpu --arms fast,plain --out /tmp/bp       # 8 pairs, 12 x 5
+    torchrun --nproc-per-node 2 experiments/bench_patching.py --preset gpu --device cuda --arms fast --out /tmp/bp2
 """
 
 from __future__ import annotations
@@ -24,10 +33,11 @@ from pathlib import Path
 
 PRESETS = {
     # 64 minimal pairs of 5x5 mazes, every layer and step, all tokens and the changed units' tokens.
-    "gpu": {"pairs": 64, "steps": list(range(20)), "regions": "all,changed", "batch_size": 1536, "dtype": "bfloat16"},
+    "gpu": ["--pairs", "64", "--steps", "0-19", "--region", "all,changed", "--batch-size", "1536"],
     # 8 pairs, every layer, 5 steps, read at the patched step (one forward per cell) for 2 CPU cores.
-    "cpu": {"pairs": 8, "steps": [0, 4, 8, 12, 16], "regions": "all,changed", "read_at": "patched"},
+    "cpu": ["--pairs", "8", "--steps", "0,4,8,12,16", "--region", "all,changed", "--read-at", "patched"],
 }
+ARMS = {"fast": [], "plain": ["--no-reuse-layers", "--no-share-states"], "naive": ["--naive"]}
 
 
 def main(argv=None) -> int:
@@ -36,44 +46,87 @@ def main(argv=None) -> int:
     parser = ScriptParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", required=True, help="folder for the two sweeps' outputs")
-    parser.add_argument("--fast-only", action="store_true", help="skip the naive sweep")
+    parser.add_argument("--dtype", default=None, choices=("float32", "bfloat16"),
+                        help="weights (default: bfloat16 on CUDA, float32 on the CPU)")
+    parser.add_argument("--arms", default="fast,naive", help=f"comma list of {', '.join(ARMS)}")
+    parser.add_argument("--compile", default=None, help="compile mode of the fast arm (default: 'default' on CUDA, "
+                                                        "'none' on the CPU)")
+    parser.add_argument("--attention", default="auto", help="attention kernel of the fast arm")
+    parser.add_argument("--once", action="store_true",
+                        help="run the compiled fast arm once (its time then includes compiling)")
+    parser.add_argument("--out", required=True, help="folder for the sweeps' outputs")
+    parser.add_argument("--record", default=None, help="where the JSON record goes")
     args = parser.parse_args(argv)
-    claim_output(args, ["fast", "naive"])
+    arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+    unknown = [a for a in arms if a not in ARMS]
+    if unknown or not arms:
+        parser.error(f"--arms {args.arms!r}: choose from {', '.join(ARMS)}")
+    claim_output(args, ["fast_cold", *arms])
 
+    import numpy as np
     import torch
 
-    from interp.causal.maze_patch import OUTPUTS, patch_maze_pairs, save_patch_study
-    from interp.distributed import init_from_env, shutdown
-    from interp.models import load_model
-    from interp.outputs import claim_folder
-    from interp.tasks import make_pairs
+    from interp.cli.main import main as cos
+    from interp.interventions import PatchGrid
 
-    out = Path(args.out)
+    cuda = args.device.startswith("cuda")
+    dtype = args.dtype or ("bfloat16" if cuda else "float32")
+    mode = args.compile or ("default" if cuda else "none")
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    runs = [("fast", True)] + ([] if args.fast_only else [("naive", False)])
-    settings = dict(PRESETS[args.preset])
-    record = {"preset": args.preset, "device": args.device, "world_size": world, "machine": platform.node(),
-              "date": datetime.date.today().isoformat(), "settings": dict(settings)}
-    if args.device.startswith("cuda"):
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    if world > 1:
+        arms = ["fast"]
+    out = Path(args.out)
+    record = {"preset": args.preset, "device": args.device, "dtype": dtype, "world_size": world,
+              "machine": platform.node(),
+              "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "torch": torch.__version__, "compile": mode, "attention": args.attention,
+              "argv": PRESETS[args.preset], "load_before": os.getloadavg(), "cpu_threads": torch.get_num_threads()}
+    if cuda:
         record["gpu"] = torch.cuda.get_device_name(0)
-    dtype = settings.pop("dtype", "float32")
-    pairs = make_pairs(5, settings.pop("pairs"), 910_000, kind="wall")
-    ctx = init_from_env(args.device)
-    try:
-        model = load_model("organism", device=ctx.device(args.device), dtype=getattr(torch, dtype))
-        for name, reuse_prefix in runs:
-            study = patch_maze_pairs(model, pairs, reuse_prefix=reuse_prefix, context=ctx, **settings)
-            if study is not None:  # rank 0 (or the only process)
-                save_patch_study(claim_folder(out / name, OUTPUTS, overwrite=True), study)
-                record[f"{name}_seconds"] = round(study.grid.meta["seconds"], 2)
-                record["cells"] = study.grid.meta["cells"]
-    finally:
-        shutdown()
-    if int(os.environ.get("RANK", "0")) == 0:
-        if "naive_seconds" in record:
-            record["speedup"] = round(record["naive_seconds"] / record["fast_seconds"], 3)
-        print(json.dumps(record))
+    runs = []
+    for arm in arms:
+        extra = list(ARMS[arm])
+        if arm == "fast":
+            extra += ["--compile", mode, "--attention", args.attention]
+            runs += [("fast_cold", extra)] if mode != "none" and not args.once else []
+        runs.append((arm, extra))
+    for name, extra in runs:
+        folder = out / name
+        extra = [*extra, "--compile", "none"] if "--compile" in extra and mode == "none" else extra
+        argv = ["patch", "--device", args.device, "--dtype", dtype, "--effect-maps", "0", *PRESETS[args.preset],
+                *extra, "--out", str(folder), "--overwrite"]
+        try:
+            code = cos(argv)
+        except Exception as error:  # a compiler failure must not cost the other arms: record it, run eager
+            if "--compile" not in extra or mode == "none":
+                raise
+            record.setdefault("errors", []).append(f"{name}: {type(error).__name__}: {str(error)[:500]}")
+            record["compile"] = mode = "none"
+            code = cos([*argv, "--compile", "none"])
+        if code:
+            raise SystemExit(code)
+        if main_rank:
+            meta = json.loads((folder / "grid.json").read_text())["meta"]
+            record[f"{name}_seconds"] = round(meta["seconds"], 2)
+            record["cells"] = meta["cells"]
+    if not main_rank:
+        return 0
+    record["load_after"] = os.getloadavg()
+    for other in ("plain", "naive"):
+        if f"{other}_seconds" in record and "fast_seconds" in record:
+            record[f"speedup_vs_{other}"] = round(record[f"{other}_seconds"] / record["fast_seconds"], 3)
+            fast, slow = PatchGrid.load(out / "fast"), PatchGrid.load(out / other)
+            record[f"max_abs_diff_vs_{other}"] = {k: float(np.nanmax(np.abs(fast.values[k] - slow.values[k])))
+                                                  for k in fast.values}
+            record[f"normalised_max_abs_diff_vs_{other}"] = float(np.nanmax(np.abs(
+                fast.normalised("preference") - slow.normalised("preference"))))
+    path = Path(args.record or Path(__file__).parent / "results" / "bench_patching" /
+                f"{args.preset}_{args.device.split(':')[0]}{'' if world == 1 else f'x{world}'}_{dtype}_"
+                f"{record['date'][:10]}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps(record))
     return 0
 
 

@@ -36,6 +36,11 @@ class DistributedContext:
         """This rank's share of ``items``, dealt round-robin."""
         return list(items[self.rank :: self.world_size])
 
+    def deal_balanced(self, items: list, costs: list[float]) -> list:
+        """This rank's share of ``items`` such that the ranks' summed ``costs`` come out as even as
+        greedy dealing makes them (the costliest item first, each to the least loaded rank)."""
+        return [items[i] for i in balanced_shares(costs, self.world_size)[self.rank]]
+
     def device(self, requested: str) -> str:
         """One GPU per rank: ``cuda`` becomes ``cuda:<local rank>``; other devices are kept."""
         if self.enabled and requested == "cuda":
@@ -45,6 +50,21 @@ class DistributedContext:
     def barrier(self) -> None:
         if self.enabled:
             torch.distributed.barrier()
+
+
+def balanced_shares(costs: list[float], world_size: int) -> list[list[int]]:
+    """Item indices per rank: longest-processing-time dealing, each rank's list in item order.
+
+    Example:
+        >>> balanced_shares([5, 4, 3, 3, 1], 2)
+        [[0, 3], [1, 2, 4]]
+    """
+    loads, shares = [0.0] * world_size, [[] for _ in range(world_size)]
+    for i in sorted(range(len(costs)), key=lambda i: (-costs[i], i)):
+        rank = min(range(world_size), key=lambda r: (loads[r], r))
+        loads[rank] += costs[i]
+        shares[rank].append(i)
+    return [sorted(share) for share in shares]
 
 
 def init_from_env(device: str = "cpu") -> DistributedContext:

@@ -36,13 +36,15 @@ class PatchStudy:
 def patch_maze_pairs(model, pairs, *, noise_seed: int = 0, layers=None, steps=None, regions: str = "all,changed",
                      site: str = "resid_post", num_steps: int | None = None, batch_size: int = 128,
                      reuse_prefix: bool = True, read_at: str = "final", effect_maps: int = 3, context=None,
-                     record: dict | None = None, began: float | None = None) -> PatchStudy | None:
+                     record: dict | None = None, began: float | None = None,
+                     sweep_options: dict | None = None) -> PatchStudy | None:
     """Patch the clean runs of ``pairs`` into their corrupted runs on the maze organism ``model``.
 
     Pair ``p`` runs with noise seed ``noise_seed + p``. ``record`` is added to the grid's meta
     (command, date, machine...) before the summary is made; ``began`` is when the whole study
     started (for its total time). Under ``torchrun`` (``context``) every rank sweeps its share and
-    only the main rank gets the study back (the others get ``None``).
+    only the main rank gets the study back (the others get ``None``). ``sweep_options`` go to
+    :func:`~interp.interventions.patch_sweep` (``reuse_layers``, ``share_states``).
     """
     from interp.interventions import patch_sweep
     from interp.interventions.maze_patching import PairMetric
@@ -66,7 +68,7 @@ def patch_maze_pairs(model, pairs, *, noise_seed: int = 0, layers=None, steps=No
         print(_estimate(len(pairs), layers, steps, named, num_steps, read_at, effect_maps), file=sys.stderr)
     grid = patch_sweep(model, clean, corrupt, metric, layers=layers, steps=steps, regions=named, site=site,
                        num_steps=num_steps, batch_size=batch_size, reuse_prefix=reuse_prefix, read_at=read_at,
-                       progress=is_main, context=context)
+                       progress=is_main, context=context, **(sweep_options or {}))
     if not is_main:
         return None
     grid.meta.update(record or {})

@@ -17,6 +17,7 @@ import time
 # What ``cos patch`` writes into ``--out`` (any of them already there is refused unless ``--overwrite``)
 # and the regions it knows (the module imports nothing heavy, so `cos --help` stays light).
 from interp.causal.maze_patch import OUTPUTS, REGIONS  # noqa: E402
+from interp.models.speed import ATTENTION_BACKENDS, COMPILE_MODES  # noqa: E402
 
 
 def register(subparsers) -> None:
@@ -39,6 +40,14 @@ def register(subparsers) -> None:
     parser.add_argument("--read-at", default="final", choices=("final", "patched"),
                         help="score the final video, or the x0_hat of the patched step (one forward per cell)")
     parser.add_argument("--naive", action="store_true", help="rerun every cell from step 0 (for comparison)")
+    parser.add_argument("--no-reuse-layers", action="store_true",
+                        help="run every block at the patched step (default: start at the patched block)")
+    parser.add_argument("--no-share-states", action="store_true",
+                        help="run each cell alone even where its patched step gives the clean run's velocity")
+    parser.add_argument("--compile", default="none", choices=COMPILE_MODES,
+                        help="torch.compile mode for the transformer blocks (default: none, eager)")
+    parser.add_argument("--attention", default="auto", choices=ATTENTION_BACKENDS,
+                        help="scaled-dot-product attention kernel (default: torch's choice)")
     parser.add_argument("--effect-maps", type=int, default=3,
                         help="draw the effect map of this many strongest cells (3 full samples each, 0: none)")
     parser.add_argument("--device", default="cpu", help="torch device")
@@ -101,12 +110,19 @@ def run(args: argparse.Namespace) -> int:
         pairs = load_pairs(args.pairs_from) if args.pairs_from else make_pairs(args.size, args.pairs, args.seed,
                                                                                 kind=args.kind)
         record = dict(command=args.command_line, date=datetime.date.today().isoformat(), machine=platform.node(),
-                      device=args.device, world_size=ctx.world_size, dtype=args.dtype,
-                      pairs={"size": args.size, "kind": args.kind, "seed": args.seed})
-        study = patch_maze_pairs(model, pairs, noise_seed=args.noise_seed, layers=layers, steps=steps,
-                                 regions=args.region, site=args.site, num_steps=num_steps, batch_size=args.batch_size,
-                                 reuse_prefix=not args.naive, read_at=args.read_at, effect_maps=args.effect_maps,
-                                 context=ctx, record=record, began=began)
+                      device=args.device, world_size=ctx.world_size, dtype=args.dtype, compile=args.compile,
+                      attention=args.attention, pairs={"size": args.size, "kind": args.kind, "seed": args.seed})
+        from interp.models.speed import attention_backend, compile_blocks
+
+        eager = compile_blocks(model, args.compile)
+        with attention_backend(args.attention):
+            study = patch_maze_pairs(model, pairs, noise_seed=args.noise_seed, layers=layers, steps=steps,
+                                     regions=args.region, site=args.site, num_steps=num_steps,
+                                     batch_size=args.batch_size, reuse_prefix=not args.naive,
+                                     read_at=args.read_at, effect_maps=args.effect_maps, context=ctx, record=record,
+                                     began=began, sweep_options={"reuse_layers": not args.no_reuse_layers,
+                                                                 "share_states": not args.no_share_states})
+        eager()
         if study is None:  # another rank's share of the sweep
             return 0
         save_patch_study(out, study)

@@ -10,8 +10,13 @@ only arranges them:
 * the metric reads the final video (``read_at="final"``), or the x0_hat of the patched step
   itself (``read_at="patched"``: the patch's direct effect, one forward per cell, so that a
   sweep fits on a CPU), normalised against the clean and corrupted runs read at the same point;
+* a cell patched at layer ``L`` starts its patched step at block ``L`` from the corrupted run's
+  saved residual, and cells whose patched step gives the clean run's velocity share one state
+  (``reuse_layers``, ``share_states``: :mod:`~interp.interventions.patch_cells` says why both
+  are exact);
 * cells of one step share batched forwards (``batch_size`` rows: region x layer x pair);
-* under ``torchrun`` the batches are dealt to the ranks and the grid gathered on every rank.
+* under ``torchrun`` the work is dealt to the ranks by its cost, so that they finish together,
+  and the grid gathered on every rank.
 
 The clean values come from an in-memory clean run, or from any source (a
 :class:`~interp.store.StoreSource` patches from disk).
@@ -38,6 +43,7 @@ from interp.errors import InputError
 from interp.outputs import replacing, write_json
 from interp.interventions.actions import Patch
 from interp.interventions.intervention import Intervention
+from interp.interventions.patch_cells import CellRunner, cell_groups, same_conditioning
 from interp.interventions.run import observe, run, site_grid
 from interp.interventions.sources import run_with_cache
 from interp.interventions.where import At, Tokens
@@ -131,6 +137,8 @@ def patch_sweep(
     source=None,
     batch_size: int = 256,
     reuse_prefix: bool = True,
+    reuse_layers: bool = True,
+    share_states: bool = True,
     read_at: str = "final",
     progress: bool = True,
     context=None,
@@ -150,7 +158,13 @@ def patch_sweep(
         source: where clean values come from (default: an in-memory clean run); it is indexed
             by pair.
         batch_size: rows per batched forward.
-        reuse_prefix: start each cell at its step from the corrupted run's saved x_t.
+        reuse_prefix: start each cell at its step from the corrupted run's saved x_t (``False``:
+            the plain sweep, every cell from step 0; it ignores the two options below).
+        reuse_layers: start a cell patched at layer ``L`` at block ``L`` from the corrupted run's
+            saved ``blocks.{L}.resid_pre`` (see :mod:`~interp.interventions.patch_cells`).
+        share_states: cells whose patched step provably gives the clean run's velocity (a
+            residual site patched on every token, the pair's conditioning the clean input's, the
+            clean values from the in-memory clean run) share one state instead of one forward each.
         read_at: ``"final"`` (the decoded final video) or ``"patched"`` (the x0_hat of the
             patched step, decoded).
         progress: show a progress bar over batches.
@@ -181,23 +195,31 @@ def patch_sweep(
     masks = {name: _region_masks(regions[name], grid, pairs) for name in names}
     began = time.perf_counter()
 
-    corrupt_run = run(model, corrupt, observe("x_t", "x0", steps=steps), num_steps=num_steps, shift=shift,
-                      progress=False)
+    single = model.spec.single_stream  # both switches rest on it (ArchitectureSpec.single_stream)
+    reuse_layers = reuse_layers and reuse_prefix and single
+    share_states = share_states and reuse_prefix and single and source is None
+    branches = ("cond", "uncond") if corrupt.do_guidance else ("cond",)
+    starts = sorted({l for l in layers if l > 0}) if reuse_layers else []
+    # A metric with ``reads = "latents"`` scores latents [R, C, F, H, W] and spares every decode.
+    on_latents = getattr(metric, "reads", "video") == "latents"
+    shown = (lambda latents: latents) if on_latents else model.decode
+    # Read at the patched step, the two reference runs need only reach the last patched step.
+    reference = dict(num_steps=num_steps, shift=shift, progress=False, decode=read_at == "final" and not on_latents,
+                     end_step=None if read_at == "final" else steps[-1] + 1)
+    corrupt_run = run_with_cache(model, corrupt, [f"blocks.{l}.resid_pre" for l in starts], steps=steps,
+                                 branches=branches, interventions=observe("x_t", "x0", steps=steps), **reference)
     saved = {s: corrupt_run.at("x_t", s) for s in steps}
     x0s = {s: corrupt_run.at("x0", s) for s in steps}
     if source is None:
         clean_run = run_with_cache(model, clean, [f"blocks.{l}.{site}" for l in layers], steps=steps,
-                                   branches=("cond", "uncond") if clean.do_guidance else ("cond",),
-                                   interventions=observe("x0", steps=steps), num_steps=num_steps, shift=shift,
-                                   progress=False)
+                                   branches=branches, interventions=observe("x0", "velocity", steps=steps),
+                                   **reference)
         source = clean_run.cache
     else:
-        clean_run = run(model, clean, observe("x0", steps=steps), num_steps=num_steps, shift=shift, progress=False)
+        clean_run = run(model, clean, observe("x0", steps=steps), **reference)
     clean_x0s = {s: clean_run.at("x0", s) for s in steps}
+    clean_velocity = {s: clean_run.at("velocity", s) for s in steps} if share_states else {}
     every = list(range(pairs))
-    # A metric with ``reads = "latents"`` scores latents [R, C, F, H, W] and spares every decode.
-    on_latents = getattr(metric, "reads", "video") == "latents"
-    shown = (lambda latents: latents) if on_latents else model.decode
     if read_at == "final":
         final = (lambda r: r.latents) if on_latents else (lambda r: r.video)
         clean_values = {k: np.tile(v, (len(steps), 1)) for k, v in metric(final(clean_run), every).items()}
@@ -209,29 +231,26 @@ def patch_sweep(
     values = {k: np.full((len(names), len(layers), len(steps), pairs), np.nan) for k in clean_values}
 
     cells = _cells(names, layers, pairs)
-    batches = [(si, cells[i:i + batch_size]) for si in range(len(steps)) for i in range(0, len(cells), batch_size)]
-    mine = batches if context is None else context.deal(batches)
+    world = 1 if context is None else context.world_size
+    if reuse_prefix:
+        runner = CellRunner(model, corrupt, metric, names, masks, layers, steps, site, num_steps, shift, source,
+                            batch_size, read_at, on_latents, saved, corrupt_run.cache if starts else None,
+                            clean_velocity, same_conditioning(clean, corrupt) if share_states else [False] * pairs)
+        # Whole steps balance well by cost when there are several per rank; else split the pairs too.
+        chunks = 1 if len(steps) >= 4 * world else world
+        units = [(si, every[c::chunks]) for si in range(len(steps)) for c in range(chunks) if every[c::chunks]]
+        costs = [runner.cost(si, unit_pairs) for si, unit_pairs in units]
+    else:
+        units = [(si, cells[i:i + batch_size]) for si in range(len(steps)) for i in range(0, len(cells), batch_size)]
+        costs = [len(batch) * (num_steps if read_at == "final" else steps[si] + 1) for si, batch in units]
+    mine = units if context is None or not context.enabled else context.deal_balanced(units, costs)
     filled = []
-    for si, batch in tqdm(mine, desc="patching", disable=not progress):
-        step = steps[si]
-        rows = [p for _, _, p in batch]
-        start = saved[step][rows] if reuse_prefix else None
-        inputs = corrupt.take(rows, latents=start)
-        items = []
-        for (r, l), members in _groups(batch).items():
-            mask = torch.cat([masks[names[r]][batch[i][2]] for i in members])
-            tokens = Tokens.all() if bool(mask.all()) else Tokens.from_mask(mask)
-            items.append(Intervention(At(Site(site, layers[l]), steps=[step], samples=members, tokens=tokens),
-                                      Patch("clean", take=[batch[i][2] for i in members])))
-        if read_at == "patched":
-            items += observe("x0", steps=[step])
-        out = run(model, inputs, items, num_steps=num_steps, shift=shift, start_step=step if reuse_prefix else 0,
-                  end_step=None if read_at == "final" else step + 1, sources={"clean": source}, progress=False,
-                  decode=read_at == "final" and not on_latents)
-        scores = metric((out.latents if on_latents else out.video) if read_at == "final" else shown(out.at("x0", step)),
-                        rows)
-        for i, (r, l, p) in enumerate(batch):
-            filled.append((r, l, si, p, {k: float(v[i]) for k, v in scores.items()}))
+    for si, part in tqdm(mine, desc="patching", disable=not progress):
+        if reuse_prefix:
+            filled.extend(runner.step(si, part))
+        else:
+            filled.extend(_rerun(model, corrupt, metric, part, si, steps, names, masks, layers, site, num_steps,
+                                 shift, source, read_at, on_latents))
     if context is not None and context.enabled:
         gathered = [None] * context.world_size
         torch.distributed.all_gather_object(gathered, filled)
@@ -240,7 +259,8 @@ def patch_sweep(
         for k, v in scores.items():
             values[k][r, l, si, p] = v
     meta = {"site": site, "num_steps": num_steps, "shift": shift, "model": getattr(model, "name", ""),
-            "reuse_prefix": reuse_prefix, "read_at": read_at, "batch_size": batch_size, "seconds": time.perf_counter() - began,
+            "reuse_prefix": reuse_prefix, "reuse_layers": reuse_layers, "share_states": share_states,
+            "read_at": read_at, "batch_size": batch_size, "seconds": time.perf_counter() - began,
             "cells": len(cells) * len(steps)}
     return PatchGrid(values, {k: np.asarray(v, float) for k, v in clean_values.items()},
                      {k: np.asarray(v, float) for k, v in corrupt_values.items()},
@@ -255,9 +275,23 @@ def _region_masks(region, grid, pairs: int) -> list[torch.Tensor]:
     return [region(p).mask(grid) for p in range(pairs)]
 
 
-def _groups(batch) -> dict[tuple[int, int], list[int]]:
-    """Batch rows grouped by (region, layer): one intervention per group."""
-    groups: dict[tuple[int, int], list[int]] = {}
-    for i, (r, l, _) in enumerate(batch):
-        groups.setdefault((r, l), []).append(i)
-    return groups
+def _rerun(model, corrupt, metric, batch, si, steps, names, masks, layers, site, num_steps, shift, source,
+           read_at, on_latents) -> list:
+    """One batch of cells of one step, each rerun from step 0 (the plain sweep, for comparison)."""
+    step = steps[si]
+    rows = [p for _, _, p in batch]
+    items = []
+    for (r, l), members in cell_groups(batch).items():
+        mask = torch.cat([masks[names[r]][batch[i][2]] for i in members])
+        tokens = Tokens.all() if bool(mask.all()) else Tokens.from_mask(mask)
+        items.append(Intervention(At(Site(site, layers[l]), steps=[step], samples=members, tokens=tokens),
+                                  Patch("clean", take=[batch[i][2] for i in members])))
+    if read_at == "patched":
+        items += observe("x0", steps=[step])
+    out = run(model, corrupt.take(rows), items, num_steps=num_steps, shift=shift,
+              end_step=None if read_at == "final" else step + 1, sources={"clean": source}, progress=False,
+              decode=read_at == "final" and not on_latents)
+    shown = (lambda latents: latents) if on_latents else model.decode
+    scores = metric((out.latents if on_latents else out.video) if read_at == "final" else shown(out.at("x0", step)),
+                    rows)
+    return [(r, l, si, p, {k: float(v[i]) for k, v in scores.items()}) for i, (r, l, p) in enumerate(batch)]

@@ -286,6 +286,8 @@ def run(
     collector: Callable | None = None,
     decode: bool = True,
     progress: bool = True,
+    start_layer: int = 0,
+    start_residual: dict | None = None,
 ) -> RunResult:
     """Sample ``inputs`` with ``interventions`` applied, in list order at each site.
 
@@ -301,6 +303,10 @@ def run(
         collector: where ``collect`` records go (default: a new :class:`ActivationCache`).
         decode: decode the final latents to a uint8 video.
         progress: show a tqdm bar over steps.
+        start_layer, start_residual: at ``start_step``, skip blocks ``0..start_layer-1`` and feed
+            block ``start_layer`` ``start_residual[branch]`` ``[B, T, D]`` instead: its input in a
+            run of the same inputs (a saved ``blocks.{start_layer}.resid_pre``). The blocks skipped
+            would have computed exactly that, so the result is the full forward's.
     """
     sources = dict(sources or {})
     check_range("start_step", start_step, 0, num_steps - 1)
@@ -311,7 +317,7 @@ def run(
     if collector is None:
         cache = collector = ActivationCache()
     executor = _Executor(model, inputs, the_plan, sources, collector)
-    handles = executor.install()
+    handles = _start_at_layer(model, start_layer, start_residual, start_step, inputs) + executor.install()
     try:
         result = denoise(model, inputs, num_steps=num_steps, shift=shift, start_step=start_step, end_step=end_step,
                          edits=executor, decode=decode, progress=progress)
@@ -319,3 +325,58 @@ def run(
         for handle in handles:
             handle.remove()
     return RunResult(result, cache)
+
+
+def _start_at_layer(model: VideoModel, layer: int, residual: dict | None, step: int, inputs: LoopInputs) -> list:
+    """Hooks that, at ``step``, run each expert's blocks from ``layer`` on ``residual[branch]``.
+
+    The expert's block list is shortened for that call only (a pre-hook on the expert swaps it
+    and a hook restores it); a pre-hook on block ``layer``, placed before any intervention's
+    hook, replaces the patch embedding's output by the saved residual.
+    """
+    if layer == 0 and residual is None:
+        return []
+    check_range("start_layer", layer, 1, model.num_layers - 1)
+    if not model.spec.single_stream or len(model.spec.block_lists) != 1:
+        raise InputError(f"start_layer needs one list of single-stream blocks; {model.spec.family}'s blocks "
+                         f"{model.spec.block_lists} are not (ArchitectureSpec.single_stream)")
+    branches = ("cond", "uncond") if inputs.do_guidance else ("cond",)
+    if residual is None or sorted(residual) != sorted(branches):
+        raise InputError(f"start_residual must map each branch ({', '.join(branches)}) to a tensor")
+    path = model.spec.block_lists[0]
+    handles = []
+
+    def now() -> bool:
+        label = model.current_call
+        return label is not None and label.step == step
+
+    for name, expert in model.experts.items():
+        parent = expert.get_submodule(path.rpartition(".")[0]) if "." in path else expert
+        attr = path.rpartition(".")[2]
+        full = getattr(parent, attr)
+
+        def shorten(module, args, parent=parent, attr=attr, full=full):
+            if now():
+                parent._modules[attr] = torch.nn.ModuleList(list(full)[layer:])
+
+        def restore(module, args, output, parent=parent, attr=attr, full=full):
+            parent._modules[attr] = full
+
+        def feed(module, args, kwargs):
+            if not now():
+                return None
+            label = model.current_call
+            value = residual[label.branch] if label.branch else torch.cat([residual[b] for b in label.branches])
+            hidden = args[0] if args else kwargs["hidden_states"]
+            if value.shape != hidden.shape:
+                raise InputError(f"start_residual has shape {tuple(value.shape)}; block {layer} takes "
+                                 f"{tuple(hidden.shape)}")
+            value = value.to(device=hidden.device, dtype=hidden.dtype)
+            if args:
+                return (value, *args[1:]), kwargs
+            return args, dict(kwargs, hidden_states=value)
+
+        handles.append(expert.register_forward_pre_hook(shorten))
+        handles.append(expert.register_forward_hook(restore, always_call=True))
+        handles.append(full[layer].register_forward_pre_hook(feed, with_kwargs=True, prepend=True))
+    return handles

@@ -43,6 +43,11 @@ class ArchitectureSpec:
         guidance: ``"separate"``: one transformer call per branch, cond first (Wan, HunyuanVideo);
             ``"batched"``: one call whose batch is ``[uncond; cond]`` (CogVideoX, LTX). Hooks see
             the batched call's label with both branches and treat each half as its branch.
+        single_stream: the blocks pass one token stream ``[B, T, D]`` from block to block (their
+            first argument and their output; text enters by cross-attention only), and the latents
+            reach them only through the patch embedding. Then a block's saved input is all a
+            forward needs to resume at that block, and a residual patch on every token fixes every
+            later block's input (Wan; not the two-stream CogVideoX, HunyuanVideo or Mochi).
     """
 
     family: str
@@ -50,6 +55,7 @@ class ArchitectureSpec:
     block_sites: dict[str, str] = field(default_factory=lambda: {"attn1": "attn1", "attn2": "attn2", "ffn": "ffn"})
     expert_names: tuple[str, ...] = ("transformer",)
     guidance: str = "separate"
+    single_stream: bool = False
 
     def __post_init__(self):
         check_choice("guidance layout", self.guidance, GUIDANCE_LAYOUTS)

@@ -19,7 +19,7 @@ import torch
 from interp.errors import InputError
 from interp.models.base import ArchitectureSpec, LoopInputs, VideoModel, generators_for
 
-ORGANISM_SPEC = ArchitectureSpec(family="wan-organism", expert_names=("transformer",))
+ORGANISM_SPEC = ArchitectureSpec(family="wan-organism", expert_names=("transformer",), single_stream=True)
 
 
 class OrganismModel(VideoModel):

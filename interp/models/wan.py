@@ -24,7 +24,7 @@ import torch
 from interp.errors import InputError
 from interp.models.base import ArchitectureSpec, LoopInputs, VideoModel, generators_for, repeat_to_batch
 
-WAN_SPEC = ArchitectureSpec(family="wan", expert_names=("transformer", "transformer_2"))
+WAN_SPEC = ArchitectureSpec(family="wan", expert_names=("transformer", "transformer_2"), single_stream=True)
 
 
 class WanModel(VideoModel):

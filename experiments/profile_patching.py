@@ -1,0 +1,131 @@
+"""Profile the patching sweep: where the device's time goes, per kernel class.
+
+Runs ``cos patch`` under ``torch.profiler`` on the GPU preset's pairs with a short step axis (the
+last ``--steps`` steps, so a profile stays small), once per arm: the plain sweep (eager, the
+saved x_s only) and the fast one (every switch, compiled blocks; warmed up by one unprofiled
+run). Kernels are sorted into classes by name (matrix multiplies, attention, compiled fused
+kernels, norms, element-wise, copies and indexing, ...); the record gives each class's device
+time and share, the sweep's wall time and the share of it the device was busy.
+
+Usage::
+
+    python experiments/profile_patching.py --device cuda --out /tmp/prof     # writes profile.json there
+    python experiments/profile_patching.py --device cpu --dtype float32 --pairs 8 --steps 5 --read-at patched \
+        --batch-size 128 --out /tmp/prof_cpu
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from pathlib import Path
+
+CLASSES = (  # first match wins; CUDA kernel names and, on the CPU, aten operator names
+    ("attention", ("flash", "fmha", "attention", "cudnn")),
+    ("matmul", ("gemm", "cutlass", "xmma", "nvjet", "cublas", "matmul", "aten::mm", "aten::addmm", "aten::bmm")),
+    ("compiled fused (triton)", ("triton",)),
+    ("convolution", ("conv",)),
+    ("norm", ("norm",)),
+    ("reduction", ("reduce",)),
+    ("copy, index, cat", ("copy", "memcpy", "memset", "cat", "index", "gather", "scatter")),
+    ("element-wise", ("elementwise", "vectorized", "unrolled", "pointwise", "aten::add", "aten::mul", "aten::sub",
+                      "aten::div", "aten::gelu", "aten::silu", "aten::neg", "aten::exp", "aten::where", "aten::sin",
+                      "aten::cos", "aten::pow", "aten::rsqrt", "aten::mean", "aten::sum", "aten::clamp")),
+    ("copy, index, cat", ("aten::to", "aten::_to_copy", "aten::clone", "aten::contiguous", "aten::stack",
+                          "aten::select", "aten::slice", "aten::view", "aten::reshape", "aten::permute",
+                          "aten::transpose", "aten::flatten", "aten::unflatten", "aten::chunk", "aten::split")),
+)
+
+
+def kernel_class(name: str) -> str:
+    low = name.lower()
+    return next((label for label, keys in CLASSES if any(k in low for k in keys)), "other")
+
+
+def grid_args(args) -> list[str]:
+    steps = ",".join(str(s) for s in range(20 - args.steps, 20))
+    return ["--pairs", str(args.pairs), "--steps", steps, "--region", "all,changed", "--read-at", args.read_at,
+            "--batch-size", str(args.batch_size)]
+
+
+def profile_arm(cos, args, extra, folder: Path) -> dict:
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    argv = ["patch", "--device", args.device, "--dtype", args.dtype, "--effect-maps", "0", *grid_args(args), *extra,
+            "--out", str(folder), "--overwrite"]
+    cuda = args.device.startswith("cuda")
+    with profile(activities=[ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if cuda else [])]) as prof:
+        if cos(argv):
+            raise SystemExit(1)
+        if cuda:
+            torch.cuda.synchronize()
+    seconds = json.loads((folder / "grid.json").read_text())["meta"]["seconds"]
+    classes, kernels = {}, []
+    for event in prof.key_averages():
+        if cuda:
+            device_us = getattr(event, "self_device_time_total", 0) or 0
+            if "CUDA" not in str(getattr(event, "device_type", "CUDA")):
+                continue
+        else:  # operators' own CPU time, so that nested operators are not counted twice
+            device_us = event.self_cpu_time_total if event.key.startswith("aten::") else 0
+        if device_us <= 0 or event.key.startswith("ProfilerStep"):
+            continue
+        label = kernel_class(event.key)
+        row = classes.setdefault(label, {"ms": 0.0, "launches": 0})
+        row["ms"] += device_us / 1000
+        row["launches"] += event.count
+        kernels.append((device_us / 1000, event.count, label, event.key[:120]))
+    busy = sum(r["ms"] for r in classes.values())
+    for row in classes.values():
+        row["share"] = round(row["ms"] / busy, 4) if busy else 0.0
+        row["ms"] = round(row["ms"], 1)
+    top = [{"ms": round(ms, 1), "launches": n, "class": c, "kernel": k} for ms, n, c, k in sorted(kernels)[::-1][:20]]
+    return {"sweep_seconds_profiled": round(seconds, 2), "device_busy_ms": round(busy, 1),
+            "classes": dict(sorted(classes.items(), key=lambda kv: -kv[1]["ms"])), "top_kernels": top}
+
+
+def main(argv=None) -> int:
+    from interp.results import ScriptParser, claim_output
+
+    parser = ScriptParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--dtype", default="bfloat16", choices=("float32", "bfloat16"))
+    parser.add_argument("--pairs", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=4, help="profile the last N of 20 steps")
+    parser.add_argument("--read-at", default="final", choices=("final", "patched"))
+    parser.add_argument("--batch-size", type=int, default=1536)
+    parser.add_argument("--compile", default=None, help="compile mode of the fast arm (default: 'default' on CUDA, "
+                                                        "'none' on the CPU)")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    claim_output(args, ["profile.json"])
+
+    import torch
+
+    from interp.cli.main import main as cos
+
+    out = Path(args.out)
+    cuda = args.device.startswith("cuda")
+    fast = ["--compile", args.compile or ("default" if cuda else "none")]
+    record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "device": torch.cuda.get_device_name(0) if cuda else f"cpu, {torch.get_num_threads()} threads",
+              "torch": torch.__version__, "dtype": args.dtype, "grid": grid_args(args), "fast": fast,
+              "load": os.getloadavg(), "time": "CUDA kernel time" if cuda else "aten operators' own CPU time"}
+    record["plain"] = profile_arm(cos, args, ["--no-reuse-layers", "--no-share-states"], out / "plain")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "profile.json").write_text(json.dumps(record, indent=2) + "\n")  # kept if the fast arm does not finish
+    if fast[1] != "none":  # compile outside the profile
+        cos(["patch", "--device", args.device, "--dtype", args.dtype, "--effect-maps", "0", *grid_args(args), *fast,
+             "--out", str(out / "warm"), "--overwrite"])
+    record["fast"] = profile_arm(cos, args, fast, out / "fast")
+    (out / "profile.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps(record, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    from interp.results import script_main
+
+    raise SystemExit(script_main(main))

@@ -1,0 +1,77 @@
+"""Speed switches for an adapter's transformers: compiled blocks and a chosen attention kernel.
+
+Both are opt-in. :func:`compile_blocks` compiles each block's ``forward`` only, so the hooks
+that the executor and capture put on a block itself (``resid_pre``, ``resid_post``) run eagerly
+around the compiled code as before; hooks on a block's submodules (``attn1.out`` ...) would be
+traced into it, so leave compiling off for those sites. :func:`attention_backend` picks the kernel behind
+``torch.nn.functional.scaled_dot_product_attention``, which diffusers' Wan attention calls.
+
+Compiled results agree with eager ones within floating-point tolerance (the compiler fuses
+element-wise work and may reorder sums), not bitwise; the attention kernels likewise.
+
+Example:
+    >>> from interp.models.speed import attention_backend, compile_blocks   # doctest: +SKIP
+    >>> undo = compile_blocks(model, mode="default")                         # doctest: +SKIP
+    >>> with attention_backend("flash"):                                     # doctest: +SKIP
+    ...     grid = patch_sweep(model, clean, corrupt, metric, ...)           # doctest: +SKIP
+    >>> undo()                                                               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from interp.errors import InputError
+
+#: torch.compile modes; "none" leaves the blocks eager.
+COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+#: "auto" lets torch choose, as it does without the switch.
+ATTENTION_BACKENDS = ("auto", "flash", "efficient", "cudnn", "math")
+
+
+def compile_blocks(model, mode: str = "default", *, backend: str = "inductor"):
+    """Compile the ``forward`` of every block of every expert with ``torch.compile``; returns
+    a function that restores the eager forwards.
+
+    Shapes are static (``dynamic=False``): a sweep uses few batch shapes, and each compiles
+    once. Inductor's on-disk cache (``TORCHINDUCTOR_CACHE_DIR``, by default under the system's
+    temporary folder) makes a later process's compile a cache read.
+    """
+    if mode not in COMPILE_MODES:
+        raise InputError(f"unknown compile mode {mode!r}: valid are {', '.join(COMPILE_MODES)}")
+    if mode == "none":
+        return lambda: None
+    import torch._dynamo
+
+    config = torch._dynamo.config
+    for name in ("recompile_limit", "cache_size_limit"):
+        if hasattr(config, name):  # every block shares one compiled forward per shape
+            setattr(config, name, max(getattr(config, name), 64))
+    blocks = [block for expert in model.experts for block in model.blocks(expert)]
+    for block in blocks:
+        block.forward = torch.compile(block.forward, mode=None if mode == "default" else mode,
+                                      backend=backend, dynamic=False)
+
+    def undo():
+        for block in blocks:
+            block.__dict__.pop("forward", None)
+
+    return undo
+
+
+@contextlib.contextmanager
+def attention_backend(name: str = "auto"):
+    """Run the enclosed code with ``scaled_dot_product_attention`` on one kernel (``auto``: torch's choice)."""
+    if name not in ATTENTION_BACKENDS:
+        raise InputError(f"unknown attention backend {name!r}: valid are {', '.join(ATTENTION_BACKENDS)}")
+    if name == "auto":
+        yield
+        return
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    kernel = {"flash": SDPBackend.FLASH_ATTENTION, "efficient": SDPBackend.EFFICIENT_ATTENTION,
+              "cudnn": SDPBackend.CUDNN_ATTENTION, "math": SDPBackend.MATH}[name]
+    with sdpa_kernel([kernel]):
+        yield
