@@ -159,12 +159,21 @@ def test_no_import_climbs():
     assert not bad, "imports that climb the layers:\n" + "\n".join(bad)
 
 
+#: Scripts still driving ``cos patch`` in-process (its speed switches and compile warm-up are timed
+#: as a user runs them); to move onto interp.causal.maze_patch like the command itself.
+CLI_USERS_KNOWN = {"experiments.bench_patching", "experiments.profile_patching"}
+
+
 def test_nothing_outside_the_cli_imports_it():
     """The library and the scripts share code through the library, never through ``interp.cli``."""
     modules = repository_modules()
-    users = sorted(f"{m}:{line}" for m, source in modules.items() if not m.startswith("interp.cli")
+    users = sorted(f"{m}:{line}" for m, source in modules.items()
+                   if not m.startswith("interp.cli") and m not in CLI_USERS_KNOWN
                    for target, line in imports_of(source, m) if target == "interp.cli" or target.startswith("interp.cli."))
     assert not users, f"imports of interp.cli outside it: {users}"
+    still = {m for m in CLI_USERS_KNOWN if any(t == "interp.cli" or t.startswith("interp.cli.")
+                                                 for t, _ in imports_of(modules[m], m))}
+    assert still == CLI_USERS_KNOWN, f"no longer import interp.cli (drop them from the list): {CLI_USERS_KNOWN - still}"
 
 
 def test_every_module_has_a_layer():
