@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     curve = trajectory(task.maze, x0, video, config)
     rows = pick_rows(len(steps), curve.commit_step)
     argv = ["steps", str(trace), "--sample", sample_id, "--steps", ",".join(map(str, rows)),
-            "--out", str(out / "steps.png"), "--gif", str(out / "steps.gif")]
+            "--out", str(out / "steps.png"), "--gif", str(out / "steps.gif"), "--overwrite"]
     print("$ cos " + " ".join(argv), flush=True)
     if (code := cos(argv)) != 0:
         return code

@@ -192,6 +192,7 @@ def run_script(name: str, argv: list, monkeypatch, capsys) -> tuple[int, str]:
 
 SCRIPTS = {"erase_candidates.py": "erase_candidates", "noise_step_vs_frame.py": "noise_step_vs_frame",
            "layer_swap.py": "layer_swap", "seed_ensemble.py": "seed_ensemble",
+           "exploration_pruning.py": "exploration_pruning",
            "reason_early.py": "reason_early", "probe_localisation.py": "probe_localisation",
            "patch_localisation.py": "patch_localisation"}
 
@@ -211,7 +212,7 @@ def test_script_refuses_its_own_record(script, tmp_path, monkeypatch, capsys, no
     assert snapshot(out) == before
 
 
-@pytest.mark.parametrize("name", ["exploration_pruning", "working_memory", "self_correction", "perception_before_action"])
+@pytest.mark.parametrize("name", ["working_memory", "self_correction", "perception_before_action"])
 def test_template_claim_refuses_its_own_record(name, tmp_path, monkeypatch, capsys, no_model):
     from interp import experiment
 
