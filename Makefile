@@ -19,11 +19,12 @@ setup: $(VENV)/.installed
 
 demo: setup
 	$(VENV)/bin/cos demo --out $(OUT)
+	$(VENV)/bin/cos view $(OUT)/trace.h5 --out $(OUT)/viewer --overwrite
 
 # the same on the second organism (maze-walk-tiny: two experts, a prompt, guidance)
 demo-walk: setup
 	$(PY) -m interp.organism.walk_demo --out $(OUT)-walk
-	$(VENV)/bin/cos view $(OUT)/trace.h5 --out $(OUT)/viewer --overwrite
+	$(VENV)/bin/cos view $(OUT)-walk/trace_goal.h5 --out $(OUT)-walk/viewer --overwrite
 
 # Debian's chromium and its driver, for the viewer's browser tests (which skip, saying why, without them)
 browser:
