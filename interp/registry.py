@@ -271,15 +271,56 @@ def rejudge(folder, path=None) -> dict:
     return record
 
 
+def attach_negative(folder, negative_folder, what: str, path=None) -> dict:
+    """Embed the record in ``negative_folder`` (the same experiment run where the claim's property is
+    absent by construction) as ``folder``'s negative control, re-judge ``folder`` and rewrite it.
+
+    The two records must be of the same claim, so the same rule reads both."""
+    import json
+
+    files = [Path(f) / "result.json" for f in (folder, negative_folder)]
+    for file in files:
+        if not file.is_file():
+            raise InputError(f"{file} does not exist: run the experiment first")
+    record, negative = (json.loads(f.read_text()) for f in files)
+    if record.get("name") != negative.get("name"):
+        raise InputError(f"{files[1]} is a record of {negative.get('name')!r}, not of {record.get('name')!r}: "
+                         "a negative control runs the same experiment")
+    where = Path(negative_folder).resolve()
+    try:
+        where = where.relative_to(ROOT)
+    except ValueError:
+        pass
+    record["negative"] = {"what": f"{what}: {negative.get('command', '')} (record in {where})",
+                          "figures": negative["figures"], "settings": negative.get("settings", {})}
+    from interp.outputs import write_json
+
+    record = judge_record(record, path)
+    write_json(files[0], record, default=float)
+    return record
+
+
 def main(argv=None) -> int:
-    """``python -m interp.registry rejudge FOLDER...``: re-judge records; ``check``: validate the registry."""
+    """``python -m interp.registry rejudge FOLDER...``: re-judge records; ``check``: validate the registry;
+    ``negative FOLDER NEGATIVE_FOLDER --what TEXT``: embed a negative control's record and re-judge."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m interp.registry", description=main.__doc__)
-    parser.add_argument("command", choices=("check", "rejudge"))
+    parser.add_argument("command", choices=("check", "rejudge", "negative"))
     parser.add_argument("folders", nargs="*", help="folders holding result.json (rejudge; default: every claim's "
-                        "record under the results folder)")
+                        "record under the results folder; negative: the claim's folder, then its negative control's)")
+    parser.add_argument("--what", default="", help="negative: what the control is and why the property is absent there")
     args = parser.parse_args(argv)
+    if args.command == "negative":
+        if len(args.folders) != 2 or not args.what:
+            parser.error("negative takes FOLDER NEGATIVE_FOLDER and --what TEXT")
+        try:
+            record = attach_negative(*args.folders, what=args.what)
+        except InputError as err:
+            print(f"error: {err}")
+            return 2
+        print(f"{args.folders[0]}: negative control says {record['negative_verdict']['verdict']}")
+        return 0
     if args.command == "rejudge" and not args.folders:
         import json
 

@@ -113,6 +113,8 @@ def _negative_text(record: dict) -> str:
     if record.get("verdict") == "not testable here":
         return "no test"
     negative = record.get("negative_verdict")
+    if not negative and record.get("verdict") == "does not hold":
+        return "no negative control run; the rule says does not hold on this record itself, so it can fail"
     if not negative:
         return "no negative control run: the rule is not shown to fail"
     return (f"negative control ({negative['what']}): {VERDICT_MARK.get(negative['verdict'], negative['verdict'])}"

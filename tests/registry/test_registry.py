@@ -117,3 +117,25 @@ def test_a_negative_control_is_judged_by_the_same_rule():
     assert record["negative_verdict"]["verdict"] == "does not hold" and record["negative_verdict"]["fails"]
     record["negative"]["figures"] = figures                 # a "negative" control on which the rule holds
     assert any("negative control" in p for p in registry.audit(record))
+
+
+def test_a_negative_record_is_attached_from_its_folder(tmp_path, capsys):
+    import json
+
+    def record(folder, value):
+        folder.mkdir()
+        figures = {"share_self_correcting": {"value": value, "ci95": [max(value - 0.02, 0), value + 0.03], "n": 600}}
+        (folder / "result.json").write_text(json.dumps({"name": "self_correction", "figures": figures,
+                                                        "command": f"run {folder.name}"}))
+        return folder
+
+    claim, twin = record(tmp_path / "claim", 0.13), record(tmp_path / "twin", 0.0)
+    assert registry.main(["negative", str(claim), str(twin), "--what", "a model that solves nothing"]) == 0
+    stored = json.loads((claim / "result.json").read_text())
+    assert stored["verdict"] == "holds" and stored["negative_verdict"]["fails"]
+    assert "run twin" in stored["negative"]["what"]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "result.json").write_text(json.dumps({"name": "layer_swap", "figures": {}}))
+    assert registry.main(["negative", str(claim), str(other), "--what", "x"]) == 2
+    assert "not of 'self_correction'" in capsys.readouterr().out
