@@ -12,8 +12,12 @@ RECORDS = sorted(p for p in RESULTS.rglob("result.json")
                  if registry.registered(json.loads(p.read_text()).get("name", "")))
 
 
-def test_published_records_exist_for_every_claim():
-    assert {json.loads(p.read_text())["name"] for p in RECORDS} == set(registry.names())
+def test_published_records_exist_for_every_claim_of_the_first_organism():
+    # a claim is registered before its data: one tested on the walker alone may not have run yet
+    # (the results page says "not run"); every claim of the first organism has its record
+    of_organism = {n for n in registry.names() if "organism" in registry.latest(n).models}
+    published = {json.loads(p.read_text())["name"] for p in RECORDS}
+    assert of_organism <= published <= set(registry.names())
 
 
 @pytest.mark.parametrize("path", RECORDS, ids=lambda p: str(p.relative_to(RESULTS)))
