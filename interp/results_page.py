@@ -101,9 +101,18 @@ def _n_text(record: dict, needed: int | None) -> str:
     return f"n={_number(n)} of {_number(needed)} needed" + (": a check, not evidence" if short else "")
 
 
-def _cell(record: dict | None, needed: int | None, anchor: str) -> str:
+def _absent(entry, model: str) -> str:
+    """What the page says of an organism without a record of the claim: whether it was meant to run."""
+    if model not in entry.models:
+        return "not tested on this organism (see the claim's section)"
+    if entry.rule == "not_testable":
+        return f"not testable here: {entry.params.get('reason', '')}"
+    return "not run"
+
+
+def _cell(record: dict | None, needed: int | None, anchor: str, absent: str = "not run") -> str:
     if record is None:
-        return "not run"
+        return absent
     return (f"**{VERDICT_MARK.get(record['verdict'], record['verdict'])}** ({_n_text(record, needed)}; "
             f"{_provenance(record)}; {_negative_text(record)}) [history](#{anchor}-history)")
 
@@ -167,7 +176,7 @@ def section(name: str, records: list[dict], assets: Path, page_dir: Path, orgs: 
     for key, org in orgs.items():
         record = _primary(records, key)
         if record is None:
-            lines += [f"**On {org.get('title', key)}: not run.**", ""]
+            lines += [f"**On {org.get('title', key)}: {_absent(entry, key)}.**", ""]
             continue
         if record["verdict"] == "not testable here":
             lines += [f"**On {org.get('title', key)}: not testable here** (rule fixed {record['rule']['fixed'][:10]}): "
@@ -247,7 +256,7 @@ def build(results: str | Path = RESULTS, page: str | Path = PAGE) -> Path:
         anchor = _anchor(first.label)
         cpu = next((r for r in found if r.get("preset") == "cpu" and r["where"] == f"cpu/{name}"), None)
         cells = [f"[{first.label}](#{anchor})", f"{entry.rule_text} (fixed {entry.fixed[:10]})"]
-        cells += [_cell(_primary(found, key), entry.n, anchor) for key in orgs]
+        cells += [_cell(_primary(found, key), entry.n, anchor, _absent(entry, key)) for key in orgs]
         cells.append("not run" if cpu is None else f"{VERDICT_MARK.get(cpu['verdict'], cpu['verdict'])} "
                                                    f"(n={_number(cpu.get('n_verdict'))}, {_time(cpu.get('seconds'))})")
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")

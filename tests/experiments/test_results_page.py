@@ -72,6 +72,11 @@ def test_changed_rules_show_their_verdicts_side_by_side(tmp_path):
 def test_page_without_results_says_how_to_make_them(tmp_path):
     text = build(tmp_path / "none", tmp_path / "results.md").read_text()
     assert "make reproduce" in text and text.count("not run") >= len(registry.names())
+    # a claim the first organism is not meant to run, and a rule that needs no data, say so instead
+    row = next(line for line in text.splitlines() if line.startswith("| [Experts:"))
+    assert row.split(" | ")[2] == "not tested on this organism (see the claim's section)" and "not run" in row
+    row = next(line for line in text.splitlines() if line.startswith("| [Observation 3: working memory]"))
+    assert "not testable here: true by construction" in row and "not run" not in row.split(" | ")[2]
 
 
 def test_incomplete_or_unregistered_records_are_refused(tmp_path):

@@ -139,3 +139,16 @@ def test_a_negative_record_is_attached_from_its_folder(tmp_path, capsys):
     (other / "result.json").write_text(json.dumps({"name": "layer_swap", "figures": {}}))
     assert registry.main(["negative", str(claim), str(other), "--what", "x"]) == 2
     assert "not of 'self_correction'" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name, figures", [
+    ("working_memory_frames", {"kept_hidden_half": (0.95, 0.9, 0.98)}),
+    ("perception_action_frames", {"share_perception_first": (0.8, 0.7, 0.87), "share_action_first": (0.0, 0.0, 0.04)}),
+    ("expert_specialisation", {"route_specialisation": (0.2, 0.1, 0.3), "render_specialisation": (3.0, 1.0, 5.0)}),
+])
+def test_the_walker_claims_can_hold_and_can_fail(name, figures):
+    assert "walker" in registry.latest(name).models and "organism" not in registry.latest(name).models
+    holding = {"name": name, "figures": {k: fig(*v) for k, v in figures.items()}}
+    null = {"name": name, "figures": {k: fig(0.0, 0.0, 0.0) for k in figures}}
+    assert registry.verdicts(holding)[-1]["verdict"] == "holds"
+    assert registry.verdicts(null)[-1]["verdict"] == "does not hold"
