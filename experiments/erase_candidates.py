@@ -43,9 +43,10 @@ CLAIM = ("Early denoising steps hold several candidate routes at once, live alte
 
 
 def parse(argv):
-    from interp.causal.runs import parse_preset, script_parser
+    from interp.causal.runs import maze_options
+    from interp.experiment import options
 
-    p = script_parser(__doc__.split("\n")[0], PRESETS, name="erase_candidates", first_seed=20_000)
+    p = maze_options(options("erase_candidates", __doc__.split("\n")[0], PRESETS), first_seed=20_000)
     p.add_argument("--sizes", type=int, nargs="+", default=None)
     p.add_argument("--count", type=int, default=None, help="mazes per size")
     p.add_argument("--steps", type=int, nargs="+", default=None, help="erase steps")
@@ -54,7 +55,9 @@ def parse(argv):
     p.add_argument("--probe-layer", type=int, default=6)
     p.add_argument("--probe-step", type=int, default=2)
     p.add_argument("--probe-count", type=int, default=None, help="mazes the route probe is fitted on")
-    return parse_preset(p, PRESETS, argv)
+    from interp.experiment import parse as parse_template
+
+    return parse_template(p, PRESETS, argv)
 
 
 def validate(args, model):
@@ -172,7 +175,7 @@ def run_size(model, args, size, rng, direction):
 
 def draw_figures(table, args, out):
     from interp.causal.plots import erase_outcomes_figure, probe_projection_figure
-    from interp.causal.runs import draw
+    from interp.experiment import draw
 
     return draw([
         ("erase_outcomes.png", lambda: erase_outcomes_figure(
@@ -198,7 +201,8 @@ def main(argv=None):
     t0 = time.time()
     args = parse(argv)
     import torch
-    from interp.causal.runs import load, replot_args, rewrite_verdict
+    from interp.causal.runs import load
+    from interp.experiment import recorded, rejudge, replot_args
     from interp.results import write_result
     from interp.stats import share
 
@@ -207,7 +211,7 @@ def main(argv=None):
         record = replot_args(args, out)
         table = record["figures"]
         draw_figures(table, args, out)
-        rewrite_verdict(out, record, *verdict(table, args))
+        rejudge(out, record)
         return 0
 
     torch.manual_seed(0)
@@ -237,7 +241,7 @@ def main(argv=None):
     v, why = verdict(table, args)
     write_result(out, name="erase_candidates", claim=CLAIM, verdict=v, why=why, figures=table, preset=args.preset,
                  images=images, device=str(model.device),
-                 seconds=time.time() - t0, extra={**extra, **matched_verdict(table, args), "settings": {k: v for k, v in vars(args).items()}})
+                 seconds=time.time() - t0, extra={**extra, **matched_verdict(table, args), "settings": recorded(args)})
     print(f"{out}/result.json: {v}")
     return 0
 

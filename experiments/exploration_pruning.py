@@ -13,16 +13,19 @@ import time
 from interp.models import load_model
 from interp.reproduce.averaging import averaging_figures, averaging_runs
 from interp.reproduce.claims import FAINT, exploration_claim
-from interp.reproduce.runner import finish, parse, samples_for
+from interp.experiment import finish, options, parse, replotted
+from interp.reproduce.runner import PRESETS, samples_for
 from interp.reproduce.trajectories import heldout
 
 NAME = "exploration_pruning"
 
 if __name__ == "__main__":
     started = time.perf_counter()
-    args = parse(NAME, __doc__.splitlines()[0])
+    args = parse(options(NAME, __doc__.splitlines()[0], PRESETS), PRESETS)
+    if replotted(args):
+        raise SystemExit(0)
     s = args.settings
-    model = load_model("organism", device=args.device)
+    model = load_model(args.model, device=args.device)
     num_steps = model.organism.config.num_inference_steps
     samples = samples_for(args, model)
     runs = averaging_runs(model, heldout(s["avg_sizes"], s["avg_count"], multi_route=True), steps=s["avg_steps"],

@@ -28,9 +28,10 @@ CLAIM = ("Replacing one layer's visual tokens with those of an alternative input
 
 
 def parse(argv):
-    from interp.causal.runs import parse_preset, script_parser
+    from interp.causal.runs import maze_options
+    from interp.experiment import options
 
-    p = script_parser(__doc__.split("\n")[0], PRESETS, name="layer_swap", first_seed=40_000)
+    p = maze_options(options("layer_swap", __doc__.split("\n")[0], PRESETS), first_seed=40_000)
     p.add_argument("--size", type=int, default=None)
     p.add_argument("--count", type=int, default=None)
     p.add_argument("--layers", type=int, nargs="+", default=None, help="blocks to swap (default all)")
@@ -39,7 +40,9 @@ def parse(argv):
                    "attn1.out, attn2.out or ffn.out")
     p.add_argument("--every-step", action="store_true",
                    help="swap at every step from the chosen step on (default: at that one step only)")
-    return parse_preset(p, PRESETS, argv)
+    from interp.experiment import parse as parse_template
+
+    return parse_template(p, PRESETS, argv)
 
 
 def validate(args, model):
@@ -107,7 +110,7 @@ def swap_runs(model, args):
 
 def draw_figures(table, args, steps, out):
     from interp.causal.plots import layer_swap_figure
-    from interp.causal.runs import draw
+    from interp.experiment import draw
 
     return draw([("layer_swap.png", lambda: layer_swap_figure(
         table, out / "layer_swap.png", size=args.size, layers=args.layers, steps=steps, num_steps=args.num_steps,
@@ -118,7 +121,8 @@ def main(argv=None):
     t0 = time.time()
     args = parse(argv)
     import torch
-    from interp.causal.runs import load, replot_args, rewrite_verdict
+    from interp.causal.runs import load
+    from interp.experiment import recorded, rejudge, replot_args
     from interp.causal.verdicts import swap_verdict
     from interp.results import write_result
     from interp.stats import share
@@ -129,8 +133,7 @@ def main(argv=None):
         table = record["figures"]
         steps = sorted({0, args.later_step})
         draw_figures(table, args, steps, out)
-        num_layers = record.get("num_layers", max(args.layers) + 1)
-        rewrite_verdict(out, record, *swap_verdict(table, layers=args.layers, num_layers=num_layers))
+        rejudge(out, record)
         return 0
 
     torch.manual_seed(0)
@@ -146,7 +149,7 @@ def main(argv=None):
     v, why = swap_verdict(table, layers=args.layers, num_layers=model.num_layers)
     write_result(out, name="layer_swap", claim=CLAIM, verdict=v, why=why, figures=table, preset=args.preset,
                  images=images, device=str(model.device), seconds=time.time() - t0,
-                 extra={"num_layers": model.num_layers, "settings": {k: v for k, v in vars(args).items()}})
+                 extra={"num_layers": model.num_layers, "settings": recorded(args)})
     print(f"{out}/result.json: {v}")
     return 0
 

@@ -37,9 +37,10 @@ CLAIM = ("Noise injected into all frames at one denoising step hurts far more th
 
 
 def parse(argv):
-    from interp.causal.runs import parse_preset, script_parser
+    from interp.causal.runs import maze_options
+    from interp.experiment import options
 
-    p = script_parser(__doc__.split("\n")[0], PRESETS, name="noise_step_vs_frame", first_seed=30_000)
+    p = maze_options(options("noise_step_vs_frame", __doc__.split("\n")[0], PRESETS), first_seed=30_000)
     p.add_argument("--size", type=int, default=None)
     p.add_argument("--count", type=int, default=None)
     p.add_argument("--strengths", type=float, nargs="+", default=None, help="noise standard deviations (>= 0)")
@@ -51,7 +52,9 @@ def parse(argv):
     p.add_argument("--cka-count", type=int, default=None)
     p.add_argument("--cka-steps", type=int, nargs="+", default=None)
     p.add_argument("--cka-frame", type=int, default=2)
-    return parse_preset(p, PRESETS, argv)
+    from interp.experiment import parse as parse_template
+
+    return parse_template(p, PRESETS, argv)
 
 
 def validate(args, num_frames):
@@ -146,7 +149,7 @@ def cka_maps(model, args):
 def draw_figures(table, maps, args, out):
     from interp.causal.noise import middle_strength
     from interp.causal.plots import noise_accuracy_figure, noise_cka_figure, noise_scaled_figure
-    from interp.causal.runs import draw
+    from interp.experiment import draw
 
     scaled = [("noise_scaled.png", lambda: noise_scaled_figure(
         table, out / "noise_scaled.png", size=args.size, strengths=args.strengths, ratios=args.ratios,
@@ -182,7 +185,8 @@ def main(argv=None):
     t0 = time.time()
     args = parse(argv)
     import torch
-    from interp.causal.runs import load, replot_args, rewrite_verdict
+    from interp.causal.runs import load
+    from interp.experiment import recorded, rejudge, replot_args
     from interp.results import write_result
     from interp.stats import mean_ci, share
 
@@ -193,7 +197,7 @@ def main(argv=None):
         maps = {k: np.array(g, dtype=float) for k, g in record["cka_dissimilarity"].items()}
         args.ratios = getattr(args, "ratios", None) or []
         draw_figures(table, maps, args, out)
-        rewrite_verdict(out, record, *verdict(table, args))
+        rejudge(out, record)
         return 0
 
     torch.manual_seed(0)
@@ -213,7 +217,7 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     images = draw_figures(table, maps, args, out)
     v, why = verdict(table, args)
-    settings = {k: v for k, v in vars(args).items() if k != "replot"}
+    settings = {k: v for k, v in recorded(args).items() if k != "replot"}
     write_result(out, name="noise_step_vs_frame", claim=CLAIM, verdict=v, why=why, figures=table,
                  preset=args.preset, images=images, device=str(model.device),
                  seconds=time.time() - t0,

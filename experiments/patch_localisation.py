@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from interp.reproduce.localisation import patch_claim, patch_claim_controlled
-from interp.reproduce.runner import finish, parse
+from interp.experiment import finish, options, parse, replotted
 
 NAME = "patch_localisation"
 # the published grid's own record lacks its command (cos patch ran through python -m): as docs/patching.md gives it
@@ -33,11 +33,13 @@ GRID_COMMANDS = {"experiments/results/organism_patching_64/direct": (
     "cos patch --device cuda --dtype bfloat16 --pairs 64 --steps 0-19 --region all,changed --read-at final "
     "--batch-size 1536 --out experiments/results/organism_patching_64/final")}
 # the sweep of cos patch --read-at patched on minimal wall pairs of 5x5 mazes (seeds from 910000), every layer
-PRESETS = {"cpu": {"pairs": 4, "steps": [0, 6, 12], "regions": "all,changed", "batch_size": 96},
-           "gpu": {"pairs": 32, "steps": list(range(0, 20, 2)), "regions": "all,changed", "batch_size": 1536}}
+PRESETS = {"cpu": {"pairs": 4, "steps": [0, 6, 12], "regions": "all,changed", "batch_size": 96, "device": "cpu"},
+           "gpu": {"pairs": 32, "steps": list(range(0, 20, 2)), "regions": "all,changed", "batch_size": 1536,
+                   "device": "cuda"}}
+SWEPT = ("steps", "regions", "batch_size")       # the preset's settings of the sweep itself
 
 
-def sweep(work: Path, preset: str, device: str, command: str, read_at: str = "patched") -> None:
+def sweep(work: Path, preset: str, device: str, command: str, read_at: str = "patched", model: str = "organism") -> None:
     """The patching grid of ``preset`` into ``work`` (what ``cos patch --read-at READ_AT`` writes there)."""
     import datetime
     import platform
@@ -47,12 +49,12 @@ def sweep(work: Path, preset: str, device: str, command: str, read_at: str = "pa
     from interp.outputs import claim_folder
     from interp.tasks import make_pairs
 
-    settings = dict(PRESETS[preset])
-    pairs = make_pairs(5, settings.pop("pairs"), 910_000, kind="wall")
+    settings = {key: PRESETS[preset][key] for key in SWEPT}
+    pairs = make_pairs(5, PRESETS[preset]["pairs"], 910_000, kind="wall")
     claim_folder(work, OUTPUTS, overwrite=True)
     record = dict(command=command, date=datetime.date.today().isoformat(), machine=platform.node(), device=device,
                   world_size=1, dtype="float32", pairs={"size": 5, "kind": "wall", "seed": 910_000})
-    study = patch_maze_pairs(load_model("organism", device=device), pairs, read_at=read_at, record=record,
+    study = patch_maze_pairs(load_model(model, device=device), pairs, read_at=read_at, record=record,
                              **settings)
     save_patch_study(work, study)
 
@@ -67,13 +69,15 @@ if __name__ == "__main__":
     if "--final" in argv:  # the same grid read in the final video
         at = argv.index("--final")
         final, argv = Path(argv[at + 1]), argv[:at] + argv[at + 2:]
-    args = parse(NAME, __doc__.splitlines()[0], argv)
+    args = parse(options(NAME, __doc__.splitlines()[0], PRESETS), PRESETS, argv)
+    if replotted(args):
+        raise SystemExit(0)
     work = source or Path("outputs/reproduce") / NAME
     if source is None:
         final = Path("outputs/reproduce") / (NAME + "_final")
         command = " ".join(["python", "experiments/patch_localisation.py", *sys.argv[1:]])
         for read_at, folder in (("patched", work), ("final", final)):
-            sweep(folder, args.preset, args.device, command, read_at=read_at)
+            sweep(folder, args.preset, args.device, command, read_at=read_at, model=args.model)
     args.out.mkdir(parents=True, exist_ok=True)
     images = []
     for png in sorted(work.glob("patch_*.png")):

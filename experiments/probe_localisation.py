@@ -14,18 +14,20 @@ import time
 from pathlib import Path
 
 from interp.reproduce.localisation import probe_claim
-from interp.reproduce.runner import finish, parse
+from interp.experiment import finish, options, parse, replotted
 
 NAME = "probe_localisation"
 OUTPUTS = ("result.json", "*.png", "probes.csv", "probes.json", "localisation.json", "report.md")
-PRESETS = {"cpu": {"count": 20, "batch": 20, "steps": "0,5,10,19"},
-           "gpu": {"count": 64, "batch": 64, "steps": None}}
+PRESETS = {"cpu": {"count": 20, "batch": 20, "steps": "0,5,10,19", "device": "cpu"},
+           "gpu": {"count": 64, "batch": 64, "steps": None, "device": "cuda"}}
 
 
 if __name__ == "__main__":
     started = time.perf_counter()
-    args = parse(NAME, __doc__.splitlines()[0], outputs=OUTPUTS)
-    p = PRESETS[args.preset]
+    args = parse(options(NAME, __doc__.splitlines()[0], PRESETS), PRESETS, outputs=OUTPUTS)
+    if replotted(args):
+        raise SystemExit(0)
+    p = args.settings
     from interp.capture.spec import parse_int_list
     from interp.models import load_model
     from interp.tasks.folders import make_tasks
@@ -36,11 +38,11 @@ if __name__ == "__main__":
 
     work = Path("outputs/reproduce") / NAME
     shutil.rmtree(work, ignore_errors=True)
-    config = load_model("organism").organism.config
+    config = load_model(args.model).organism.config
     make_tasks(work / "tasks", sizes=[5], count=p["count"], seed=10_000, num_frames=config.num_frames,
                px_per_unit=config.px_per_unit, palette=config.palette, overwrite=True)
-    random_twin("organism", work / "random_organism", seed=0)
-    for name, source in (("trace.h5", "organism"), ("trace_random.h5", str(work / "random_organism"))):
+    random_twin(args.model, work / "random_organism", seed=0)
+    for name, source in (("trace.h5", args.model), ("trace_random.h5", str(work / "random_organism"))):
         trace_tasks(source, work / "tasks", work / name, steps=config.num_inference_steps, batch=p["batch"],
                     device=args.device)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -37,7 +37,8 @@ from interp.ensemble import OPERATORS, ensemble_run  # noqa: E402
 from interp.ensemble.adaptive import disagreement  # noqa: E402
 from interp.ensemble.plots import study_figures  # noqa: E402
 from interp.ensemble.study import report_from_raw  # noqa: E402
-from interp.results import OUTPUTS as RECORD, ScriptParser, claim_output, script_main  # noqa: E402
+from interp.experiment import options, parse  # noqa: E402
+from interp.results import OUTPUTS as RECORD, script_main  # noqa: E402
 
 OUTPUTS = (*RECORD, "raw.json.gz")
 
@@ -192,26 +193,28 @@ def run_cold_start(group, scorer, std):
 
 
 def main(argv=None) -> int:
-    parser = ScriptParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", default=None, help="output folder (default: interp.results.result_folder)")
+    parser = options("seed_ensemble", __doc__.splitlines()[0], PRESETS)
     parser.add_argument("--budget-s", type=float, default=None,
                         help="seconds of merges before writing (default: the preset's)")
     parser.add_argument("--workers", type=int, default=1, help="processes scoring videos")
     parser.add_argument("--deadline", type=float, default=None, help="Unix time by which all runs must end")
-    parser.add_argument("--from-raw", default=None, help="redo the summary from a raw.json.gz written by a run")
-    args = parser.parse_args(argv)
-    if args.out is None:
-        from interp.results import result_folder
+    parser.add_argument("--from-raw", default=None, help="redo the summary from a raw.json.gz written by a run "
+                        "(--replot: the one in --out)")
+    args = parse(parser, PRESETS, argv, outputs=OUTPUTS)
+    args.device = args.device or "cpu"
+    kept = {}
+    if args.replot:             # the record's own measurement, rebuilt: it keeps its preset, command, date, machine
+        from interp.experiment import replot_args
 
-        args.out = str(ROOT / result_folder("seed_ensemble", args.preset))
-    claim_output(args, OUTPUTS)
+        record = replot_args(args, args.out)
+        args.from_raw = args.from_raw or str(args.out / "raw.json.gz")
+        args.preset = record["preset"]
+        kept = {key: record[key] for key in ("command", "date", "machine") if key in record}
     if args.from_raw:
         raw = rawjson.load(args.from_raw)
         args.device = raw["device"]
         Path(args.out).mkdir(parents=True, exist_ok=True)
-        write_report(raw, args, Path(args.out))
+        write_report(raw, args, Path(args.out), kept)
         return 0
     cfg = dict(PRESETS[args.preset])
     t0 = time.time()
@@ -220,7 +223,7 @@ def main(argv=None) -> int:
         budget = min(budget, args.deadline - t0)
     from interp.models import load_model
 
-    model = load_model("organism", device=args.device, dtype=getattr(torch, cfg["dtype"]))
+    model = load_model(args.model, device=args.device, dtype=getattr(torch, cfg["dtype"]))
     scorer = Scorer(args.workers)
     n_steps, kmax = cfg["num_steps"], cfg["kmax"]
     keep = sorted({*cfg["screen_steps"], cfg["window"][0]})
@@ -313,8 +316,9 @@ def main(argv=None) -> int:
     return 0
 
 
-def write_report(raw, args, out):
-    """Summarise and plot the raw measurements, write result.json and print the verdict."""
+def write_report(raw, args, out, kept=None):
+    """Summarise and plot the raw measurements, write result.json and print the verdict (``kept``: the
+    command, date and machine of the record being rebuilt)."""
     from interp.results import write_result
 
     report = report_from_raw(raw)
@@ -322,12 +326,14 @@ def write_report(raw, args, out):
     extra = {k: report[k] for k in ("matched_verdict", "rows", "adaptive", "best", "screened", "screen", "log", "skipped",
                                     "probe_step")}
     extra["config"] = dict(raw["cfg"])
+    kept = dict(kept or {})
     write_result(out, name="seed_ensemble", claim=CLAIM, verdict=report["verdict"],
                  why=report["why"] + " Against its matched control only: " + report["matched_verdict"]["why"] + ".",
                  figures=report["figures"], preset=args.preset, images=images, device=args.device,
                  dtype=raw["cfg"].get("dtype"),
-                 seconds=raw["seconds"], command="python experiments/seed_ensemble.py " + " ".join(sys.argv[1:]),
-                 extra=extra)
+                 seconds=raw["seconds"],
+                 command=kept.pop("command", "python experiments/seed_ensemble.py " + " ".join(sys.argv[1:])),
+                 extra={**extra, **kept})
     json.loads((out / "result.json").read_text())  # fails loudly if anything was not JSON-safe
     print(json.dumps({k: report[k] for k in ("verdict", "why")}, indent=1))
 

@@ -1,27 +1,166 @@
-"""The experiment template for claims read off the shared Chain-of-Steps samples: no script of their own.
+"""The experiment template: presets -> measure -> table -> verdict (the claims registry) -> figures -> write.
 
-A registry entry with ``measure = "module:function"`` (and ``samples``: the route-colour
-threshold it reads, or ``"all"``) is a whole experiment: preset -> the shared samples of the
-organism (:func:`interp.reproduce.runner.samples_for`) -> the function's figures table and
-figures -> the registry's verdict -> ``result.json`` (:func:`interp.reproduce.runner.finish`).
-``--replot`` re-judges a written record by the registry without running anything.
+Every experiment runs through these steps, from a script of its own (``experiments/<name>.py``,
+a thin entry point) or, for a claim read off the shared Chain-of-Steps samples, from its registry
+entry alone (``measure = "module:function"``, run by :func:`run`):
+
+* :func:`options` and :func:`parse`: the command line every experiment shares (``--preset``,
+  ``--model``, ``--device``, ``--out``, ``--replot``, ``--overwrite``); an option left unset takes
+  the preset's value; the output folder comes from configuration
+  (:func:`interp.results.result_folder`, one folder per model) and is checked before any work;
+* :func:`draw`: the figures, a plotting failure never costing the measured numbers;
+* :func:`finish`: ``result.json``, judged by the registry (:func:`interp.results.write_result`);
+* :func:`replot_args` and :func:`rejudge`: ``--replot`` rebuilds a written record's figures and
+  verdict from the record alone (``--from-raw`` where an experiment keeps a raw record).
 
     python -m interp.experiment working_memory --preset cpu
     python -m interp.experiment working_memory --preset gpu --replot
+    python experiments/layer_swap.py --preset cpu --model walker     # -> experiments/results/walker/cpu/layer_swap/
 
 Example:
     >>> [name for name in runnable()][:2]
     ['working_memory', 'self_correction']
+    >>> args = parse(options("layer_swap", "a claim", {"cpu": {"count": 3}}), {"cpu": {"count": 3}},
+    ...              ["--model", "walker"])
+    >>> args.count, args.model, args.out.relative_to(RESULTS).as_posix()
+    (3, 'walker', 'walker/cpu/layer_swap')
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 import time
+from pathlib import Path
 
 from interp import registry
 from interp.errors import InputError
+from interp.results import OUTPUTS, RESULTS, ScriptParser, claim_output, model_name, result_folder, script_error
+
+#: The model every experiment runs unless ``--model`` names another (its records keep their folders).
+MODEL = "organism"
+
+
+def options(name: str, description: str, presets: dict, *, prog: str | None = None) -> ScriptParser:
+    """The options every experiment shares; a script adds its own, then calls :func:`parse`."""
+    parser = ScriptParser(prog=prog, description=description)
+    parser.set_defaults(name=name)
+    parser.add_argument("--preset", choices=sorted(presets), default="cpu",
+                        help="cpu: minutes on 2 cores (make reproduce); gpu: the published figures")
+    parser.add_argument("--model", default=MODEL,
+                        help="the model to run: organism (default), walker, or a model folder")
+    parser.add_argument("--device", default=None, help="torch device (default: the preset's)")
+    parser.add_argument("--out", default=None, help=f"output folder (default: {result_folder(name, 'gpu')} for gpu, "
+                        f"{result_folder(name, 'cpu')} for cpu; another model's below its own folder)")
+    parser.add_argument("--replot", action="store_true",
+                        help="rebuild the figures and verdict of --out/result.json without running the model")
+    return parser
+
+
+def parse(parser, presets: dict, argv=None, *, outputs=OUTPUTS):
+    """Parse ``argv``: every option left unset (and every preset setting without an option) takes
+    the chosen preset's value, ``args.settings`` is the preset, ``args.out`` the output folder,
+    checked here before any work. Bad input: one line ``<script>: error: ...`` and exit 2."""
+    try:
+        args = parser.parse_args(argv)
+        args.settings = dict(presets[args.preset])
+        for key, value in args.settings.items():
+            if getattr(args, key, None) is None:
+                setattr(args, key, value)
+        args.out = Path(args.out or result_folder(args.name, args.preset, args.model))
+        claim_output(args, outputs)
+    except InputError as err:
+        raise SystemExit(script_error(err)) from None
+    return args
+
+
+def recorded(args) -> dict:
+    """The settings a record states: every option of ``args`` (the folder as text), not the preset table."""
+    return {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "settings"}
+
+
+def draw(figures) -> list[str]:
+    """Call each ``(file name, draw function)``; return the names drawn. A plotting failure (e.g. no
+    matplotlib on a compute node) is reported and skipped: the numbers in result.json stay, and
+    ``--replot`` draws the figures later from them."""
+    done = []
+    for name, fn in figures:
+        try:
+            fn()
+            done.append(name)
+        except Exception as err:  # noqa: BLE001 - a figure must never cost the measured numbers
+            print(f"warning: figure {name} not drawn ({type(err).__name__}: {err}); rerun with --replot",
+                  file=sys.stderr)
+    return done
+
+
+def replot_args(args, folder) -> dict:
+    """The settings of an earlier ``result.json`` in ``folder`` set on ``args``, and the record, for ``--replot``."""
+    path = Path(folder) / "result.json"
+    if not path.is_file():
+        raise InputError(f"--replot needs {path}: run the experiment first")
+    record = json.loads(path.read_text())
+    for key, value in record.get("settings", {}).items():
+        if key not in ("replot", "out"):
+            setattr(args, key, value)
+    return record
+
+
+def rejudge(folder, record: dict | None = None) -> dict:
+    """Re-judge the record in ``folder`` (``record``: as read from there) by the claims registry and
+    store it; what a script would have said is not used (the registry's rule judges)."""
+    from interp.outputs import write_json
+
+    if record is None:
+        return registry.rejudge(folder)
+    if registry.registered(record.get("name", "")):
+        record = registry.judge_record(record)
+        write_json(Path(folder) / "result.json", record, default=float)
+    return record
+
+
+def finish(name: str, args, started: float, record: dict, *, dtype: str = "float32", shared: bool = True,
+           command: str | None = None) -> Path:
+    """Write ``result.json`` for a claim summary (``figures``, ``reading``, ``images``, ``extra``, see
+    :mod:`interp.reproduce.claims`), judged by the claims registry, and print the verdict. ``shared``:
+    the record was made from the preset's settings, so they are recorded."""
+    import platform
+
+    from interp.results import write_result
+
+    device = args.device
+    if device.startswith("cuda"):
+        import torch
+
+        device = torch.cuda.get_device_name(0)
+    record = dict(record)
+    settings = {"preset": args.preset, "device": args.device, "dtype": dtype, **(args.settings if shared else {}),
+                **record.pop("settings", {})}
+    command = (command or f"python experiments/{name}.py --preset {args.preset}" + _model_option(args)) + record.pop(
+        "command_suffix", "")
+    folder = write_result(args.out, name=name, preset=args.preset, device=device, dtype=dtype, settings=settings,
+                          seconds=record.pop("seconds", 0.0) + time.perf_counter() - started, command=command,
+                          model=model_name(getattr(args, "model", MODEL)), **record)
+    print(f"{name}: {read_verdict(folder)} ({platform.node()}, {time.perf_counter() - started:.0f} s)", file=sys.stdout)
+    return folder
+
+
+def read_verdict(folder) -> str:
+    """``verdict (n=...): why`` of the record in ``folder``."""
+    record = json.loads((Path(folder) / "result.json").read_text())
+    return f"{record['verdict']} (n={record.get('n_verdict')}): {record['why']}"
+
+
+def replotted(args) -> bool:
+    """For an experiment whose figures come from its samples: ``--replot`` re-judges the written record."""
+    if args.replot:
+        try:
+            record = rejudge(args.out)
+        except InputError as err:
+            raise SystemExit(script_error(err)) from None
+        print(f"{record['name']}: {record['verdict']} (n={record.get('n_verdict')}), re-judged from {args.out}/result.json")
+    return args.replot
 
 
 def runnable(path=None) -> list[str]:
@@ -39,38 +178,37 @@ def measure_function(entry):
 
 
 def run(name: str, argv=None) -> int:
-    """Run claim ``name`` at a preset (``argv``: ``--preset``, ``--device``, ``--out``, ``--replot``)."""
-    from interp.reproduce.runner import finish, parse, samples_for
+    """Run claim ``name`` from its registry entry (``argv``: the options of :func:`options`)."""
+    from interp.reproduce.runner import PRESETS, samples_for
 
     entry = registry.latest(name)
     if not entry.measure:
         raise InputError(f"claim {name} has no measure in the registry: run experiments/{name}.py")
-    argv = list(argv or [])
-    replot = "--replot" in argv
     started = time.perf_counter()
-    # a re-judging run rewrites its own record, which is its purpose: no folder is refused
-    args = parse(name, entry.statement, [a for a in argv if a != "--replot"], prog=f"python -m interp.experiment {name}",
-                 **({"outputs": ()} if replot else {}))
-    if replot:
-        record = registry.rejudge(args.out)
-        print(f"{name}: {record['verdict']} (n={record['n_verdict']}), re-judged from {args.out}/result.json")
+    args = parse(options(name, entry.statement, PRESETS, prog=f"python -m interp.experiment {name}"), PRESETS, argv)
+    if replotted(args):
         return 0
     fn = measure_function(entry)
     from interp.models import load_model
 
-    model = load_model("organism", device=args.device)
+    model = load_model(args.model, device=args.device)
     samples = samples_for(args, model)
     chosen = samples if entry.samples == "all" else samples[float(entry.samples or 0.5)]
     finish(name, args, started, fn(chosen, args.out),
-           command=f"python -m interp.experiment {name} --preset {args.preset}")
+           command=f"python -m interp.experiment {name} --preset {args.preset}" + _model_option(args))
     return 0
+
+
+def _model_option(args) -> str:
+    model = getattr(args, "model", MODEL)
+    return "" if model == MODEL else f" --model {model}"
 
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0].startswith("-"):
-        print(f"usage: python -m interp.experiment NAME [--preset cpu|gpu] [--device D] [--out DIR] [--replot]\n"
-              f"NAME: {', '.join(runnable())}", file=sys.stderr)
+        print(f"usage: python -m interp.experiment NAME [--preset cpu|gpu] [--model M] [--device D] [--out DIR] "
+              f"[--replot]\nNAME: {', '.join(runnable())}", file=sys.stderr)
         return 2
     try:
         return run(argv[0], argv[1:])

@@ -43,11 +43,28 @@ RESULTS = Path(os.environ.get("COS_RESULTS", ROOT / "experiments" / "results"))
 OUTPUTS = ("result.json", "*.png")
 
 
-def result_folder(name: str, preset: str) -> Path:
+def result_folder(name: str, preset: str, model: str = "organism") -> Path:
     """Where an experiment writes by default: the published ``gpu`` preset in ``RESULTS/<name>``,
     the ``cpu`` preset of ``make reproduce`` in ``RESULTS/cpu/<name>``, so a re-run never overwrites
-    the published figures."""
-    return RESULTS / name if preset == "gpu" else RESULTS / preset / name
+    the published figures. Another model than the maze organism writes below a folder of its own
+    name, ``RESULTS/<model>/<name>`` and ``RESULTS/<model>/cpu/<name>`` (a model folder by its last part).
+
+    Example:
+        >>> result_folder("layer_swap", "cpu").relative_to(RESULTS).as_posix()
+        'cpu/layer_swap'
+        >>> result_folder("layer_swap", "gpu", model="walker").relative_to(RESULTS).as_posix()
+        'walker/layer_swap'
+    """
+    base = RESULTS if str(model) == "organism" else RESULTS / model_name(model)
+    return base / name if preset == "gpu" else base / preset / name
+
+
+def model_name(model) -> str:
+    """The short name a model's records and folders carry: ``organism``, ``walker``, or a model folder's last part."""
+    name = Path(str(model)).name
+    if not name or name in (".", ".."):
+        raise InputError(f"model {model!r} has no name to file its results under: give organism, walker or a folder")
+    return name
 
 
 def write_result(folder: str | Path, *, name: str, figures: dict, preset: str, claim: str | None = None,

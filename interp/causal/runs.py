@@ -78,80 +78,13 @@ def chunks(count: int, batch: int):
     return [range(lo, min(lo + batch, count)) for lo in range(0, count, batch)]
 
 
-__all__ = ["load", "maze_inputs", "clean_run", "loop_value", "to_frames", "chunks", "latent_tokens"]
-
-
-def draw(figures) -> list[str]:
-    """Call each ``(file name, draw function)``; return the names drawn. A plotting failure (e.g. no
-    matplotlib on a compute node) is reported and skipped: the numbers in result.json stay, and
-    ``--replot`` draws the figures later from them."""
-    import sys
-
-    done = []
-    for name, fn in figures:
-        try:
-            fn()
-            done.append(name)
-        except Exception as err:  # noqa: BLE001 - a figure must never cost the measured numbers
-            print(f"warning: figure {name} not drawn ({type(err).__name__}: {err}); rerun with --replot",
-                  file=sys.stderr)
-    return done
-
-
-def replot_args(args, folder):
-    """The settings and figures of an earlier ``result.json`` in ``folder``, for ``--replot``."""
-    import json
-    from pathlib import Path
-
-    path = Path(folder) / "result.json"
-    if not path.is_file():
-        raise InputError(f"--replot needs {path}: run the experiment first")
-    record = json.loads(path.read_text())
-    for key, value in record.get("settings", {}).items():
-        if key not in ("replot", "out"):
-            setattr(args, key, value)
-    return record
-
-
-def rewrite_verdict(folder, record: dict, *_ignored) -> None:
-    """Re-judge ``record`` (an earlier ``result.json`` in ``folder``, for ``--replot``) by the claims
-    registry and store it; what the script would have said is not used (the registry's rule judges)."""
-    from pathlib import Path
-
-    from interp import registry
-    from interp.outputs import write_json
-
-    if registry.registered(record.get("name", "")):
-        record = registry.judge_record(record)
-        write_json(Path(folder) / "result.json", record, default=float)
-
-
-def script_parser(description: str, presets: dict, *, name: str, first_seed: int):
-    """The options every causal experiment script shares; a script adds its own, then calls :func:`parse_preset`."""
-    from interp.results import ScriptParser
-
-    parser = ScriptParser(description=description)
-    parser.add_argument("--preset", default="cpu", choices=sorted(presets))
-    parser.add_argument("--out", default=None, help="output folder (default: interp.results.result_folder)")
-    parser.set_defaults(name=name)
-    parser.add_argument("--model", default="organism")
+def maze_options(parser, *, first_seed: int):
+    """The options every causal maze experiment adds to the template's (:func:`interp.experiment.options`)."""
     parser.add_argument("--num-steps", type=int, default=20)
     parser.add_argument("--first-seed", type=int, default=first_seed)
     parser.add_argument("--batch", type=int, default=None)
-    parser.add_argument("--device", default=None)
     parser.add_argument("--dtype", default=None)
-    parser.add_argument("--replot", action="store_true", help="redraw the figures from --out/result.json")
     return parser
 
 
-def parse_preset(parser, presets: dict, argv):
-    """Parse ``argv``; every option left unset takes the chosen preset's value."""
-    from interp.results import claim_output, result_folder
-
-    args = parser.parse_args(argv)
-    for key, value in presets[args.preset].items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    args.out = str(args.out or result_folder(args.name, args.preset))
-    claim_output(args)
-    return args
+__all__ = ["load", "maze_inputs", "clean_run", "loop_value", "to_frames", "chunks", "latent_tokens", "maze_options"]

@@ -25,3 +25,21 @@ def test_replot_rejudges_a_record_by_the_registry(tmp_path, capsys):
     again = json.loads((tmp_path / "result.json").read_text())
     assert registry.audit(again) == [] and again["verdict"] == "holds" and again["figures"] == figures
     assert "re-judged" in capsys.readouterr().out
+
+
+def test_every_model_has_its_own_result_folders_and_the_organism_keeps_its_own(tmp_path):
+    from interp.results import RESULTS, result_folder
+
+    assert result_folder("layer_swap", "gpu") == RESULTS / "layer_swap"
+    assert result_folder("layer_swap", "cpu", model="organism") == RESULTS / "cpu" / "layer_swap"
+    assert result_folder("layer_swap", "gpu", model="walker") == RESULTS / "walker" / "layer_swap"
+    assert result_folder("layer_swap", "cpu", model="data/organisms/maze-walk-tiny") == (
+        RESULTS / "maze-walk-tiny" / "cpu" / "layer_swap")
+    presets = {"cpu": {"count": 3, "device": "cpu"}}
+    args = experiment.parse(experiment.options("self_correction", "a claim", presets), presets, ["--model", "walker"])
+    assert (args.model, args.count, args.device, args.out) == ("walker", 3, "cpu", RESULTS / "walker" / "cpu" / "self_correction")
+    args.out = tmp_path
+    figures = {"share_self_correcting": {"value": 0.13, "ci95": [0.11, 0.16], "n": 600}}
+    experiment.finish("self_correction", args, 0.0, {"figures": figures})
+    record = json.loads((tmp_path / "result.json").read_text())
+    assert record["model"] == "walker" and record["command"].endswith("--model walker")
