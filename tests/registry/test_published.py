@@ -84,8 +84,8 @@ def _null(figures: dict) -> dict:
 
 
 def _published(name: str) -> dict | None:
-    """A published (non-cpu) record of claim ``name``, its own folder first (``<name>/``, then ``<name>/walker/``)."""
-    for path in (RESULTS / name / "result.json", RESULTS / name / "walker" / "result.json"):
+    """A published (non-cpu) record of claim ``name``, the first organism's folder first (``<name>/``, then ``walker/<name>/``)."""
+    for path in (RESULTS / name / "result.json", RESULTS / "walker" / name / "result.json"):
         if path.is_file():
             return json.loads(path.read_text())
     return None

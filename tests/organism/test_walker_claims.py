@@ -1,0 +1,115 @@
+"""The walker's own claims on the shipped weights (1 maze, few steps, CPU): hiding the maze, giving
+an expert's steps to the other, the rendering error, and a record written end to end."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from interp.errors import InputError
+from interp.reproduce import walker_claims as W
+
+
+@pytest.fixture(scope="module")
+def walker():
+    from interp.models import load_model
+
+    return load_model("walker")
+
+
+@pytest.fixture(scope="module")
+def walk():
+    return W.heldout([5], 1)
+
+
+def test_hiding_the_maze_changes_only_the_colour_channels_of_the_chosen_frames(walker, walk):
+    inputs = W.prepare(walker, walk, seeds=[0])
+    floor = walker.organism.frames_to_model(np.full((1, 1, 1, 3), 255, np.uint8))       # the floor is white
+    for frames, first in (("all", 0), ("later", 1)):
+        hidden = W.hide_maze(walker, inputs, frames).latent_condition
+        assert torch.equal(hidden[:, 3], inputs.latent_condition[:, 3])                 # the frame-0 mask kept
+        assert torch.equal(hidden[:, :3, :first], inputs.latent_condition[:, :3, :first])
+        assert torch.allclose(hidden[:, :3, first:], floor.reshape(3, 1, 1, 1).expand_as(hidden[:, :3, first:]))
+        assert not torch.equal(hidden, inputs.latent_condition)
+    with pytest.raises(Exception, match="not valid"):
+        W.hide_maze(walker, inputs, "some")
+
+
+def test_restarting_from_the_clean_state_with_the_maze_in_view_is_the_clean_run(walker, walk):
+    import dataclasses
+
+    from interp.interventions import observe, run
+
+    inputs = W.prepare(walker, walk, seeds=[0])
+    clean = run(walker, inputs, observe("x_t", steps=[2]), num_steps=4, progress=False)
+    again = run(walker, dataclasses.replace(inputs, latents=clean.at("x_t", 2).to(inputs.latents)), num_steps=4,
+                start_step=2, progress=False)
+    assert np.array_equal(again.video, clean.video)
+    hidden = run(walker, dataclasses.replace(W.hide_maze(walker, inputs), latents=clean.at("x_t", 2).to(inputs.latents)),
+                 num_steps=4, start_step=2, progress=False)
+    assert not np.array_equal(hidden.video, clean.video)                               # the edit does something
+
+
+def test_expert_steps_call_each_expert_on_its_steps_only(walker, walk):
+    from interp.interventions import run
+
+    inputs = W.prepare(walker, walk, seeds=[0])
+    calls = {"transformer": 0, "transformer_2": 0}
+    hooks = [walker.organism.expert(n).register_forward_hook(lambda *_, n=n: calls.__setitem__(n, calls[n] + 1))
+             for n in calls]
+    try:
+        shipped = run(walker, inputs, num_steps=20, end_step=7, decode=False, progress=False)
+        assert calls == {"transformer": 12, "transformer_2": 2}                          # steps 0-5 / 6, two branches
+        arms = W.specialisation_arms(walker, 20)
+        assert arms["both"] == list(range(6)) and arms["without_low"] == list(range(12))
+        for arm, expected in (("both", (12, 2)), ("without_high", (0, 14)), ("without_low", (14, 0))):
+            calls.update(transformer=0, transformer_2=0)
+            with W.expert_steps(walker, arms[arm], 20):
+                result = run(walker, inputs, num_steps=20, end_step=7, decode=False, progress=False)
+            assert (calls["transformer"], calls["transformer_2"]) == expected, arm
+            if arm == "both":
+                assert torch.equal(result.latents, shipped.latents)
+    finally:
+        for h in hooks:
+            h.remove()
+    assert "expert_for" not in vars(walker)                                              # the switch restored
+
+
+def test_rendering_error_is_zero_on_a_clean_render_and_grows_with_noise(walk):
+    from interp.tasks.walk import walk_video
+
+    video = walk_video(walk[0], "goal", 16)[None]
+    noisy = np.clip(video.astype(int) + np.random.default_rng(0).integers(-40, 41, video.shape), 0, 255)
+    assert W.render_error(video)[0] == 0.0 and W.render_error(noisy.astype(np.uint8))[0] > 5
+
+
+def test_first_kept_step_and_the_order_of_perception_and_action():
+    flags = np.array([[False, True, True],       # kept from hide step 2 on
+                      [True, False, True],       # lost at 2: kept only from 4 (the unhidden run)
+                      [False, False, False]])    # never
+    assert W._first_kept(flags, [0, 2], 4).tolist() == [2, 4, 5]
+    sweep = {"clean": {"exact": [True, True], "walls": [True, True], "walls_other": [False, False]},
+             ("all", 0): {"exact": [False, False], "walls": [True, False], "walls_other": [False, False]},
+             ("all", 2): {"exact": [True, False], "walls": [True, False], "walls_other": [False, False]}}
+    figures, shuffled = W.perception_action_figures(sweep, ks=[0, 2], num_steps=4)
+    # maze 0: walls from hide step 0, walk from 2 (perception first); maze 1: both only unhidden (a tie)
+    assert figures["share_perception_first"]["value"] == 0.5 and figures["share_tied"]["value"] == 0.5
+    assert shuffled["share_perception_first"]["value"] == 0.0 and shuffled["share_action_first"]["value"] == 1.0
+
+
+def test_memory_claim_writes_a_judged_record_with_its_negative_control(tmp_path, monkeypatch):
+    from interp.reproduce import walker_runs
+
+    monkeypatch.setitem(walker_runs.PRESETS, "cpu", {**walker_runs.PRESETS["cpu"], "count": 1, "batch": 1,
+                                                      "num_steps": 4, "hide_steps": [0, 2]})
+    monkeypatch.setattr(walker_runs, "CACHE", tmp_path / "cache")
+    assert walker_runs.main("working_memory_frames", ["--preset", "cpu", "--out", str(tmp_path / "out")]) == 0
+    record = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert record["model"] == "walker" and record["command"].endswith("--preset cpu --model walker")
+    with pytest.raises(InputError, match="walker only"):
+        walker_runs.main("working_memory_frames", ["--model", "organism", "--out", str(tmp_path / "o")])
+    assert walker_runs.main("working_memory_frames", ["--preset", "cpu", "--replot", "--out", str(tmp_path / "out")]) == 0
+    assert record["figures"]["clean_exact"]["n"] == 1 and "kept_hidden_half" in record["figures"]
+    assert record["negative_verdict"]["what"].startswith("the maze hidden from step 0")
+    assert (tmp_path / "out" / "kept_hidden.png").exists()
