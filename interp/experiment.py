@@ -36,7 +36,7 @@ from pathlib import Path
 
 from interp import registry
 from interp.errors import InputError
-from interp.results import OUTPUTS, RESULTS, ScriptParser, claim_output, model_name, result_folder, script_error
+from interp.results import OUTPUTS, RESULTS, ScriptParser, claim_output, model_name, result_folder, script_error  # noqa: F401
 
 #: The model every experiment runs unless ``--model`` names another (its records keep their folders).
 MODEL = "organism"

@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from interp.errors import InputError, check_range
-from interp.outputs import save_figure, write_json, write_text
+from interp.outputs import write_json, write_text
+from interp.viz.figure import finish, pyplot
 from probes.targets import TARGETS
 
 FAMILY_ORDER = ("perception", "reasoning", "consolidation")
@@ -195,10 +196,7 @@ def onset_intervals(rows: list[dict], *, key: str, frac: float = 0.9, min_select
 
 def plot_heatmaps(rows: list[dict], path: str | Path, *, key: str | None = None, title: str = "") -> Path:
     """One layer x step heatmap of selectivity per (branch, target), shared colour scale."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     key = key or selectivity_key(rows)
     panels = [(b, t) for b in sorted({r["branch"] for r in rows})
@@ -224,19 +222,14 @@ def plot_heatmaps(rows: list[dict], path: str | Path, *, key: str | None = None,
         fig.colorbar(image, ax=axes, shrink=0.7, label=SELECTIVITY_LABELS.get(key, key).replace(": ", ":\n"))
     fig.suptitle(f"{title or 'Probe selectivity per layer and denoising step'}\n{n_label(sample_counts(rows))}",
                  fontsize=9)
-    path = Path(path)
-    save_figure(fig, path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return finish(fig, path, dpi=110, bbox_inches="tight", tight=False)
 
 
 def plot_profiles(result: dict, path: str | Path) -> Path:
     """Layer profiles (selectivity averaged over steps) of every target, bands shaded."""
-    import matplotlib
     import matplotlib.ticker
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(8, 3.8), layout="constrained")
     colours = {"perception": "tab:blue", "reasoning": "tab:orange", "consolidation": "tab:green"}
@@ -257,10 +250,7 @@ def plot_profiles(result: dict, path: str | Path) -> Path:
     # outside the axes, so the legend never covers a curve
     ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, title="branch/target",
               title_fontsize=7)
-    path = Path(path)
-    save_figure(fig, path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return finish(fig, path, dpi=110, bbox_inches="tight", tight=False)
 
 
 def _fmt_band(band: list[int]) -> str:

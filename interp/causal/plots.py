@@ -16,27 +16,13 @@ import numpy as np
 
 from interp.causal.noise import middle_strength
 from interp.causal.verdicts import ERASE_ARMS, ERASE_OUTCOMES, SWAP_OUTCOMES
-from interp.outputs import save_figure
-
-
-def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(plt, fig, path, dpi: int) -> None:
-    fig.tight_layout()
-    save_figure(fig, path, dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
+from interp.viz.figure import finish, pyplot
 
 
 def erase_outcomes_figure(table: dict, path, *, sizes, steps, num_steps: int) -> None:
     """Share of mazes whose answer changed, changed to another valid route, or broke, per erase step,
     arm and size."""
-    plt = _pyplot()
+    plt = pyplot()
     colours = {"unchosen": "tab:orange", "chosen": "tab:blue", "control": "tab:grey", "matched": "tab:green"}
     fig, axes = plt.subplots(len(ERASE_OUTCOMES), len(sizes), figsize=(4.2 * len(sizes), 8.5), squeeze=False,
                              sharex=True, sharey=True)
@@ -63,13 +49,13 @@ def erase_outcomes_figure(table: dict, path, *, sizes, steps, num_steps: int) ->
                 ax.set_ylabel("share of mazes")
     axes[0][-1].legend(title="erased units", loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle("Erasing early candidates from x0_hat: does the final answer change? (95% Wilson CI)")
-    _save(plt, fig, path, dpi=120)
+    finish(fig, path, dpi=120, bbox_inches="tight")
 
 
 def probe_projection_figure(table: dict, path, *, sizes, layer: int, step: int) -> None:
     """Share of mazes whose answer changed or broke when the route probe's direction (or a random one)
     is projected out of the candidate tokens at ``layer``, ``step``."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(1.8 + 2.2 * len(sizes), 3.6))
     width = 0.2
     for j, (arm, colour) in enumerate((("probe", "tab:red"), ("random", "tab:grey"))):
@@ -89,14 +75,14 @@ def probe_projection_figure(table: dict, path, *, sizes, layer: int, step: int) 
     ax.set_ylim(0, 1)
     ax.set_title(f"Projecting out of candidate tokens at layer {layer}, step {step}")
     ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
-    _save(plt, fig, path, dpi=120)
+    finish(fig, path, dpi=120, bbox_inches="tight")
 
 
 def noise_accuracy_figure(table: dict, path, *, size: int, strengths, steps, frames, grid_steps,
                           num_steps: int) -> None:
     """Exact accuracy and VBVR-style score against noise strength, for noise in all frames at one
     step and in one frame at every step; and the frame x step grid at the middle strength."""
-    plt = _pyplot()
+    plt = pyplot()
     mid = middle_strength(strengths)
     fig, axes = plt.subplots(2, 3, figsize=(15, 8))
     cmap = plt.get_cmap("viridis")
@@ -127,13 +113,13 @@ def noise_accuracy_figure(table: dict, path, *, size: int, strengths, steps, fra
         ax.set_title(f"{metric}: one frame at one step, std {mid:g}", fontsize=10)
         fig.colorbar(im, ax=ax, label="exact accuracy" if metric == "exact" else "VBVR-style score")
     fig.suptitle(f"Noise at a step vs at a frame, {size}x{size} mazes (95% CI)")
-    _save(plt, fig, path, dpi=110)
+    finish(fig, path, dpi=110, bbox_inches="tight")
 
 
 def noise_cka_figure(maps: dict, path, *, size: int, std: float, num_steps: int, count: int) -> None:
     """One panel per perturbation: 1 - CKA of each block's ``resid_post`` against the clean run,
     ``maps[name]`` an array ``[blocks, steps]`` (NaN before the noise, drawn blank)."""
-    plt = _pyplot()
+    plt = pyplot()
     # one colour scale per panel: a step's noise leaves ~0.02-0.04, a frame noised at every step ~0.7
     cols = min(4, len(maps))
     rows = -(-len(maps) // cols)
@@ -149,13 +135,13 @@ def noise_cka_figure(maps: dict, path, *, size: int, std: float, num_steps: int,
         ax.set_yticks(range(grid.shape[0]))
         fig.colorbar(im, ax=ax, label="1 - debiased CKA vs clean", fraction=0.05)
     fig.suptitle(f"Propagation of noise, {size}x{size} mazes, n={count} (blank: before the noise)")
-    _save(plt, fig, path, dpi=110)
+    finish(fig, path, dpi=110, bbox_inches="tight")
 
 
 def noise_scaled_figure(table: dict, path, *, size: int, strengths, ratios, steps, frames, num_steps: int) -> None:
     """Exact accuracy against the noised step: a fixed std (left) beside a std scaled to the step's
     own sigma (middle), and one frame at every step at each scaled ratio (right)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.4))
     cmap = plt.get_cmap("viridis")
     clean = table["clean/exact"]
@@ -187,14 +173,14 @@ def noise_scaled_figure(table: dict, path, *, size: int, strengths, ratios, step
     ax.set_title("one frame at every step, scaled", fontsize=10)
     ax.legend(fontsize=7)
     fig.suptitle(f"Noise at a step: fixed std vs scaled to the step's sigma, {size}x{size} mazes (95% CI)")
-    _save(plt, fig, path, dpi=110)
+    finish(fig, path, dpi=110, bbox_inches="tight")
 
 
 def layer_swap_figure(table: dict, path, *, size: int, layers, steps, num_steps: int, site: str = "resid_post",
                       every_step: bool = False) -> None:
     """Stacked shares of answers that follow the other maze, keep their own, or break, per swapped
     block, one panel per swap step; with the share whose x0_hat leaned to the other route, when measured."""
-    plt = _pyplot()
+    plt = pyplot()
     colours = {"other": "tab:red", "own": "tab:blue", "broken": "tab:grey"}
     fig, axes = plt.subplots(1, len(steps), figsize=(6 * len(steps), 4), squeeze=False, sharey=True)
     for ax, s in zip(axes[0], steps):
@@ -218,4 +204,4 @@ def layer_swap_figure(table: dict, path, *, size: int, layers, steps, num_steps:
     axes[0][0].set_ylabel("share of mazes")
     axes[0][-1].legend(title="final answer", loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle(f"Layer swap, {size}x{size} mazes: whose route does the answer draw? (bars: 95% CI of 'other')")
-    _save(plt, fig, path, dpi=110)
+    finish(fig, path, dpi=110, bbox_inches="tight")

@@ -9,30 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from interp.ensemble.study import ADAPTIVE_SEEDS
-from interp.outputs import save_figure
+from interp.viz.figure import finish, pyplot
 
 OPERATOR_COLOURS = {"x0_renoise": "tab:red", "x0_median": "tab:purple", "x0_mean": "tab:orange", "xt_mean": "tab:brown"}
 GROUP_COLOURS = ("tab:red", "tab:purple", "tab:blue", "tab:green")
-
-
-def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _finish(plt, fig, ax, path, xlabel: str, ylabel: str, title: str) -> None:
-    """Label a one-panel figure, give it a legend and grid, and write it."""
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    save_figure(fig, path, dpi=120)
-    plt.close(fig)
 
 
 def _errors(rows: list[dict]) -> list[list[float]]:
@@ -75,7 +55,7 @@ def accuracy_vs_nfe_figure(report: dict, groups: dict, path, *, num_steps: int, 
     ``vote_seeds`` names the vote the adaptive policy escalates to."""
     import matplotlib.ticker
 
-    plt = _pyplot()
+    plt = pyplot()
     names = list(groups)
     fig, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.6), squeeze=False)
     for ax, name in zip(axes[0], names):
@@ -89,27 +69,26 @@ def accuracy_vs_nfe_figure(report: dict, groups: dict, path, *, num_steps: int, 
         ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle(f"Seed ensemble vs baselines: accuracy against compute ({num_steps} steps; 95% Wilson intervals)")
-    fig.tight_layout()
-    save_figure(fig, path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    finish(fig, path, dpi=120, bbox_inches="tight")
 
 
 def start_temperature_figure(report: dict, groups: dict, path, *, num_steps: int) -> None:
     """One seed's accuracy against the std of its starting noise, one line per group."""
-    plt = _pyplot()
+    plt = pyplot()
     starts = [r for r in report["rows"] if r["method"] in ("single seed", "cold start", "colder start")]
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     for name, colour in zip(groups, GROUP_COLOURS):
         pts = sorted((r.get("std", 1.0), r) for r in starts if r["group"] == name)
         ax.errorbar([std for std, _ in pts], [100 * r["value"] for _, r in pts], yerr=_errors([r for _, r in pts]),
                     fmt="-o", capsize=2, color=colour, label=f"{name} (n={groups[name]['n']})")
-    _finish(plt, fig, ax, path, "std of the starting noise x_T (1 = the sampler's; 1/sqrt(K) = a mean of K seeds)",
-            "exact-solve accuracy, one seed (%)", f"One seed started colder ({num_steps} steps; 95% Wilson intervals)")
+    finish(fig, path, ax=ax, xlabel="std of the starting noise x_T (1 = the sampler's; 1/sqrt(K) = a mean of K seeds)",
+           ylabel="exact-solve accuracy, one seed (%)", legend={"fontsize": 8}, grid=True,
+           title=f"One seed started colder ({num_steps} steps; 95% Wilson intervals)")
 
 
 def merge_step_screen_figure(report: dict, groups: dict, path) -> None:
     """Screening accuracy of every operator against its merge step at K=3, beside the screened mazes' one seed."""
-    plt = _pyplot()
+    plt = pyplot()
     screen = report["screen"]
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     for op, colour in OPERATOR_COLOURS.items():
@@ -119,8 +98,8 @@ def merge_step_screen_figure(report: dict, groups: dict, path) -> None:
             ax.plot(*zip(*pts), "-o", color=colour, label=op)
     single = 100 * groups[screen["group"]]["correct"][:screen["n"], 0].mean()  # the screened mazes' one seed
     ax.axhline(single, color="k", ls="--", label="single seed")
-    _finish(plt, fig, ax, path, "merge step (0 = first of the schedule)", "exact-solve accuracy (%)",
-            f"Merge operator x step, K=3, {screen['group']} (n={screen['n']})")
+    finish(fig, path, ax=ax, xlabel="merge step (0 = first of the schedule)", ylabel="exact-solve accuracy (%)",
+           title=f"Merge operator x step, K=3, {screen['group']}", n=screen["n"], legend={"fontsize": 8}, grid=True)
 
 
 def study_figures(report: dict, groups: dict, cfg: dict, out) -> list[str]:

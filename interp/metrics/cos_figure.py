@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from interp.outputs import save_figure
+from interp.viz.figure import finish, pyplot
 
 SHARES = (("answer_correct", "answer correct", "-"), ("scaffold_correct", "walls, start, goal correct", "--"),
           ("self_correction", "wrong now, right at the end", ":"))
@@ -26,11 +26,9 @@ SHARES = (("answer_correct", "answer correct", "-"), ("scaffold_correct", "walls
 def plot_cos_metrics(groups: dict, path, *, threshold: float | None = None) -> Path:
     """Two panels per-step: mean candidate routes (95% bootstrap band) and shares of samples
     (95% Wilson bands), one colour per group (e.g. maze size). ``groups``: ``{label: aggregate}``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
+
+    plt = pyplot()
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     total = 0
@@ -59,9 +57,4 @@ def plot_cos_metrics(groups: dict, path, *, threshold: float | None = None) -> P
     left.set_ylim(bottom=0)
     note = f"n = {total} samples" + (f", route colour threshold {threshold}" if threshold is not None else "")
     fig.suptitle(f"Chain-of-Steps metrics per denoising step ({note}; bands: 95% intervals)", fontsize=11)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_figure(fig, path, dpi=120)
-    plt.close(fig)
-    return path
+    return finish(fig, path, dpi=120)

@@ -30,7 +30,7 @@ import torch
 from interp.errors import InputError, check_range
 from interp.organism.data import EVAL_SEED_LIMIT
 from interp.organism.evaluate import load, solve
-from interp.outputs import save_figure
+from interp.viz.figure import finish, pyplot
 
 
 def unit_colours(x0_frame: torch.Tensor, px: int) -> np.ndarray:
@@ -172,9 +172,7 @@ def plot(result: dict, path: Path) -> None:
     """Curves per size (left, middle) and one maze's final-frame affinity at a few steps (right)."""
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     example = result.get("example")
     n_ex = 5 if example else 0
     fig = plt.figure(figsize=(9 + 1.5 * n_ex, 3.8))
@@ -207,6 +205,4 @@ def plot(result: dict, path: Path) -> None:
         fig.text(0.99, 0.02, f"affinity on floor units (walls, start, goal grey): maze {example['size']}x"
                  f"{example['size']} seed {example['seed']}, {example['routes']} shortest routes",
                  ha="right", fontsize=7)
-    fig.tight_layout()
-    save_figure(fig, path, dpi=120)
-    plt.close(fig)
+    finish(fig, path, dpi=120)

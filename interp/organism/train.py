@@ -26,7 +26,7 @@ import torch
 from interp.errors import InputError, check_choice, check_known_keys, check_range
 from interp.organism.config import OrganismConfig
 from interp.organism.model import MazeOrganism, build_organism, default_transformer_config
-from interp.outputs import save_figure
+from interp.viz.figure import finish, pyplot
 
 
 @dataclass
@@ -231,26 +231,15 @@ def plot_loss(run_dir: Path) -> Path | None:
     log = run_dir / "log.jsonl"
     if not log.exists():
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for size in sorted({r["size"] for r in rows}):
         pts = [(r["step"], r["loss"]) for r in rows if r["size"] == size]
         ax.plot(*zip(*pts), label=f"{size}x{size}", lw=1)
     ax.set_yscale("log")
-    ax.set_xlabel("step")
-    ax.set_ylabel("flow-matching loss (MSE)")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path = run_dir / "loss.png"
-    save_figure(fig, path, dpi=120)
-    plt.close(fig)
-    return path
+    return finish(fig, run_dir / "loss.png", xlabel="training step", ylabel="flow-matching loss (MSE)", legend=True,
+                  grid=True, title="Training loss per maze size, one point per logged step", n=len(rows), dpi=120)
 
 
 # -- the loop ---------------------------------------------------------------------------------------

@@ -16,15 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from interp.outputs import save_figure
+from interp.viz.figure import finish, pyplot
 
 
 def _figure(panels: int):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, panels, figsize=(5.6 * panels, 4.0), squeeze=False)
     return plt, fig, list(axes[0])
 
@@ -38,12 +34,7 @@ def _finish(plt, fig, axes, path, title) -> Path:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_figure(fig, path, dpi=110)
-    plt.close(fig)
-    return path
+    return finish(fig, path, dpi=110)
 
 
 def _draw(ax, series: dict, *, xlabel: str, ylabel: str, title: str | None = None, ylim=None, style: str = "-o"):

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from interp.errors import InputError
-from interp.outputs import save_figure
+from interp.viz.figure import finish, pyplot
 
 KEY_ORDER = ("wall", "floor", "start", "goal", "path")
 
@@ -47,11 +47,9 @@ def plot_chain_of_steps(frames: np.ndarray, steps: Sequence[int], sigmas: Sequen
         palette: name -> RGB of the maze colours (the key).
         title: the figure's title; ``note`` a line under it (n, seeds).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
+
+    plt = pyplot()
 
     frames = np.asarray(frames)
     if frames.ndim != 5 or len(frames) != len(steps):
@@ -103,8 +101,4 @@ def plot_chain_of_steps(frames: np.ndarray, steps: Sequence[int], sigmas: Sequen
                  "σ = noise level of x_t (1 pure noise, 0 clean)."
     fig.text(0.99, 0.0, sigma_note + (f"\n{note}" if note else ""), fontsize=7.5, va="top", ha="right",
              transform=fig.transFigure)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_figure(fig, path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return finish(fig, path, dpi=110, bbox_inches="tight", tight=False)

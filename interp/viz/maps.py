@@ -32,7 +32,8 @@ from typing import Sequence
 import numpy as np
 
 from interp.errors import InputError
-from interp.outputs import save_figure, save_image, write_json
+from interp.outputs import save_image, write_json
+from interp.viz.figure import finish, pyplot
 from interp.sites import template_kind
 
 #: The files :func:`sample_maps` writes (patterns), for the output check before a run.
@@ -130,13 +131,8 @@ class TokenPCA:
 
 
 def _figure(rows: int, cols: int, cell: float = 1.3):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * cell + 1.2, rows * cell + 0.6), squeeze=False,
-                             layout="constrained")
+    fig, axes = pyplot().subplots(rows, cols, figsize=(cols * cell + 1.2, rows * cell + 0.6), squeeze=False,
+                                  layout="constrained")
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
@@ -144,11 +140,7 @@ def _figure(rows: int, cols: int, cell: float = 1.3):
 
 
 def _save(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    save_figure(fig, path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return finish(fig, path, dpi=110, bbox_inches="tight", tight=False)
 
 
 SCALES = ("layer", "step")
@@ -236,11 +228,9 @@ def plot_layer_frame(norms: dict[int, np.ndarray], step: int, path: Path) -> Pat
 
 def plot_energy(energy: dict[int, np.ndarray], steps: Sequence[int], path: Path, *, title: str = "") -> Path:
     """Mean token norm per frame: a panel per layer, one curve per step (dark = early)."""
-    import matplotlib
     import matplotlib.ticker
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     layers = sorted(energy)
     cols = min(4, len(layers))
@@ -266,11 +256,9 @@ def plot_energy(energy: dict[int, np.ndarray], steps: Sequence[int], path: Path,
 
 def plot_norm_vs_step(energy: dict[int, np.ndarray], steps: Sequence[int], path: Path, *, title: str = "") -> Path:
     """Mean token norm (over frames and tokens) per layer, against the denoising step."""
-    import matplotlib
     import matplotlib.ticker
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6.5, 3.5), layout="constrained")
     cmap = plt.get_cmap("plasma")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from interp.outputs import save_figure
+from interp.viz.figure import finish, pyplot
 
 METRIC_LABELS = {
     "preference": "restored route preference (0 = corrupted run, 1 = clean run)",
@@ -16,10 +16,7 @@ METRIC_LABELS = {
 
 def plot_grid(grid, metric: str, out: str | Path, *, title: str | None = None) -> Path:
     """One heatmap per region of ``grid.normalised(metric)`` (``flip``: the raw share), layers down, steps across."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     regions = grid.coords["region"]
     layers, steps = grid.coords["layer"], grid.coords["step"]
@@ -39,19 +36,13 @@ def plot_grid(grid, metric: str, out: str | Path, *, title: str | None = None) -
     fig.colorbar(image, ax=axes[0].tolist(), label=METRIC_LABELS.get(metric, metric), shrink=0.9)
     read = "final video" if grid.meta.get("read_at", "final") == "final" else "x0_hat of the patched step"
     fig.suptitle(title or f"Activation patching, clean into corrupted: {n} maze pairs, read from the {read}")
-    out = Path(out)
-    save_figure(fig, out, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return finish(fig, out, dpi=120, bbox_inches="tight", tight=False)
 
 
 def plot_effects(maps: list[tuple[str, np.ndarray]], out: str | Path, *, title: str) -> Path:
     """Per-unit maps (``[U, U]``) of the change a patch makes to one pair's final frame, one panel
     per cell, on one colour scale."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     limit = max(1e-6, max(float(np.abs(m).max()) for _, m in maps))
     fig, axes = plt.subplots(1, len(maps), figsize=(3.0 * len(maps) + 1.2, 3.4), squeeze=False,
@@ -63,7 +54,4 @@ def plot_effects(maps: list[tuple[str, np.ndarray]], out: str | Path, *, title: 
         ax.set_ylabel("maze row (grid units)")
     fig.colorbar(image, ax=axes[0].tolist(), label="route colour amount, patched - corrupted run", shrink=0.9)
     fig.suptitle(title)
-    out = Path(out)
-    save_figure(fig, out, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return finish(fig, out, dpi=120, bbox_inches="tight", tight=False)
