@@ -56,10 +56,9 @@ def _sweep(model, args) -> dict:
 
 
 def _plot_memory(figures: dict, ks, out) -> str:
-    import matplotlib
+    from interp.viz.figure import finish, pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for prefix, label, colour in (("kept_hidden", "maze hidden from every frame", "tab:red"),
@@ -72,17 +71,14 @@ def _plot_memory(figures: dict, ks, out) -> str:
            title=f"Walker: walks kept with the maze out of view (n={n} clean-exact mazes, 95% CI)", ylim=(-0.02, 1.02))
     ax.title.set_fontsize(9)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "kept_hidden.png", dpi=120)
-    plt.close(fig)
+    finish(fig, out / "kept_hidden.png", dpi=120)
     return "kept_hidden.png"
 
 
 def _plot_arms(figures: dict, out) -> str:
-    import matplotlib
+    from interp.viz.figure import finish, pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     arms = ("both", "without_high", "without_low", "high_alone")
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.4))
@@ -96,9 +92,7 @@ def _plot_arms(figures: dict, out) -> str:
         ax.set_ylabel(ylabel)
     n = figures["route_specialisation"]["n"]
     fig.suptitle(f"Walker: each expert's steps given to the other (n={n} mazes, 95% CI)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out / "expert_arms.png", dpi=120)
-    plt.close(fig)
+    finish(fig, out / "expert_arms.png", dpi=120)
     return "expert_arms.png"
 
 
