@@ -1,12 +1,14 @@
 """Benchmark: the patching sweep with its speed switches against the plain and naive sweeps.
 
-Every arm runs ``cos patch`` in this process on the same pairs, grid and device, one after the
-other, so their ratios are measured in one run; the clock is the sweep's own (``grid.json``'s
-``meta.seconds``: the clean and corrupted runs plus every cell, scored), not model loading or
-figures. The arms:
+Every arm runs the sweep ``cos patch`` runs (:func:`~interp.causal.maze_patch.patch_maze_pairs`
+with the switches of :mod:`interp.models.speed`) in this process on the same pairs, grid and
+device, one after the other, so their ratios are measured in one run; the clock is the sweep's
+own (``grid.json``'s ``meta.seconds``: the clean and corrupted runs plus every cell, scored), not
+model loading or figures. The arms:
 
 * ``fast``: every switch (start at the patched block, shared states, and on CUDA compiled blocks
-  and the attention kernel given); run twice when compiled, the first run paying the compile;
+  and the attention kernel given); run twice when compiled, the first run paying the compile
+  (every arm shares one loaded model, so the second reuses the first's compiled blocks);
 * ``plain``: the sweep from the corrupted run's saved x_s alone (eager, no other switch);
 * ``naive``: every cell rerun from step 0 (eager).
 
@@ -33,11 +35,40 @@ from pathlib import Path
 
 PRESETS = {
     # 64 minimal pairs of 5x5 mazes, every layer and step, all tokens and the changed units' tokens.
-    "gpu": ["--pairs", "64", "--steps", "0-19", "--region", "all,changed", "--batch-size", "1536"],
+    "gpu": dict(pairs=64, steps=range(20), regions="all,changed", batch_size=1536, read_at="final"),
     # 8 pairs, every layer, 5 steps, read at the patched step (one forward per cell) for 2 CPU cores.
-    "cpu": ["--pairs", "8", "--steps", "0,4,8,12,16", "--region", "all,changed", "--read-at", "patched"],
+    "cpu": dict(pairs=8, steps=(0, 4, 8, 12, 16), regions="all,changed", batch_size=128, read_at="patched"),
 }
-ARMS = {"fast": [], "plain": ["--no-reuse-layers", "--no-share-states"], "naive": ["--naive"]}
+ARMS = {"fast": {}, "plain": dict(reuse_layers=False, share_states=False), "naive": dict(naive=True)}
+
+
+def sweep(folder, *, device: str, dtype: str, pairs: int, steps, regions: str, batch_size: int, read_at: str,
+          compile: str = "none", attention: str = "auto", naive: bool = False, reuse_layers: bool = True,
+          share_states: bool = True, model=None, context=None):
+    """One patching sweep of minimal wall-pair mazes on the shipped organism, as ``cos patch`` runs it
+    (no effect maps); saves the grid into ``folder`` and returns the study (``None`` on other ranks)."""
+    import torch
+
+    from interp.causal.maze_patch import patch_maze_pairs, save_patch_study
+    from interp.models import load_model
+    from interp.models.speed import attention_backend, compile_blocks
+    from interp.tasks import make_pairs
+
+    model = model or load_model("organism", device=device, dtype=getattr(torch, dtype))
+    eager = compile_blocks(model, compile)
+    try:
+        with attention_backend(attention):
+            study = patch_maze_pairs(model, make_pairs(5, pairs, 910_000, kind="wall"), steps=list(steps),
+                                     regions=regions, batch_size=batch_size, reuse_prefix=not naive, read_at=read_at,
+                                     effect_maps=0, context=context, record=dict(device=device, dtype=dtype,
+                                                                                 compile=compile, attention=attention),
+                                     sweep_options=dict(reuse_layers=reuse_layers, share_states=share_states))
+    finally:
+        eager()
+    if study is not None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        study.grid.save(folder)
+    return study
 
 
 def main(argv=None) -> int:
@@ -66,7 +97,7 @@ def main(argv=None) -> int:
     import numpy as np
     import torch
 
-    from interp.cli.main import main as cos
+    from interp.distributed import init_from_env, shutdown
     from interp.interventions import PatchGrid
 
     cuda = args.device.startswith("cuda")
@@ -81,35 +112,53 @@ def main(argv=None) -> int:
               "machine": platform.node(),
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "torch": torch.__version__, "compile": mode, "attention": args.attention,
-              "argv": PRESETS[args.preset], "load_before": os.getloadavg(), "cpu_threads": torch.get_num_threads()}
+              "grid": {k: list(v) if isinstance(v, range) else v for k, v in PRESETS[args.preset].items()},
+              "load_before": os.getloadavg(), "cpu_threads": torch.get_num_threads()}
     if cuda:
         record["gpu"] = torch.cuda.get_device_name(0)
+    path = Path(args.record or Path(__file__).parent / "results" / "bench_patching" /
+                f"{args.preset}_{args.device.split(':')[0]}{'' if world == 1 else f'x{world}'}_{dtype}_"
+                f"{record['date'][:10]}.json")
+
+    def write(record):  # after every arm, so that a run cut short keeps what it measured
+        if main_rank:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(record, indent=2) + "\n")
+
     runs = []
     for arm in arms:
-        extra = list(ARMS[arm])
+        options = dict(ARMS[arm])
         if arm == "fast":
-            extra += ["--compile", mode, "--attention", args.attention]
-            runs += [("fast_cold", extra)] if mode != "none" and not args.once else []
-        runs.append((arm, extra))
-    for name, extra in runs:
-        folder = out / name
-        extra = [*extra, "--compile", "none"] if "--compile" in extra and mode == "none" else extra
-        argv = ["patch", "--device", args.device, "--dtype", dtype, "--effect-maps", "0", *PRESETS[args.preset],
-                *extra, "--out", str(folder), "--overwrite"]
-        try:
-            code = cos(argv)
-        except Exception as error:  # a compiler failure must not cost the other arms: record it, run eager
-            if "--compile" not in extra or mode == "none":
-                raise
-            record.setdefault("errors", []).append(f"{name}: {type(error).__name__}: {str(error)[:500]}")
-            record["compile"] = mode = "none"
-            code = cos([*argv, "--compile", "none"])
-        if code:
-            raise SystemExit(code)
-        if main_rank:
-            meta = json.loads((folder / "grid.json").read_text())["meta"]
-            record[f"{name}_seconds"] = round(meta["seconds"], 2)
-            record["cells"] = meta["cells"]
+            options.update(compile=mode, attention=args.attention)
+            runs += [("fast_cold", options)] if mode != "none" and not args.once else []
+        runs.append((arm, options))
+    context = init_from_env(args.device)
+    try:
+        from interp.models import load_model
+
+        # One model for every arm: the compiled arm's second run reuses the first's compiled blocks.
+        model = load_model("organism", device=context.device(args.device), dtype=getattr(torch, dtype))
+        for name, options in runs:
+            folder = out / name
+            settings = dict(device=str(context.device(args.device)), dtype=dtype, **PRESETS[args.preset], **options)
+            try:
+                study = sweep(folder, model=model, context=context, **settings)
+            except Exception as error:  # a compiler failure must not cost the other arms: record it, run eager
+                if options.get("compile", "none") == "none":
+                    raise
+                record.setdefault("errors", []).append(f"{name}: {type(error).__name__}: {str(error)[:500]}")
+                record["compile"] = mode = "none"
+                study = sweep(folder, model=model, context=context, **dict(settings, compile="none"))
+            if main_rank:
+                record[f"{name}_seconds"] = round(study.grid.meta["seconds"], 2)
+                record["cells"] = study.grid.meta["cells"]
+                if options.get("compile", "none") != "none":  # how many graphs were compiled so far (recompiles)
+                    from torch._dynamo.utils import counters
+
+                    record[f"{name}_dynamo"] = {k: int(v) for k, v in counters["stats"].items()}
+                write(record)
+    finally:
+        shutdown()
     if not main_rank:
         return 0
     record["load_after"] = os.getloadavg()
@@ -121,11 +170,7 @@ def main(argv=None) -> int:
                                                   for k in fast.values}
             record[f"normalised_max_abs_diff_vs_{other}"] = float(np.nanmax(np.abs(
                 fast.normalised("preference") - slow.normalised("preference"))))
-    path = Path(args.record or Path(__file__).parent / "results" / "bench_patching" /
-                f"{args.preset}_{args.device.split(':')[0]}{'' if world == 1 else f'x{world}'}_{dtype}_"
-                f"{record['date'][:10]}.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2) + "\n")
+    write(record)
     print(json.dumps(record))
     return 0
 

@@ -1,11 +1,13 @@
 """Profile the patching sweep: where the device's time goes, per kernel class.
 
-Runs ``cos patch`` under ``torch.profiler`` on the GPU preset's pairs with a short step axis (the
-last ``--steps`` steps, so a profile stays small), once per arm: the plain sweep (eager, the
+Runs the sweep of ``cos patch`` (``bench_patching.sweep``) under ``torch.profiler`` on the GPU
+preset's pairs with a short step axis (the last ``--steps`` steps, so a profile stays small), once
+per arm, on one loaded model: the plain sweep (eager, the
 saved x_s only) and the fast one (every switch, compiled blocks; warmed up by one unprofiled
 run). Kernels are sorted into classes by name (matrix multiplies, attention, compiled fused
 kernels, norms, element-wise, copies and indexing, ...); the record gives each class's device
-time and share, the sweep's wall time and the share of it the device was busy.
+time and share, the sweep's wall time and the share of it the device was busy, and how often
+the host waited for the device (``host_waits``: the CUDA runtime's synchronize calls).
 
 Usage::
 
@@ -43,27 +45,27 @@ def kernel_class(name: str) -> str:
     return next((label for label, keys in CLASSES if any(k in low for k in keys)), "other")
 
 
-def grid_args(args) -> list[str]:
-    steps = ",".join(str(s) for s in range(20 - args.steps, 20))
-    return ["--pairs", str(args.pairs), "--steps", steps, "--region", "all,changed", "--read-at", args.read_at,
-            "--batch-size", str(args.batch_size)]
+def grid_args(args) -> dict:
+    return dict(pairs=args.pairs, steps=list(range(20 - args.steps, 20)), regions="all,changed",
+                read_at=args.read_at, batch_size=args.batch_size)
 
 
-def profile_arm(cos, args, extra, folder: Path) -> dict:
+def profile_arm(model, args, options: dict, folder: Path) -> dict:
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    argv = ["patch", "--device", args.device, "--dtype", args.dtype, "--effect-maps", "0", *grid_args(args), *extra,
-            "--out", str(folder), "--overwrite"]
+    from bench_patching import sweep
+
     cuda = args.device.startswith("cuda")
     with profile(activities=[ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if cuda else [])]) as prof:
-        if cos(argv):
-            raise SystemExit(1)
+        study = sweep(folder, model=model, device=args.device, dtype=args.dtype, **grid_args(args), **options)
         if cuda:
             torch.cuda.synchronize()
-    seconds = json.loads((folder / "grid.json").read_text())["meta"]["seconds"]
-    classes, kernels = {}, []
+    seconds = study.grid.meta["seconds"]
+    classes, kernels, waits = {}, [], {}
     for event in prof.key_averages():
+        if "Synchronize" in event.key:  # the host waiting for the device (runtime calls, on the CPU side)
+            waits[event.key] = waits.get(event.key, 0) + event.count
         if cuda:
             device_us = getattr(event, "self_device_time_total", 0) or 0
             if "CUDA" not in str(getattr(event, "device_type", "CUDA")):
@@ -83,7 +85,8 @@ def profile_arm(cos, args, extra, folder: Path) -> dict:
         row["ms"] = round(row["ms"], 1)
     top = [{"ms": round(ms, 1), "launches": n, "class": c, "kernel": k} for ms, n, c, k in sorted(kernels)[::-1][:20]]
     return {"sweep_seconds_profiled": round(seconds, 2), "device_busy_ms": round(busy, 1),
-            "classes": dict(sorted(classes.items(), key=lambda kv: -kv[1]["ms"])), "top_kernels": top}
+            "classes": dict(sorted(classes.items(), key=lambda kv: -kv[1]["ms"])), "host_waits": waits,
+            "top_kernels": top}
 
 
 def main(argv=None) -> int:
@@ -104,22 +107,23 @@ def main(argv=None) -> int:
 
     import torch
 
-    from interp.cli.main import main as cos
+    from bench_patching import sweep
+    from interp.models import load_model
 
     out = Path(args.out)
     cuda = args.device.startswith("cuda")
-    fast = ["--compile", args.compile or ("default" if cuda else "none")]
+    model = load_model("organism", device=args.device, dtype=getattr(torch, args.dtype))
+    fast = {"compile": args.compile or ("default" if cuda else "none")}
     record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "device": torch.cuda.get_device_name(0) if cuda else f"cpu, {torch.get_num_threads()} threads",
               "torch": torch.__version__, "dtype": args.dtype, "grid": grid_args(args), "fast": fast,
               "load": os.getloadavg(), "time": "CUDA kernel time" if cuda else "aten operators' own CPU time"}
-    record["plain"] = profile_arm(cos, args, ["--no-reuse-layers", "--no-share-states"], out / "plain")
+    record["plain"] = profile_arm(model, args, dict(reuse_layers=False, share_states=False), out / "plain")
     out.mkdir(parents=True, exist_ok=True)
     (out / "profile.json").write_text(json.dumps(record, indent=2) + "\n")  # kept if the fast arm does not finish
-    if fast[1] != "none":  # compile outside the profile
-        cos(["patch", "--device", args.device, "--dtype", args.dtype, "--effect-maps", "0", *grid_args(args), *fast,
-             "--out", str(out / "warm"), "--overwrite"])
-    record["fast"] = profile_arm(cos, args, fast, out / "fast")
+    if fast["compile"] != "none":  # compile outside the profile
+        sweep(out / "warm", model=model, device=args.device, dtype=args.dtype, **grid_args(args), **fast)
+    record["fast"] = profile_arm(model, args, fast, out / "fast")
     (out / "profile.json").write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(record, indent=1))
     return 0

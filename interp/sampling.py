@@ -19,6 +19,9 @@ Example:
 
 from __future__ import annotations
 
+import copy
+import functools
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -74,13 +77,41 @@ class SampleResult:
     experts: list[str]
 
 
+#: model -> {schedule key: a scheduler with its timesteps set}; see :func:`schedule`.
+_SCHEDULES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def schedule(model: VideoModel, num_steps: int, shift: float | None = None, inputs: LoopInputs | None = None):
     """The scheduler, timesteps and noise levels the loop will use for ``num_steps`` steps
-    (some families' schedules depend on the latent size of ``inputs``)."""
-    check_range("num_steps", num_steps, 1, 1000)
-    scheduler = model.make_scheduler(shift)
-    model.set_timesteps(scheduler, num_steps, inputs)
+    (some families' schedules depend on the latent size of ``inputs``).
+
+    Each call gets a fresh copy of a scheduler made once per model and schedule: setting
+    timesteps copies them to the model's device, and that copy waits for the device, so a sweep
+    of many short runs would otherwise stall at the start of each.
+    """
+    scheduler = copy.deepcopy(_made(model, num_steps, shift, inputs)[0])
     return scheduler, scheduler.timesteps, model.noise_levels(scheduler)
+
+
+def host_schedule(model: VideoModel, num_steps: int, shift: float | None = None,
+                  inputs: LoopInputs | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`schedule`'s timesteps and noise levels as host arrays, read from the device once."""
+    return _made(model, num_steps, shift, inputs)[1]
+
+
+def _made(model, num_steps: int, shift, inputs):
+    """The model's scheduler for this schedule, made once, with host copies of its timesteps and noise levels."""
+    check_range("num_steps", num_steps, 1, 1000)
+    pipe = getattr(model, "pipe", None)  # what a schedule depends on: these, the latent size, device, scheduler
+    key = (num_steps, shift, None if inputs is None else tuple(inputs.latents.shape[1:]), str(model.device),
+           id(getattr(pipe, "scheduler", None)))
+    made = _SCHEDULES.setdefault(model, {})
+    if key not in made:
+        scheduler = model.make_scheduler(shift)
+        model.set_timesteps(scheduler, num_steps, inputs)
+        made[key] = scheduler, (scheduler.timesteps.detach().cpu().numpy(),
+                                model.noise_levels(scheduler).detach().cpu().numpy())
+    return made[key]
 
 
 @torch.no_grad()
@@ -113,7 +144,8 @@ def denoise(
         decode: decode the final latents to a uint8 video.
         progress: show a tqdm bar over steps.
     """
-    scheduler, timesteps, sigmas = schedule(model, num_steps, shift, inputs)
+    scheduler, timesteps, _ = schedule(model, num_steps, shift, inputs)
+    host_timesteps, host_sigmas = host_schedule(model, num_steps, shift, inputs)
     check_range("start_step", start_step, 0, num_steps - 1)
     end_step = num_steps if end_step is None else end_step
     check_range("end_step", end_step, start_step + 1, num_steps)
@@ -125,12 +157,12 @@ def denoise(
     steps = range(start_step, end_step)
     for i in tqdm(steps, desc="denoising", disable=not progress, leave=False):
         t = timesteps[i]
-        sigma = float(sigmas[i])
         expert = model.expert_for(t)
         if edits is not None and edits.wants("x_t", None, i):
             latents = _checked(edits.edit("x_t", None, i, expert, latents, latents), latents, "x_t", i)
         expert, v_cond, v_uncond = model.predict(i, t, latents, inputs)
-        coefficients = model.x0_coefficients(scheduler, i, t)
+        # Read from the device's schedule only when an edit or ``after_step`` needs x0 (a read waits).
+        coefficients = functools.cache(lambda i=i, t=t: model.x0_coefficients(scheduler, i, t))
         if edits is not None:
             v_cond = _edit_prediction(edits, "cond", i, expert, latents, coefficients, v_cond)
             if v_uncond is not None:
@@ -145,15 +177,15 @@ def denoise(
                 StepState(
                     step=i,
                     num_steps=num_steps,
-                    sigma=sigma,
-                    sigma_next=float(sigmas[i + 1]),
+                    sigma=float(host_sigmas[i]),
+                    sigma_next=float(host_sigmas[i + 1]),
                     timestep=t,
                     expert=expert,
                     x_t=latents,
                     velocity=velocity,
                     velocity_cond=v_cond,
                     velocity_uncond=v_uncond,
-                    x0=_x0(latents, velocity, coefficients),
+                    x0=_x0(latents, velocity, coefficients()),
                     x_next=x_next,
                 )
             )
@@ -164,8 +196,8 @@ def denoise(
     return SampleResult(
         latents=latents,
         video=video,
-        sigmas=sigmas.detach().cpu().numpy(),
-        timesteps=timesteps.detach().cpu().numpy(),
+        sigmas=host_sigmas.copy(),
+        timesteps=host_timesteps.copy(),
         experts=experts,
     )
 
@@ -183,7 +215,8 @@ def _x0(x_t: torch.Tensor, velocity: torch.Tensor, coefficients: tuple[float, fl
 
 
 def _edit_prediction(edits, branch: str, step: int, expert: str, x_t, coefficients, velocity):
-    """Offer one branch's prediction, then its x0 = a * x_t - b * v, to ``edits``.
+    """Offer one branch's prediction, then its x0 = a * x_t - b * v (``coefficients()`` gives
+    ``(a, b)``), to ``edits``.
 
     An edited x0 is turned back into the prediction that gives it from the same x_t,
     written as ``v - (x0' - x0) / b`` so that writing x0's own values back leaves the
@@ -192,9 +225,9 @@ def _edit_prediction(edits, branch: str, step: int, expert: str, x_t, coefficien
     if edits.wants("velocity", branch, step):
         velocity = _checked(edits.edit("velocity", branch, step, expert, velocity, x_t), velocity, "velocity", step)
     if edits.wants("x0", branch, step):
-        x0 = _x0(x_t, velocity, coefficients)
+        x0 = _x0(x_t, velocity, coefficients())
         edited = edits.edit("x0", branch, step, expert, x0, x_t)
         if edited is not x0:
-            change = (_checked(edited, x0, "x0", step) - x0) / coefficients[1]
+            change = (_checked(edited, x0, "x0", step) - x0) / coefficients()[1]
             velocity = (velocity.to(x_t.dtype) - change).to(velocity.dtype)
     return velocity

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import torch
 
 from interp.errors import InputError
+from interp.rows import take_rows
 from interp.sites import Site
 
 
@@ -74,7 +75,7 @@ class ActivationCache:
         missing = [i for i in take if i not in where]
         if missing:
             raise InputError(f"the cache holds samples {rows} of {site}; asked for {missing}")
-        return value[[where[i] for i in take]]
+        return take_rows(value, [where[i] for i in take])
 
     def __getitem__(self, site: str | Site) -> torch.Tensor:
         """Every recorded step of ``site`` (default branch), stacked: ``[steps, samples, tokens, channels]``."""

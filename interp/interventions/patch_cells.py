@@ -31,6 +31,7 @@ from interp.interventions.actions import Patch
 from interp.interventions.intervention import Intervention
 from interp.interventions.run import observe, run
 from interp.interventions.where import At, Tokens
+from interp.rows import take_rows
 from interp.sampling import schedule
 from interp.sites import Site
 
@@ -131,7 +132,7 @@ class CellRunner:
             residual = {b: self.residuals.get(f"blocks.{start}.resid_pre", step, b, take=rows) for b in branches}
         if self.read_at == "patched":
             items += observe("x0", steps=[step])
-        out = run(self.model, self.corrupt.take(rows, latents=self.saved[step][rows]), items, num_steps=self.num_steps,
+        out = run(self.model, self.corrupt.take(rows, latents=take_rows(self.saved[step], rows)), items, num_steps=self.num_steps,
                   shift=self.shift, start_step=step, end_step=step + 1, sources={"clean": self.source},
                   progress=False, decode=False, start_layer=start, start_residual=residual)
         return out.at("x0", step) if self.read_at == "patched" else out.latents
@@ -140,7 +141,7 @@ class CellRunner:
         """The loop's own arithmetic for one step from x_s with the clean run's velocity."""
         scheduler, timesteps, sigmas = schedule(self.model, self.num_steps, self.shift)
         scheduler.set_begin_index(step)
-        latents, velocity = self.saved[step][pairs], self.clean_velocity[step][pairs]
+        latents, velocity = take_rows(self.saved[step], pairs), take_rows(self.clean_velocity[step], pairs)
         if self.read_at == "patched":
             return latents - float(sigmas[step]) * velocity.to(latents.dtype)
         return scheduler.step(velocity, timesteps[step], latents, return_dict=False)[0]

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from interp.rows import put_rows, take_rows, to_device
 from interp.tokens import latent_tokens, parse_tokens
 from interp.errors import InputError, check_range
 from interp.interventions.actions import Context
@@ -108,6 +109,13 @@ class _Entry:
     full_mask: bool
     action: object
     reduce: object = None
+    moved: dict = field(default_factory=dict)
+
+    def on_device(self, device: torch.device) -> torch.Tensor:
+        """The token mask on ``device``, copied there once per run (without waiting for it)."""
+        if device not in self.moved:
+            self.moved[device] = to_device(self.mask, device)
+        return self.moved[device]
 
 
 @dataclass
@@ -198,8 +206,8 @@ class _Executor:
         grid = self.grids.setdefault(site, site_grid(self.model, self.inputs, site))
         x_t = None
         for entry in self.plan.find(site, branch, step, expert):
-            rows = entry.rows.to(tokens.device) if entry.rows is not None else None
-            x = tokens if rows is None else tokens.index_select(0, rows)
+            rows = None if entry.rows is None else entry.rows.tolist()
+            x = tokens if rows is None else take_rows(tokens, rows)
             row_ids = torch.arange(tokens.shape[0]) if entry.rows is None else entry.rows
             if not entry.action.edits:
                 label = "guided" if branch is None else branch
@@ -207,7 +215,7 @@ class _Executor:
                 continue
             if x_t is None and not site.is_block and self.x_t is not None:
                 x_t = latent_tokens(self.x_t)[0]
-            mask = entry.mask.to(tokens.device)
+            mask = entry.on_device(tokens.device)
             ctx = Context(site, step, branch, expert, row_ids, tokens, self.sources, grid, mask, x_t)
             new = entry.action(x, ctx).to(tokens.dtype)
             if not entry.full_mask:
@@ -215,7 +223,7 @@ class _Executor:
             if rows is None:
                 tokens = new.contiguous()
             else:
-                tokens = tokens.index_copy(0, rows, new.contiguous())
+                tokens = put_rows(tokens, rows, new.contiguous())
         return tokens
 
     # --- block sites: module hooks ----------------------------------------------------------

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from interp.errors import InputError, check_choice
+from interp.rows import take_rows
 from interp.sampling import denoise
 
 BRANCHES = ("cond", "uncond")
@@ -122,11 +123,11 @@ class LoopInputs:
     def take(self, rows, latents: torch.Tensor | None = None) -> LoopInputs:
         """These inputs for batch ``rows`` only (in that order, repeats allowed); ``latents``
         replaces x_T (e.g. by a saved x_t, to start the loop at a later step)."""
-        index = torch.as_tensor(list(rows), dtype=torch.long)
+        rows = [int(r) for r in rows]
 
         def pick(value):
             if isinstance(value, torch.Tensor) and value.ndim and value.shape[0] == self.batch_size:
-                return value.index_select(0, index.to(value.device))
+                return take_rows(value, rows)
             return value
 
         return LoopInputs(
@@ -136,7 +137,7 @@ class LoopInputs:
             latent_condition=pick(self.latent_condition),
             guidance_scale=self.guidance_scale,
             guidance_scale_2=self.guidance_scale_2,
-            seeds=None if self.seeds is None else [self.seeds[i] for i in index.tolist()],
+            seeds=None if self.seeds is None else [self.seeds[i] for i in rows],
             extras=dict(self.extras),
         )
 

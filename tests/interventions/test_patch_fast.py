@@ -143,3 +143,63 @@ def test_speed_switches_leave_the_patch_in_place(setup):
     with pytest.raises(InputError, match="attention backend"):
         with attention_backend("turbo"):
             pass
+
+
+def test_rows_picked_without_an_index_equal_plain_indexing():
+    """The sweep's row helpers give what list indexing and ``index_copy`` give, consecutive rows
+    as a view of the same storage (no copy, no index sent to a device)."""
+    from interp.rows import put_rows, take_rows
+
+    value = torch.randn(6, 5, 3)
+    new = torch.randn(3, 5, 3)
+    for rows in ([1, 2, 3], [4, 0, 2], [5], [3, 3]):
+        assert torch.equal(take_rows(value, rows), value[rows])
+        if len(set(rows)) == len(rows):
+            assert torch.equal(put_rows(value, rows, new[:len(rows)]),
+                               value.index_copy(0, torch.tensor(rows), new[:len(rows)]))
+    assert take_rows(value, [1, 2, 3]).data_ptr() == value[1].data_ptr()
+    assert take_rows(value, [3, 1]).data_ptr() != value[3].data_ptr()
+    original = value.clone()
+    put_rows(value, [0, 1], new[:2])
+    assert torch.equal(value, original)  # out of place, as index_copy
+
+
+def test_schedules_are_made_once_and_handed_out_as_copies(setup):
+    """Each run gets its own scheduler (stepping one leaves the next run's untouched), with the
+    timesteps a freshly made scheduler has; the host copies equal the device values."""
+    from interp.sampling import host_schedule, schedule
+
+    model = setup[0]
+    first, timesteps, sigmas = schedule(model, STEPS)
+    fresh = model.make_scheduler(None)
+    model.set_timesteps(fresh, STEPS)
+    assert torch.equal(timesteps, fresh.timesteps)
+    first.set_begin_index(0)
+    first.step(torch.ones(1, 2), timesteps[0], torch.zeros(1, 2))
+    second, _, _ = schedule(model, STEPS)
+    assert second is not first and second.step_index is None and first.step_index == 1
+    host_t, host_s = host_schedule(model, STEPS)
+    assert np.array_equal(host_t, timesteps.numpy()) and np.array_equal(host_s, sigmas.numpy())
+    assert not np.array_equal(host_schedule(model, STEPS + 1)[0][:STEPS], host_t)  # keyed by the step count
+
+
+def test_a_run_reports_the_schedule_and_step_states_as_before(setup):
+    """The loop's results and every step's sigma come from the host copies: equal to the device's."""
+    model, _, _, corrupt, _ = setup
+    states = []
+
+    class Watch:
+        def wants(self, *args):
+            return False
+
+        def after_step(self, state):
+            states.append(state)
+
+    from interp.sampling import denoise, schedule
+
+    out = denoise(model, corrupt.take([0]), num_steps=STEPS, edits=Watch(), decode=False, progress=False)
+    _, timesteps, sigmas = schedule(model, STEPS)
+    assert np.array_equal(out.sigmas, sigmas.numpy()) and np.array_equal(out.timesteps, timesteps.numpy())
+    assert [s.sigma for s in states] == [float(sigmas[i]) for i in range(STEPS)]
+    expected_x0 = states[1].x_t - float(sigmas[1]) * states[1].velocity.to(states[1].x_t.dtype)
+    assert torch.equal(states[1].x0, expected_x0)
