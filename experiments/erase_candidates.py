@@ -101,8 +101,10 @@ def run_size(model, args, size, rng, direction):
     from interp.causal.erase import erase_run, matched_change, project_run, random_direction
     from interp.causal.runs import chunks, clean_run, loop_value, maze_inputs, to_frames
     from interp.causal.verdicts import ERASE_ARMS, ERASE_OUTCOMES
+    from interp.tasks.walk_score import scorer_for
 
     palette = model.organism.config.palette
+    scorer = scorer_for(model)        # a walker's answers are read as walks (route and walk)
     px, frames_n = model.organism.config.px_per_unit, model.organism.config.num_frames
     fill = model.organism.frames_to_model(torch.tensor(
         [[[list(__import__("interp.tasks.render", fromlist=["palette_array"]).palette_array(palette)[0])]]],
@@ -118,7 +120,7 @@ def run_size(model, args, size, rng, direction):
         mazes = [mazes_all[i] for i in chunk]
         inputs = inputs_all.take(list(chunk))
         clean = clean_run(model, inputs, ["x_t", "x0"], num_steps=args.num_steps, steps=wanted)
-        ref, ref_painted = M.outcomes(clean.video, mazes, palette=palette)
+        ref, ref_painted = M.outcomes(clean.video, mazes, palette=palette, scorer=scorer)
         clean_exact += ref.exact.tolist()
         chosen = np.stack([np.isin(np.arange(m.units ** 2), [u[0] * m.units + u[1] for u in p]).reshape(m.units, m.units)
                            for m, p in zip(mazes, ref_painted)])
@@ -150,7 +152,7 @@ def run_size(model, args, size, rng, direction):
                     out = erase_run(model, inputs.take(order), step=s, mask=mask, fill=values,
                                     x_t=x_t[order], x0=x0[order], num_steps=args.num_steps)
                     res, _ = M.outcomes(out.video, [mazes[i] for i in order], [ref_painted[i] for i in order],
-                                        ref.valid[order], palette)
+                                        ref.valid[order], palette, scorer)
                     for j, a in enumerate(ERASE_ARMS):
                         part = slice(j * len(take), (j + 1) * len(take))
                         rows[(s, a)]["changed"] += res.changed[part].tolist()
@@ -166,7 +168,7 @@ def run_size(model, args, size, rng, direction):
                         out = project_run(model, inputs.take(has, latents=x_t[has]), layer=args.probe_layer, step=s,
                                           mask=mask, direction=d, num_steps=args.num_steps, start_step=s)
                         res, _ = M.outcomes(out.video, [mazes[i] for i in has], [ref_painted[i] for i in has],
-                                            ref.valid[has], palette)
+                                            ref.valid[has], palette, scorer)
                         probe_rows[name]["changed"] += res.changed.tolist()
                         probe_rows[name]["changed_valid"] += (res.changed & res.valid).tolist()
                         probe_rows[name]["broke"] += (ref.valid[has] & ~res.valid).tolist()

@@ -67,8 +67,10 @@ def swap_runs(model, args):
     from interp.causal.swap import partners, swap_at, swap_outcome
     from interp.causal.verdicts import SWAP_OUTCOMES
     from interp.interventions import At, Collect, Intervention, run
+    from interp.tasks.walk_score import scorer_for
 
     palette = model.organism.config.palette
+    scorer = scorer_for(model)        # a walker's answers are read as walks (route and walk)
     steps = sorted({0, args.later_step})
     sites = [f"blocks.{k}.{args.site}" for k in args.layers]
     keys = SWAP_OUTCOMES + ("closer_other", "x0_other", "x0_own")
@@ -82,7 +84,7 @@ def swap_runs(model, args):
         other = partners([frozenset(m.routes[0]) for m in mazes])
         cached = list(range(min(steps), args.num_steps)) if args.every_step else steps
         clean = clean_run(model, inputs, sites + ["x_t"], num_steps=args.num_steps, steps=cached)
-        ref, _ = M.outcomes(clean.video, mazes, palette=palette)
+        ref, _ = M.outcomes(clean.video, mazes, palette=palette, scorer=scorer)
         clean_flags += ref.exact.tolist()
         per_run = max(1, args.batch // n)
         for s in steps:

@@ -79,8 +79,10 @@ def accuracy_runs(model, args):
     from interp.causal.noise import noise_arms
     from interp.causal.runs import chunks, clean_run, loop_value, maze_inputs
     from interp.interventions import run
+    from interp.tasks.walk_score import scorer_for
 
     palette = model.organism.config.palette
+    scorer = scorer_for(model)        # a walker's answers are read as walks (route and walk)
     conds = noise_arms(args.strengths, args.steps, args.frames, args.grid_steps, num_steps=args.num_steps,
                        num_frames=len(args.frames_all), ratios=args.ratios, sigmas=args.sigmas)
     starts = sorted({c[1] for c in conds})
@@ -91,7 +93,7 @@ def accuracy_runs(model, args):
         mazes = [mazes_all[i] for i in chunk]
         inputs = inputs_all.take(list(chunk))
         clean = clean_run(model, inputs, ["x_t"], num_steps=args.num_steps, steps=starts)
-        res, _ = M.outcomes(clean.video, mazes, palette=palette)
+        res, _ = M.outcomes(clean.video, mazes, palette=palette, scorer=scorer)
         flags["clean"]["exact"] += res.exact.tolist()
         flags["clean"]["vbvr"] += res.vbvr.tolist()
         n = len(mazes)
@@ -105,7 +107,7 @@ def accuracy_runs(model, args):
                 edits = [e for j, c in enumerate(part) for e in c[2](list(range(j * n, (j + 1) * n)))]
                 out = run(model, inputs.take(order, latents=x_t), edits, num_steps=args.num_steps, start_step=start,
                           progress=False)
-                res, _ = M.outcomes(out.video, [mazes[i] for i in order], palette=palette)
+                res, _ = M.outcomes(out.video, [mazes[i] for i in order], palette=palette, scorer=scorer)
                 for j, (name, _, _) in enumerate(part):
                     flags[name]["exact"] += res.exact[j * n:(j + 1) * n].tolist()
                     flags[name]["vbvr"] += res.vbvr[j * n:(j + 1) * n].tolist()

@@ -103,13 +103,15 @@ class Outcome:
 
 
 def outcomes(videos: np.ndarray, mazes: Sequence, reference: Sequence[frozenset] | None = None,
-             reference_exact: np.ndarray | None = None, palette: str = "default") -> tuple[Outcome, list[frozenset]]:
+             reference_exact: np.ndarray | None = None, palette: str = "default",
+             scorer=None) -> tuple[Outcome, list[frozenset]]:
     """Score ``videos`` (uint8 ``[B, F, H, W, 3]``) of ``mazes`` and compare with a reference answer.
 
     Returns the :class:`Outcome` and each video's painted set. A video the scorer cannot read is a
-    failed solve (:func:`interp.tasks.score.score_output`), never an error.
+    failed solve (:func:`interp.tasks.score.score_output`), never an error. ``scorer``: how answers
+    are read (:func:`interp.tasks.walk_score.scorer_for` the model; ``None``: the maze scorer).
     """
-    scores = score_all(videos, mazes, palette)
+    scores = score_all(videos, mazes, palette, scorer)
     units = mazes[0].units
     amounts = answer_amount(videos, units, palette)
     painted = [painted_set(a, m) for a, m in zip(amounts, mazes)]
@@ -127,16 +129,16 @@ def outcomes(videos: np.ndarray, mazes: Sequence, reference: Sequence[frozenset]
 def _score(item):
     from interp.tasks.score import score_output
 
-    video, maze, palette = item
-    return score_output(video, maze, palette=palette)
+    video, maze, palette, scorer = item
+    return score_output(video, maze, palette=palette) if scorer is None else scorer(video, maze)
 
 
-def score_all(videos, mazes, palette: str = "default") -> list:
-    """:func:`interp.tasks.score.score_output` of every video; in worker processes when there are
-    many videos and cores (scoring is CPU work that a GPU run would otherwise wait on)."""
+def score_all(videos, mazes, palette: str = "default", scorer=None) -> list:
+    """:func:`interp.tasks.score.score_output` (or ``scorer``) of every video; in worker processes when
+    there are many videos and cores (scoring is CPU work that a GPU run would otherwise wait on)."""
     import os
 
-    items = [(v, m, palette) for v, m in zip(videos, mazes)]
+    items = [(v, m, palette, scorer) for v, m in zip(videos, mazes)]
     workers = min(12, (os.cpu_count() or 1) - 2)
     if len(items) < 256 or workers < 2:
         return [_score(item) for item in items]

@@ -57,8 +57,11 @@ def maze_inputs(model, *, size: int, count: int, first_seed: int = 0, noise_seed
 
 
 def clean_run(model, inputs, sites, *, num_steps: int, steps=None, **run_options):
-    """The unedited run with ``sites`` kept in memory (on the model's device)."""
-    return run_with_cache(model, inputs, sites, steps=steps, num_steps=num_steps, **{"progress": False, **run_options})
+    """The unedited run with ``sites`` kept in memory (on the model's device); block sites of both
+    guidance branches when the run is guided (the walker), so a patch from it edits each branch alike."""
+    branches = ("cond", "uncond") if inputs.do_guidance else ("cond",)
+    return run_with_cache(model, inputs, sites, steps=steps, num_steps=num_steps,
+                          **{"progress": False, "branches": branches, **run_options})
 
 
 def loop_value(cache, site: str, step: int, like: torch.Tensor) -> torch.Tensor:

@@ -99,12 +99,16 @@ def run(args: argparse.Namespace) -> int:
             record["single_nfe"] = baseline_nfe("single", num_steps, 1, guidance=inputs.do_guidance)
         maze = getattr(task, "maze", None) if task is not None else None
         if maze is not None and organism is not None:
-            from interp.tasks.score import score_output
+            from functools import partial
 
-            palette = organism.config.palette
-            record["exact"] = bool(score_output(result.video[0], maze, palette=palette).exact)
+            from interp.tasks.score import score_output
+            from interp.tasks.walk_score import scorer_for
+
+            # a walker's answer is read as a walk (route and walk); the maze organism's by the maze scorer
+            score = scorer_for(model) or partial(score_output, palette=organism.config.palette)
+            record["exact"] = bool(score(result.video[0], maze).exact)
             if not args.no_single:
-                record["single_exact"] = bool(score_output(single.video[0], maze, palette=palette).exact)
+                record["single_exact"] = bool(score(single.video[0], maze).exact)
         records.append(record)
     groups = seed_groups(1, args.k)
     summary = {"model": str(args.model), "k": args.k, "merge": args.merge, "steps": list(steps),

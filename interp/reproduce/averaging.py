@@ -27,7 +27,9 @@ def averaging_runs(model, mazes, *, steps, draws: int, num_steps: int, threshold
     from interp.organism.evaluate import first_frames
     from interp.interventions import observe, run
     from interp.reproduce.trajectories import final_answers, same_size_batches
+    from interp.tasks.walk_score import scorer_for
 
+    scorer = scorer_for(model)                    # a walker's answers are read as walks (route and walk)
     check_range("draws", draws, 2, 10_000)
     steps = sorted(int(s) for s in steps)
     out = {f"step{s}": {"x0": [], "mean": [], "gap": [], "one_draw_gap": []} for s in steps}
@@ -50,7 +52,7 @@ def averaging_runs(model, mazes, *, steps, draws: int, num_steps: int, threshold
                     out[f"step{s}"][key].append(value)
             if s == 0:
                 correct["ancestral0"] += final_answers(finals.reshape((-1,) + finals.shape[2:]),
-                                                       [m for _ in range(draws) for m in chunk], palette=palette)[1].tolist()
+                                                       [m for _ in range(draws) for m in chunk], palette=palette, scorer=scorer)[1].tolist()
         if 0 in steps:
             others = model.prepare(first_frame=np.concatenate([frames] * draws),
                                    seeds=[noise_seed + 1_000_000 * (d + 1) + lo + i
@@ -58,7 +60,7 @@ def averaging_runs(model, mazes, *, steps, draws: int, num_steps: int, threshold
             videos = run(model, others, num_steps=num_steps, progress=False).video
             videos = np.asarray(videos).reshape((draws, len(chunk)) + videos.shape[1:])
             correct["euler"] += final_answers(videos.reshape((-1,) + videos.shape[2:]),
-                                              [m for _ in range(draws) for m in chunk], palette=palette)[1].tolist()
+                                              [m for _ in range(draws) for m in chunk], palette=palette, scorer=scorer)[1].tolist()
             for i, maze in enumerate(chunk):
                 for key, value in candidate_gap(x0[0][i], videos[:, i], maze, threshold=threshold,
                                                 palette=palette).items():

@@ -34,7 +34,9 @@ def renoise_runs(model, mazes, ks, *, num_steps: int | None = None, noise_seed: 
     from interp.organism.evaluate import first_frames
     from interp.reproduce.trajectories import final_answers, same_size_batches
     from interp.sampling import schedule
+    from interp.tasks.walk_score import scorer_for
 
+    scorer = scorer_for(model)                    # a walker's answers are read as walks (route and walk)
     num_steps = num_steps or model.organism.config.num_inference_steps
     ks = sorted(int(k) for k in ks)
     if not ks or ks[0] < -1 or ks[-1] > num_steps - 2:
@@ -59,10 +61,10 @@ def renoise_runs(model, mazes, ks, *, num_steps: int | None = None, noise_seed: 
             redraw = Intervention(At("x0", steps=[k]), Redraw(seeds, float(sigmas[k]), float(sigmas[k + 1])))
             resumed = dataclasses.replace(inputs, latents=original.at("x_t", k).to(inputs.latents.dtype))
             videos[k].append(run(model, resumed, [redraw], num_steps=num_steps, start_step=k, progress=False).video)
-    original, original_correct = final_answers(_flat(videos["original"]), mazes, palette=palette)
+    original, original_correct = final_answers(_flat(videos["original"]), mazes, palette=palette, scorer=scorer)
     out = {"original_correct": original_correct, "ks": {}}
     for k in ks:
-        answers, correct = final_answers(_flat(videos[k]), mazes, palette=palette)
+        answers, correct = final_answers(_flat(videos[k]), mazes, palette=palette, scorer=scorer)
         out["ks"][k] = {"same_answer": np.array([a == b for a, b in zip(answers, original)]), "correct": correct}
     return out
 

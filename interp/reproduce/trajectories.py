@@ -97,12 +97,17 @@ def cos_samples(traj: Trajectories, *, palette: str = "default", threshold: floa
     return [cos_metrics(x0, maze, palette=palette, threshold=threshold) for x0, maze in zip(traj.x0, traj.mazes)]
 
 
-def final_answers(videos: np.ndarray, mazes, *, palette: str = "default") -> tuple[list, np.ndarray]:
-    """The painted unit set of each final video and whether it is a shortest route."""
+def final_answers(videos: np.ndarray, mazes, *, palette: str = "default", scorer=None) -> tuple[list, np.ndarray]:
+    """The painted unit set of each final video and whether it is a shortest route (with ``scorer``,
+    e.g. :func:`interp.tasks.walk_score.scorer_for` a walker: whether that scorer calls it exact)."""
     from interp.metrics.cos import cos_metrics
 
     rows = [cos_metrics(v[None], m, palette=palette) for v, m in zip(videos, mazes)]
-    return [r.answers[-1] for r in rows], np.array([r.final_correct for r in rows])
+    if scorer is None:
+        correct = [r.final_correct for r in rows]
+    else:
+        correct = [bool(scorer(v, m).exact) for v, m in zip(videos, mazes)]
+    return [r.answers[-1] for r in rows], np.array(correct)
 
 
 def sample_from_dict(d: dict):

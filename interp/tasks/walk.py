@@ -216,12 +216,25 @@ def as_walk_first_frame(image: np.ndarray, px_per_unit: int = 2) -> np.ndarray:
         raise InputError(f"the maze image shows {len(starts)} start and {len(goals)} goal units: expected one of each")
     start, goal = tuple(int(v) for v in starts[0]), tuple(int(v) for v in goals[0])
     if not (labels == KEY).any():
-        U = labels.shape[0]
-        dist = np.asarray(_bfs((labels != WALL).ravel().tolist(), U, start[0] * U + start[1])).reshape(U, U)
-        dist[goal] = -1
-        centres = np.zeros_like(dist, dtype=bool)
-        centres[1::2, 1::2] = True
-        dist[~centres] = -1
-        labels[np.unravel_index(int(dist.argmax()), dist.shape)] = KEY
+        labels[default_key(labels == WALL, start, goal)] = KEY
     labels[start] = AGENT
     return render_walk(labels, px_per_unit)
+
+
+def default_key(walls: np.ndarray, start: tuple[int, int], goal: tuple[int, int]) -> tuple[int, int]:
+    """The key a plain maze gets (:func:`as_walk_first_frame`): the cell farthest from the start along
+    the floor, other than the goal, the first such cell in row-major order."""
+    U = walls.shape[0]
+    dist = np.asarray(_bfs((~np.asarray(walls, bool)).ravel().tolist(), U, start[0] * U + start[1])).reshape(U, U)
+    dist[goal] = -1
+    centres = np.zeros_like(dist, dtype=bool)
+    centres[1::2, 1::2] = True
+    dist[~centres] = -1
+    return tuple(int(v) for v in np.unravel_index(int(dist.argmax()), dist.shape))
+
+
+def walk_for_maze(maze: Maze) -> WalkMaze:
+    """The walk maze the walker sees when given the plain ``maze`` (:func:`as_walk_first_frame`'s key),
+    so that its answer to a maze tool's maze can be scored as a walk."""
+    key = default_key(maze.walls, maze.start, maze.goal)
+    return WalkMaze(maze=maze, key=key, key_routes=tuple(shortest_routes(maze.walls, maze.start, key)))

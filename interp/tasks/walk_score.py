@@ -122,3 +122,44 @@ def score_walk_labels(labels: np.ndarray, walk: WalkMaze, target: str) -> WalkSc
 def score_walk(video, walk: WalkMaze, target: str) -> WalkScore:
     """Score a uint8 walk video ``[F, H, W, 3]`` for the walk to ``target`` (``"goal"`` or ``"key"``)."""
     return score_walk_labels(decode_walk_labels(video, walk.maze.units), walk, target)
+
+
+@dataclass(frozen=True)
+class WalkScorer:
+    """Scores a walker's video of a plain maze (a maze tool's input) as a walk: the maze scorer's
+    :class:`~interp.tasks.score.MazeScore` with ``exact`` true only when the walk scorer's is too
+    (route and walk, to ``prompt``'s target; the key as :func:`interp.tasks.walk.walk_for_maze` places it).
+    Plain data, so worker processes can take it.
+
+    Example:
+        >>> from interp.tasks import generate_maze
+        >>> from interp.tasks.walk import walk_for_maze, walk_video
+        >>> maze = generate_maze(5, seed=0)
+        >>> WalkScorer()(walk_video(walk_for_maze(maze), "goal", 16), maze).exact
+        True
+    """
+
+    prompt: str = "goal"
+    palette: str = "default"
+
+    def __call__(self, video, maze):
+        import dataclasses
+
+        from interp.tasks.score import score_output
+        from interp.tasks.walk import walk_for_maze
+
+        score = score_output(video, maze, palette=self.palette)
+        try:
+            walk = score_walk(video, walk_for_maze(maze), self.prompt)
+        except (ValueError, FloatingPointError):       # a damaged video is a failed walk, not an error
+            return dataclasses.replace(score, exact=False)
+        return score if walk.exact and score.exact else dataclasses.replace(score, exact=False)
+
+
+def scorer_for(model, prompt: str = "goal"):
+    """How a maze experiment reads ``model``'s answers: the walk scorer for a walker (its spec's
+    family ``wan-walker``), else ``None`` (the maze scorer of the model's palette)."""
+    spec = getattr(model, "spec", None)
+    if getattr(spec, "family", None) == "wan-walker":
+        return WalkScorer(prompt=prompt, palette=getattr(model.organism.config, "palette", "default"))
+    return None

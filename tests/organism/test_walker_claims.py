@@ -113,3 +113,32 @@ def test_memory_claim_writes_a_judged_record_with_its_negative_control(tmp_path,
     assert record["figures"]["clean_exact"]["n"] == 1 and "kept_hidden_half" in record["figures"]
     assert record["negative_verdict"]["what"].startswith("the maze hidden from step 0")
     assert (tmp_path / "out" / "kept_hidden.png").exists()
+
+
+def test_maze_tools_read_a_walkers_answer_as_a_walk(walker):
+    from interp.causal.maze import outcomes
+    from interp.models import load_model
+    from interp.tasks import generate_maze
+    from interp.tasks.score import score_output
+    from interp.tasks.walk import as_walk_first_frame, first_frame_labels, render_walk, walk_for_maze, walk_video
+    from interp.tasks.walk_score import WalkScorer, scorer_for
+
+    maze = generate_maze(5, seed=3)
+    walk = walk_for_maze(maze)
+    frame = render_walk(first_frame_labels(walk), 2)
+    assert np.array_equal(as_walk_first_frame(_plain_image(walk), 2), frame)       # the key the adapter places
+    good = walk_video(walk, "goal", 16)
+    jumped = good.copy()
+    jumped[1], jumped[2] = good[2], good[1]                                        # the agent steps back: route still right
+    assert not np.array_equal(good[1], good[2])
+    scorer = scorer_for(walker)
+    assert isinstance(scorer, WalkScorer) and scorer_for(load_model("organism")) is None
+    assert score_output(jumped, maze).exact                                        # the maze scorer reads the route only
+    result, _ = outcomes(np.stack([good, jumped]), [maze, maze], scorer=scorer)
+    assert result.exact.tolist() == [True, False] and result.valid.tolist() == [True, True]
+
+
+def _plain_image(walk):
+    from interp.tasks.render import render_maze
+
+    return render_maze(walk.maze, upto=0, px_per_unit=2)        # the bare maze, as maze tools render it
