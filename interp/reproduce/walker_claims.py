@@ -79,12 +79,12 @@ def _scores(videos, walks, prompt: str, px: int) -> dict:
 
 
 def occlusion_sweep(model, walks, *, ks, prompt: str = "goal", num_steps: int = 20, batch: int = 300,
-                    noise_seed: int = 0, hide=HIDE, progress: bool = True) -> dict:
+                    noise_seed: int = 0, hide=HIDE, later_ks=None, progress: bool = True) -> dict:
     """Scores of the clean run and of the maze hidden from step ``k`` on, per maze.
 
     Returns ``{"clean": scores, (frames, k): scores}`` with ``scores`` lists over ``walks``
     (:func:`_scores`). Each hidden run restarts at step ``k`` from the clean run's x_k, so up to
-    step ``k`` it is the clean run.
+    step ``k`` it is the clean run. ``later_ks``: the steps of the ``"later"`` arm (default ``ks``).
     """
     from tqdm.auto import tqdm
 
@@ -94,10 +94,13 @@ def occlusion_sweep(model, walks, *, ks, prompt: str = "goal", num_steps: int = 
     ks = sorted(int(k) for k in ks)
     if not ks or ks[0] < 0 or ks[-1] >= num_steps:
         raise InputError(f"hide steps {ks} must lie in 0..{num_steps - 1}")
+    steps_of = {frames: ks if frames != "later" or later_ks is None else sorted(set(later_ks) & set(ks))
+                for frames in hide}
     px = model.organism.config.px_per_unit
     out: dict = {}
     batches = list(same_size_batches(walks, batch))
-    bar = tqdm(total=len(batches) * (1 + len(hide) * len(ks)), desc="hiding the maze", disable=not progress)
+    bar = tqdm(total=len(batches) * (1 + sum(len(v) for v in steps_of.values())), desc="hiding the maze",
+               disable=not progress)
     for lo, chunk in batches:
         inputs = prepare(model, chunk, prompt=prompt, seeds=[noise_seed + lo + i for i in range(len(chunk))])
         clean = run(model, inputs, observe("x_t", steps=[k for k in ks if k > 0]), num_steps=num_steps,
@@ -105,7 +108,7 @@ def occlusion_sweep(model, walks, *, ks, prompt: str = "goal", num_steps: int = 
         _extend(out, "clean", _scores(clean.video, chunk, prompt, px))
         bar.update()
         for frames in hide:
-            for k in ks:
+            for k in steps_of[frames]:
                 start = inputs.latents if k == 0 else clean.at("x_t", k).to(inputs.latents)
                 hidden = dataclasses.replace(hide_maze(model, inputs, frames), latents=start)
                 video = run(model, hidden, num_steps=num_steps, start_step=k, progress=False).video

@@ -9,7 +9,7 @@ cached per preset and weights so the second script does not run it again.
 
 Example:
     >>> sorted(PRESETS["gpu"])
-    ['batch', 'count', 'device', 'hide_steps', 'num_steps', 'prompt', 'sizes']
+    ['batch', 'count', 'device', 'hide_steps', 'later_steps', 'num_steps', 'prompt', 'sizes']
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from interp.reproduce.runner import CACHE
 
 # cpu: a check that runs in minutes on 2 cores; gpu: the registry's n (clean-exact mazes ~ 0.3 x count x sizes)
 PRESETS = {
-    "cpu": {"sizes": [5], "count": 4, "batch": 4, "hide_steps": [0, 10], "num_steps": 20, "prompt": "goal",
-            "device": "cpu"},
-    "gpu": {"sizes": [5, 7], "count": 300, "batch": 300, "hide_steps": list(range(0, 20, 2)), "num_steps": 20,
-            "prompt": "goal", "device": "cuda"},
+    "cpu": {"sizes": [5], "count": 4, "batch": 4, "hide_steps": [0, 10], "later_steps": [0, 10], "num_steps": 20,
+            "prompt": "goal", "device": "cpu"},
+    "gpu": {"sizes": [5, 7], "count": 250, "batch": 250, "hide_steps": list(range(0, 20, 2)), "later_steps": [0, 10],
+            "num_steps": 20, "prompt": "goal", "device": "cuda"},
 }
 CLAIMS = {
     "working_memory_frames": "the walk survives when the maze leaves the view (working memory over steps)",
@@ -48,7 +48,7 @@ def _sweep(model, args) -> dict:
                     for k, v in stored["sweep"].items()}
     walks = W.heldout(s["sizes"], s["count"])
     sweep = W.occlusion_sweep(model, walks, ks=s["hide_steps"], prompt=s["prompt"], num_steps=s["num_steps"],
-                              batch=s["batch"])
+                              batch=s["batch"], later_ks=s.get("later_steps"))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"key": key, "sweep": {(k if k == "clean" else f"{k[0]}:{k[1]}"): v
                                                       for k, v in sweep.items()}}))
@@ -63,9 +63,10 @@ def _plot_memory(figures: dict, ks, out) -> str:
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for prefix, label, colour in (("kept_hidden", "maze hidden from every frame", "tab:red"),
                                   ("kept_later_hidden", "hidden from frames 1.. (frame 0 keeps it)", "tab:blue")):
-        rows = [figures[f"{prefix}_step{k}"] for k in ks]
-        ax.plot(ks, [r["value"] for r in rows], "o-", color=colour, label=label)
-        ax.fill_between(ks, [r["ci95"][0] for r in rows], [r["ci95"][1] for r in rows], color=colour, alpha=0.2)
+        shown = [k for k in ks if f"{prefix}_step{k}" in figures]
+        rows = [figures[f"{prefix}_step{k}"] for k in shown]
+        ax.plot(shown, [r["value"] for r in rows], "o-", color=colour, label=label)
+        ax.fill_between(shown, [r["ci95"][0] for r in rows], [r["ci95"][1] for r in rows], color=colour, alpha=0.2)
     n = figures["kept_hidden_half"]["n"]
     ax.set(xlabel="denoising step from which the maze is hidden", ylabel="share still walked exactly",
            title=f"Walker: walks kept with the maze out of view (n={n} clean-exact mazes, 95% CI)", ylim=(-0.02, 1.02))
