@@ -26,24 +26,21 @@ Example:
 
 from __future__ import annotations
 
-import csv
-import json
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from interp.errors import InputError, check_range
-from interp.outputs import replacing, write_json
 from interp.sites import template_kind
 from probes.labels import label_matrix
 from probes.linear import resolve_device
 from probes.metrics import bootstrap_interval, bootstrap_replicates, class_scores, class_stats, regress_scores, regress_stats
 from probes.solvers import Head, fit_logistic_heads, fit_ridge
 from probes.split import shuffled_sources, split_samples
+from probes.table import OUTPUTS, load_table, save_table  # noqa: F401 (the sweep's table, read from here too)
 from probes.targets import check_targets
 
 SITE_TEMPLATE = "blocks.{layer}.resid_post"
@@ -364,42 +361,3 @@ def attach_control(rows: list[dict], control_rows: list[dict]) -> list[dict]:
         if match is not None and "_boot" in match:
             r["_boot_random"] = match["_boot"]
     return rows
-
-
-#: The files :func:`save_table` writes, for the output check before a run.
-OUTPUTS = ("probes.csv", "probes.json")
-
-
-def save_table(rows: list[dict], out_dir: str | Path, *, settings: SweepSettings | None = None,
-               meta: dict | None = None) -> tuple[Path, Path]:
-    """Write ``probes.csv`` and ``probes.json`` (rows plus settings and provenance) to ``out_dir``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    rows = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]   # replicates stay in memory
-    columns: list[str] = []
-    for r in rows:
-        columns.extend(k for k in r if k not in columns)
-    csv_path, json_path = out / "probes.csv", out / "probes.json"
-    with replacing(csv_path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    payload = {"settings": asdict(settings) if settings else None, "meta": meta or {}, "rows": rows}
-    write_json(json_path, payload, indent=1, default=_json_default, allow_nan=True)
-    return csv_path, json_path
-
-
-def load_table(path: str | Path) -> list[dict]:
-    """Rows of a ``probes.json`` written by :func:`save_table`."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "probes.json"
-    if not path.is_file():
-        raise InputError(f"no probe table at {path}: run `cos probe` first")
-    return json.loads(path.read_text())["rows"]
-
-
-def _json_default(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    raise TypeError(f"cannot write {type(obj).__name__} as JSON")

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from interp.errors import InputError, check_choice, check_range
-from interp.tasks.maze import Maze, _bfs, generate_maze, shortest_routes
+from interp.tasks.maze import Maze, generate_maze, shortest_routes
+from interp.tasks.routes import grid_distances
 from interp.tasks.render import FLOOR, GOAL, PATH, PALETTES, START, WALL
 
 KEY, AGENT = 5, 6
@@ -98,7 +99,7 @@ def generate_walk_maze(size: int, seed: int, *, extra_openings: float = 0.1) -> 
     maze = generate_maze(size, seed, extra_openings=extra_openings)
     U = maze.units
     free = (~maze.walls).ravel().tolist()
-    dist = np.asarray(_bfs(free, U, maze.start[0] * U + maze.start[1])).reshape(U, U)
+    dist = np.asarray(grid_distances(free, U, maze.start[0] * U + maze.start[1])).reshape(U, U)
     centres = [(r, c) for r in range(1, U, 2) for c in range(1, U, 2) if (r, c) not in (maze.start, maze.goal)]
     cells = np.array([dist[u] // 2 + 1 for u in centres])
     rng = np.random.default_rng([int(seed), int(size), 7])
@@ -225,7 +226,7 @@ def default_key(walls: np.ndarray, start: tuple[int, int], goal: tuple[int, int]
     """The key a plain maze gets (:func:`as_walk_first_frame`): the cell farthest from the start along
     the floor, other than the goal, the first such cell in row-major order."""
     U = walls.shape[0]
-    dist = np.asarray(_bfs((~np.asarray(walls, bool)).ravel().tolist(), U, start[0] * U + start[1])).reshape(U, U)
+    dist = np.asarray(grid_distances((~np.asarray(walls, bool)).ravel().tolist(), U, start[0] * U + start[1])).reshape(U, U)
     dist[goal] = -1
     centres = np.zeros_like(dist, dtype=bool)
     centres[1::2, 1::2] = True
