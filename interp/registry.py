@@ -23,8 +23,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from interp.errors import InputError
+from interp.paths import RESULTS, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 REGISTRY = Path(os.environ.get("COS_CLAIMS", ROOT / "experiments" / "claims.toml"))
 REQUIRED = ("name", "fixed", "statement", "models", "metric", "control", "negative_control", "n", "rule")
 INHERITED = ("label", "statement", "models", "metric", "control", "negative_control", "n", "can_test", "measure",
@@ -323,8 +323,6 @@ def main(argv=None) -> int:
         return 0
     if args.command == "rejudge" and not args.folders:
         import json
-
-        from interp.results import RESULTS
 
         args.folders = [str(p.parent) for p in sorted(RESULTS.rglob("result.json"))
                         if registered(json.loads(p.read_text()).get("name", ""))]

@@ -26,19 +26,16 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import platform
 import sys
 from pathlib import Path
 
 from interp.errors import InputError, check_choice
 from interp.outputs import claim_folder, write_json
+from interp.paths import RESULTS, ROOT  # noqa: F401 (ROOT: read from here too)
 from interp.rules import VERDICTS
 from interp.stats import share, wilson  # noqa: F401  (the figures every record holds)
 
-ROOT = Path(__file__).resolve().parents[1]
-# from configuration, never the working folder: a checkout's experiments/results, or COS_RESULTS
-RESULTS = Path(os.environ.get("COS_RESULTS", ROOT / "experiments" / "results"))
 #: What an experiment writes into its folder unless it names more: its record and its figures.
 OUTPUTS = ("result.json", "*.png")
 

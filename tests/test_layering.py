@@ -27,6 +27,7 @@ LAYERS = {
     "interp.sites": "foundations",
     "interp.tokens": "foundations",
     "interp.rows": "foundations",
+    "interp.paths": "foundations",
     "interp.rawjson": "foundations",
     "interp.lazy": "foundations",
     "interp.outputs": "foundations",
@@ -189,6 +190,43 @@ def test_known_exceptions_still_climb():
     assert not stale, f"no longer climbing: remove {stale} from KNOWN"
 
 
+def import_cycles(modules: dict[str, str]) -> list[list[str]]:
+    """Every set of modules that import one another in a circle (top-level and deferred imports alike)."""
+    graph = {m: {_owning(t, modules) for t, _ in imports_of(source, m)} & set(modules) - {m}
+             for m, source in modules.items()}
+    index, low, stack, on_stack, cycles = {}, {}, [], set(), []
+
+    def visit(m):                       # Tarjan's strongly connected components
+        index[m] = low[m] = len(index)
+        stack.append(m)
+        on_stack.add(m)
+        for t in sorted(graph[m]):
+            if t not in index:
+                visit(t)
+                low[m] = min(low[m], low[t])
+            elif t in on_stack:
+                low[m] = min(low[m], index[t])
+        if low[m] == index[m]:
+            part = []
+            while True:
+                t = stack.pop()
+                on_stack.discard(t)
+                part.append(t)
+                if t == m:
+                    break
+            if len(part) > 1:
+                cycles.append(sorted(part))
+
+    for m in sorted(graph):
+        if m not in index:
+            visit(m)
+    return cycles
+
+
+def test_no_import_circles():
+    assert import_cycles(repository_modules()) == []
+
+
 # --- the checker, checked ---------------------------------------------------------------------
 SYNTHETIC_LAYERS = {"pkg": "foundations", "pkg.model": "models + loop", "pkg.cli": "cli"}
 
@@ -214,3 +252,9 @@ def test_every_spelling_of_an_import_counts(line):
 def test_type_checking_imports_do_not_count():
     source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.cli import main\n"
     assert climbing({"pkg": "", "pkg.model": source, "pkg.cli": ""}, SYNTHETIC_LAYERS, known={}) == []
+
+
+def test_an_import_circle_is_found_even_when_deferred():
+    modules = {"pkg": "", "pkg.a": "from pkg.b import run\n", "pkg.b": "def f():\n    import pkg.a\n",
+               "pkg.c": "from pkg import a\n"}
+    assert import_cycles(modules) == [["pkg.a", "pkg.b"]]

@@ -57,7 +57,7 @@ def run_pairs(args: argparse.Namespace) -> int:
                          world_size=ctx.world_size, dtype=args.dtype, family=model.spec.family, task=task.describe())
         out.mkdir(parents=True, exist_ok=True)
         grid.save(out)
-        summary = summarise_any(grid)
+        summary = grid.summary()
         write_json(out / "result.json", summary)
         for name in grid.values:
             plot_grid(grid, name, out / f"patch_{name}.png")
@@ -69,29 +69,3 @@ def run_pairs(args: argparse.Namespace) -> int:
     finally:
         shutdown()
     return 0
-
-
-def summarise_any(grid) -> dict:
-    """Every cell's normalised value of every metric (with a 95% bootstrap interval over pairs)."""
-    import numpy as np
-
-    cells = []
-    normalised = {name: grid.normalised(name) for name in grid.values}
-    intervals = {name: grid.interval(name, resamples=500) for name in grid.values}
-    for r, region in enumerate(grid.coords["region"]):
-        for i, layer in enumerate(grid.coords["layer"]):
-            for j, step in enumerate(grid.coords["step"]):
-                cell = {"region": region, "layer": layer, "step": step}
-                for name in grid.values:
-                    low, high = intervals[name]
-                    cell[name] = _num(normalised[name][r, i, j])
-                    cell[f"{name}_ci95"] = [_num(low[r, i, j]), _num(high[r, i, j])]
-                cells.append(cell)
-    return {"n_pairs": len(grid.coords["pair"]), "meta": grid.meta, "cells": cells,
-            "clean": {k: _num(np.nanmean(v)) for k, v in grid.clean.items()},
-            "corrupt": {k: _num(np.nanmean(v)) for k, v in grid.corrupt.items()}}
-
-
-def _num(value):
-    value = float(value)
-    return None if value != value else round(value, 6)

@@ -54,6 +54,12 @@ AXES = ("region", "layer", "step", "pair")
 Metric = Callable[[np.ndarray, Sequence[int]], dict]
 
 
+def _rounded(value) -> float | None:
+    """A JSON number: 6 decimals, ``None`` for NaN."""
+    value = float(value)
+    return None if value != value else round(value, 6)
+
+
 @dataclass
 class PatchGrid:
     """Metric values of every cell, with the clean and corrupted runs' values per pair.
@@ -94,6 +100,25 @@ class PatchGrid:
         draws = np.stack([self.normalised(metric, rng.integers(0, n, n)) for _ in range(resamples)])
         tail = (1 - level) / 2
         return np.nanquantile(draws, tail, axis=0), np.nanquantile(draws, 1 - tail, axis=0)
+
+    def summary(self, *, resamples: int = 500) -> dict:
+        """Every cell's normalised value of every metric, with its 95% bootstrap interval over pairs
+        (``<metric>_ci95``), and the clean and corrupted runs' means: what ``cos patch`` writes as ``result.json``."""
+        cells = []
+        normalised = {name: self.normalised(name) for name in self.values}
+        intervals = {name: self.interval(name, resamples=resamples) for name in self.values}
+        for r, region in enumerate(self.coords["region"]):
+            for i, layer in enumerate(self.coords["layer"]):
+                for j, step in enumerate(self.coords["step"]):
+                    cell = {"region": region, "layer": layer, "step": step}
+                    for name in self.values:
+                        low, high = intervals[name]
+                        cell[name] = _rounded(normalised[name][r, i, j])
+                        cell[f"{name}_ci95"] = [_rounded(low[r, i, j]), _rounded(high[r, i, j])]
+                    cells.append(cell)
+        return {"n_pairs": len(self.coords["pair"]), "meta": self.meta, "cells": cells,
+                "clean": {k: _rounded(np.nanmean(v)) for k, v in self.clean.items()},
+                "corrupt": {k: _rounded(np.nanmean(v)) for k, v in self.corrupt.items()}}
 
     def save(self, folder: str | Path) -> Path:
         """Write ``grid.npz`` (arrays) and ``grid.json`` (axes, coords, meta) into ``folder``."""

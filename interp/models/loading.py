@@ -9,28 +9,32 @@ import torch
 
 from interp.errors import InputError
 from interp.models.base import VideoModel
+from interp.models.cogvideox import CogVideoXModel
+from interp.models.hunyuan import HunyuanVideoModel
+from interp.models.hunyuan15 import HunyuanVideo15Model
+from interp.models.ltx import LTXModel
+from interp.models.mochi import MochiModel
+from interp.models.wan import WanModel
 from interp.validate import check_model_index
 
-# diffusers pipeline class name -> adapter class name (in interp.models)
+# diffusers pipeline class name -> its adapter
 PIPELINE_ADAPTERS = {
-    "WanPipeline": "WanModel",
-    "WanImageToVideoPipeline": "WanModel",
-    "HunyuanVideoPipeline": "HunyuanVideoModel",
-    "HunyuanVideo15Pipeline": "HunyuanVideo15Model",
-    "LTXPipeline": "LTXModel",
-    "CogVideoXPipeline": "CogVideoXModel",
-    "MochiPipeline": "MochiModel",
+    "WanPipeline": WanModel,
+    "WanImageToVideoPipeline": WanModel,
+    "HunyuanVideoPipeline": HunyuanVideoModel,
+    "HunyuanVideo15Pipeline": HunyuanVideo15Model,
+    "LTXPipeline": LTXModel,
+    "CogVideoXPipeline": CogVideoXModel,
+    "MochiPipeline": MochiModel,
 }
 
 
 def _adapter_for(pipeline_class: str):
-    import interp.models as models
-
     if pipeline_class not in PIPELINE_ADAPTERS:
         raise InputError(
             f"pipeline {pipeline_class!r} is not supported: supported are {', '.join(sorted(PIPELINE_ADAPTERS))}"
         )
-    return getattr(models, PIPELINE_ADAPTERS[pipeline_class])
+    return PIPELINE_ADAPTERS[pipeline_class]
 
 
 #: Where the bundled organisms live; ``load_model("<name>")`` finds ``ORGANISMS_DIR / name``.

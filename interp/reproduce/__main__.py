@@ -13,7 +13,9 @@ import sys
 import time
 
 from interp import registry
-from interp.results import ROOT
+from interp.reproduce.runner import CACHE
+from interp.results import ROOT, result_folder
+from interp.results_page import TIMING, build
 
 
 def main(argv=None) -> int:
@@ -22,14 +24,10 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default=None, help="comma-separated experiment names (default: all)")
     parser.add_argument("--page-only", action="store_true", help="only rebuild docs/results.md")
     args = parser.parse_args(argv)
-    from interp.results_page import build
-
     names = registry.names()
     chosen = names if not args.only else [n for n in names if n in args.only.split(",")]
     if not args.page_only:
         # the claim scripts share one set of trajectories per run (see runner.samples_for): start afresh
-        from interp.reproduce.runner import CACHE
-
         for stale in CACHE.glob(f"cos_samples_{args.preset}_*.json"):
             stale.unlink()
     failed, times = [], {}
@@ -65,9 +63,6 @@ def write_timing(preset: str, times: dict, failed: list, total: float) -> None:
     import json
     import os
     import platform
-
-    from interp.results import result_folder
-    from interp.results_page import TIMING
 
     folder = result_folder("", preset)
     folder.mkdir(parents=True, exist_ok=True)
