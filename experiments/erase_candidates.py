@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -42,11 +41,10 @@ CLAIM = ("Early denoising steps hold several candidate routes at once, live alte
          "prune and choose among (multi-path exploration, then pruning).")
 
 
-def parse(argv):
+def add_options(p):
     from interp.causal.runs import maze_options
-    from interp.experiment import options
 
-    p = maze_options(options("erase_candidates", __doc__.split("\n")[0], PRESETS), first_seed=20_000)
+    maze_options(p, first_seed=20_000)
     p.add_argument("--sizes", type=int, nargs="+", default=None)
     p.add_argument("--count", type=int, default=None, help="mazes per size")
     p.add_argument("--steps", type=int, nargs="+", default=None, help="erase steps")
@@ -55,9 +53,6 @@ def parse(argv):
     p.add_argument("--probe-layer", type=int, default=6)
     p.add_argument("--probe-step", type=int, default=2)
     p.add_argument("--probe-count", type=int, default=None, help="mazes the route probe is fitted on")
-    from interp.experiment import parse as parse_template
-
-    return parse_template(p, PRESETS, argv)
 
 
 def validate(args, model):
@@ -175,15 +170,15 @@ def run_size(model, args, size, rng, direction):
     return rows, probe_rows, eligible, clean_exact
 
 
-def draw_figures(table, args, out):
+def figures(record, args, out):
     from interp.causal.plots import erase_outcomes_figure, probe_projection_figure
-    from interp.experiment import draw
 
-    return draw([
+    table = record["figures"]
+    return [
         ("erase_outcomes.png", lambda: erase_outcomes_figure(
             table, out / "erase_outcomes.png", sizes=args.sizes, steps=args.steps, num_steps=args.num_steps)),
         ("probe_projection.png", lambda: probe_projection_figure(
-            table, out / "probe_projection.png", sizes=args.sizes, layer=args.probe_layer, step=args.probe_step))])
+            table, out / "probe_projection.png", sizes=args.sizes, layer=args.probe_layer, step=args.probe_step))]
 
 
 def verdict(table, args, control="control"):
@@ -199,23 +194,13 @@ def matched_verdict(table, args) -> dict:
                                 "rule": "as the plain rule, with the matched control in place of the floor-units control"}}
 
 
-def main(argv=None):
-    t0 = time.time()
-    args = parse(argv)
+def measure(args) -> dict:
     import torch
+
     from interp.causal.runs import load
-    from interp.experiment import recorded, rejudge, replot_args
-    from interp.results import write_result
     from interp.stats import share
 
-    out = Path(args.out)
-    if args.replot:
-        record = replot_args(args, out)
-        table = record["figures"]
-        draw_figures(table, args, out)
-        rejudge(out, record)
-        return 0
-
+    t0 = time.time()
     torch.manual_seed(0)
     model = load(args.model, args.device, args.dtype)
     validate(args, model)
@@ -238,14 +223,15 @@ def main(argv=None):
             for outcome, flags in values.items():
                 table[f"{size}/probe/{arm}/{outcome}"] = share(flags)
         print(f"{size}x{size}: done in {time.time() - t0:.0f} s", flush=True)
-    out.mkdir(parents=True, exist_ok=True)
-    images = draw_figures(table, args, out)
-    v, why = verdict(table, args)
-    write_result(out, name="erase_candidates", claim=CLAIM, verdict=v, why=why, figures=table, preset=args.preset,
-                 images=images, device=str(model.device),
-                 seconds=time.time() - t0, extra={**extra, **matched_verdict(table, args), "settings": recorded(args)})
-    print(f"{out}/result.json: {v}")
-    return 0
+    _, why = verdict(table, args)
+    return {"figures": table, "reading": why, "device": model.device, **extra, **matched_verdict(table, args)}
+
+
+def main(argv=None):
+    from interp.experiment import Experiment
+
+    return Experiment("erase_candidates", CLAIM, PRESETS, measure, figures, options=add_options,
+                      description=__doc__.split("\n")[0]).main(argv)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,6 @@ Example::
 from __future__ import annotations
 
 import sys
-import time
-from pathlib import Path
 
 PRESETS = {
     "cpu": dict(size=5, count=3, layers=[0, 5, 11], later_step=6, batch=64, device="cpu", dtype="float32"),
@@ -27,11 +25,10 @@ CLAIM = ("Replacing one layer's visual tokens with those of an alternative input
          "answer for a middle layer (about layer 20 of 40).")
 
 
-def parse(argv):
+def add_options(p):
     from interp.causal.runs import maze_options
-    from interp.experiment import options
 
-    p = maze_options(options("layer_swap", __doc__.split("\n")[0], PRESETS), first_seed=40_000)
+    maze_options(p, first_seed=40_000)
     p.add_argument("--size", type=int, default=None)
     p.add_argument("--count", type=int, default=None)
     p.add_argument("--layers", type=int, nargs="+", default=None, help="blocks to swap (default all)")
@@ -40,9 +37,6 @@ def parse(argv):
                    "attn1.out, attn2.out or ffn.out")
     p.add_argument("--every-step", action="store_true",
                    help="swap at every step from the chosen step on (default: at that one step only)")
-    from interp.experiment import parse as parse_template
-
-    return parse_template(p, PRESETS, argv)
 
 
 def validate(args, model):
@@ -110,33 +104,20 @@ def swap_runs(model, args):
     return flags, clean_flags, steps
 
 
-def draw_figures(table, args, steps, out):
+def figures(record, args, out):
     from interp.causal.plots import layer_swap_figure
-    from interp.experiment import draw
 
-    return draw([("layer_swap.png", lambda: layer_swap_figure(
-        table, out / "layer_swap.png", size=args.size, layers=args.layers, steps=steps, num_steps=args.num_steps,
-        site=args.site, every_step=args.every_step))])
+    return [("layer_swap.png", lambda: layer_swap_figure(
+        record["figures"], out / "layer_swap.png", size=args.size, layers=args.layers, steps=sorted({0, args.later_step}),
+        num_steps=args.num_steps, site=args.site, every_step=args.every_step))]
 
 
-def main(argv=None):
-    t0 = time.time()
-    args = parse(argv)
+def measure(args) -> dict:
     import torch
-    from interp.causal.runs import load
-    from interp.experiment import recorded, rejudge, replot_args
-    from interp.causal.verdicts import swap_verdict
-    from interp.results import write_result
-    from interp.stats import share
 
-    out = Path(args.out)
-    if args.replot:
-        record = replot_args(args, out)
-        table = record["figures"]
-        steps = sorted({0, args.later_step})
-        draw_figures(table, args, steps, out)
-        rejudge(out, record)
-        return 0
+    from interp.causal.runs import load
+    from interp.causal.verdicts import swap_verdict
+    from interp.stats import share
 
     torch.manual_seed(0)
     model = load(args.model, args.device, args.dtype)
@@ -146,14 +127,15 @@ def main(argv=None):
     for (s, k), f in flags.items():
         for o, values in f.items():
             table[f"step{s}/layer{k}/{o}"] = share(values)
-    out.mkdir(parents=True, exist_ok=True)
-    images = draw_figures(table, args, steps, out)
-    v, why = swap_verdict(table, layers=args.layers, num_layers=model.num_layers)
-    write_result(out, name="layer_swap", claim=CLAIM, verdict=v, why=why, figures=table, preset=args.preset,
-                 images=images, device=str(model.device), seconds=time.time() - t0,
-                 extra={"num_layers": model.num_layers, "settings": recorded(args)})
-    print(f"{out}/result.json: {v}")
-    return 0
+    _, why = swap_verdict(table, layers=args.layers, num_layers=model.num_layers)
+    return {"figures": table, "reading": why, "device": model.device, "num_layers": model.num_layers}
+
+
+def main(argv=None):
+    from interp.experiment import Experiment
+
+    return Experiment("layer_swap", CLAIM, PRESETS, measure, figures, options=add_options,
+                      description=__doc__.split("\n")[0]).main(argv)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -36,11 +35,10 @@ CLAIM = ("Noise injected into all frames at one denoising step hurts far more th
          "at every step, and sensitivity peaks in the middle of the schedule (steps 20-30 of 50).")
 
 
-def parse(argv):
+def add_options(p):
     from interp.causal.runs import maze_options
-    from interp.experiment import options
 
-    p = maze_options(options("noise_step_vs_frame", __doc__.split("\n")[0], PRESETS), first_seed=30_000)
+    maze_options(p, first_seed=30_000)
     p.add_argument("--size", type=int, default=None)
     p.add_argument("--count", type=int, default=None)
     p.add_argument("--strengths", type=float, nargs="+", default=None, help="noise standard deviations (>= 0)")
@@ -52,9 +50,6 @@ def parse(argv):
     p.add_argument("--cka-count", type=int, default=None)
     p.add_argument("--cka-steps", type=int, nargs="+", default=None)
     p.add_argument("--cka-frame", type=int, default=2)
-    from interp.experiment import parse as parse_template
-
-    return parse_template(p, PRESETS, argv)
 
 
 def validate(args, num_frames):
@@ -148,21 +143,23 @@ def cka_maps(model, args):
     return maps
 
 
-def draw_figures(table, maps, args, out):
+def figures(record, args, out):
     from interp.causal.noise import middle_strength
     from interp.causal.plots import noise_accuracy_figure, noise_cka_figure, noise_scaled_figure
-    from interp.experiment import draw
 
+    table = record["figures"]
+    maps = {k: np.array(g, dtype=float) for k, g in record["cka_dissimilarity"].items()}    # None: no value
+    args.ratios = getattr(args, "ratios", None) or []          # records from before the scaled arms
     scaled = [("noise_scaled.png", lambda: noise_scaled_figure(
         table, out / "noise_scaled.png", size=args.size, strengths=args.strengths, ratios=args.ratios,
         steps=args.steps, frames=args.frames, num_steps=args.num_steps))] if args.ratios else []
-    return draw(scaled + [
+    return scaled + [
         ("noise_accuracy.png", lambda: noise_accuracy_figure(
             table, out / "noise_accuracy.png", size=args.size, strengths=args.strengths, steps=args.steps,
             frames=args.frames, grid_steps=args.grid_steps, num_steps=args.num_steps)),
         ("noise_cka.png", lambda: noise_cka_figure(
             maps, out / "noise_cka.png", size=args.size, std=middle_strength(args.strengths),
-            num_steps=args.num_steps, count=args.cka_count))])
+            num_steps=args.num_steps, count=args.cka_count))]
 
 
 def verdict(table, args):
@@ -183,29 +180,16 @@ def scaled_verdict(table, args) -> dict:
     return {"scaled_verdict": {"verdict": v, "why": why, "rule": " ".join(noise_scaled_verdict.__doc__.split("\n\n")[1].split())}}
 
 
-def main(argv=None):
-    t0 = time.time()
-    args = parse(argv)
+def measure(args) -> dict:
     import torch
+
     from interp.causal.runs import load
-    from interp.experiment import recorded, rejudge, replot_args
-    from interp.results import write_result
+    from interp.sampling import schedule
     from interp.stats import mean_ci, share
 
-    out = Path(args.out)
-    if args.replot:
-        record = replot_args(args, out)
-        table = record["figures"]
-        maps = {k: np.array(g, dtype=float) for k, g in record["cka_dissimilarity"].items()}
-        args.ratios = getattr(args, "ratios", None) or []
-        draw_figures(table, maps, args, out)
-        rejudge(out, record)
-        return 0
-
+    t0 = time.time()
     torch.manual_seed(0)
     model = load(args.model, args.device, args.dtype)
-    from interp.sampling import schedule
-
     args.frames_all = list(range(model.organism.config.num_frames))
     args.sigmas = [round(float(x), 6) for x in schedule(model, args.num_steps)[2][:args.num_steps]]
     validate(args, len(args.frames_all))
@@ -216,18 +200,17 @@ def main(argv=None):
         table[f"{name}/vbvr"] = mean_ci(f["vbvr"])
     print(f"accuracy runs done in {time.time() - t0:.0f} s", flush=True)
     maps = cka_maps(model, args)
-    out.mkdir(parents=True, exist_ok=True)
-    images = draw_figures(table, maps, args, out)
-    v, why = verdict(table, args)
-    settings = {k: v for k, v in recorded(args).items() if k != "replot"}
-    write_result(out, name="noise_step_vs_frame", claim=CLAIM, verdict=v, why=why, figures=table,
-                 preset=args.preset, images=images, device=str(model.device),
-                 seconds=time.time() - t0,
-                 extra={**scaled_verdict(table, args), "cka_dissimilarity": {k: np.where(np.isnan(g), None, np.round(g, 4)).tolist()
-                                              for k, g in maps.items()},
-                        "cka_count": args.cka_count, "settings": settings})
-    print(f"{out}/result.json: {v}")
-    return 0
+    _, why = verdict(table, args)
+    return {"figures": table, "reading": why, "device": model.device, **scaled_verdict(table, args),
+            "cka_dissimilarity": {k: np.where(np.isnan(g), None, np.round(g, 4)).tolist() for k, g in maps.items()},
+            "cka_count": args.cka_count}
+
+
+def main(argv=None):
+    from interp.experiment import Experiment
+
+    return Experiment("noise_step_vs_frame", CLAIM, PRESETS, measure, figures, options=add_options,
+                      description=__doc__.split("\n")[0]).main(argv)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,9 @@ import importlib
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from interp import registry
 from interp.errors import InputError
@@ -77,7 +79,61 @@ def parse(parser, presets: dict, argv=None, *, outputs=OUTPUTS):
 
 def recorded(args) -> dict:
     """The settings a record states: every option of ``args`` (the folder as text), not the preset table."""
-    return {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "settings"}
+    return {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k not in ("settings", "replot")}
+
+
+@dataclass
+class Experiment:
+    """One experiment on the template, run by :meth:`main` (a script's whole ``main``).
+
+    Attributes:
+        name: the claim's name in the registry (its ``result.json`` is judged by the registry's rule).
+        claim: the statement tested, in one sentence.
+        presets: preset name -> settings (every option left unset takes the preset's value).
+        measure: ``measure(args)`` runs the model and returns the figures table (``figures``), the
+            experiment's reading of it in words (``reading``), the ``device`` it ran on, and any
+            other measurement recorded beside them (a figure is rebuilt from the record alone).
+        figures: ``figures(record, args, out)``: ``(file name, draw function)`` of every figure, drawn
+            from a record (or what ``measure`` returned) by :func:`draw`.
+        options: ``options(parser)`` adds the experiment's own options (``--help`` shows them).
+        description: the command line's one-line description.
+    """
+
+    name: str
+    claim: str
+    presets: dict
+    measure: Callable[..., dict]
+    figures: Callable[..., list]
+    options: Callable | None = None
+    description: str = ""
+
+    def parse(self, argv=None):
+        parser = options(self.name, self.description, self.presets)
+        if self.options is not None:
+            self.options(parser)
+        return parse(parser, self.presets, argv)
+
+    def main(self, argv=None) -> int:
+        """Preset -> measure -> figures table -> figures -> ``result.json`` judged by the registry;
+        ``--replot``: figures and verdict again from the written record, nothing run."""
+        from interp.results import write_result
+
+        started = time.time()
+        args = self.parse(argv)
+        if args.replot:
+            record = replot_args(args, args.out)
+            draw(self.figures(record, args, args.out))
+            rejudge(args.out, record)
+            return 0
+        measured = dict(self.measure(args))
+        table, reading, device = measured.pop("figures"), measured.pop("reading"), measured.pop("device")
+        args.out.mkdir(parents=True, exist_ok=True)
+        images = draw(self.figures({"figures": table, **measured}, args, args.out))
+        write_result(args.out, name=self.name, claim=self.claim, why=reading, figures=table, preset=args.preset,
+                     images=images, device=str(device), seconds=time.time() - started, settings=recorded(args),
+                     extra=measured)
+        print(f"{args.out}/result.json: {read_verdict(args.out)}")
+        return 0
 
 
 def draw(figures) -> list[str]:

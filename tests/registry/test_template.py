@@ -43,3 +43,38 @@ def test_every_model_has_its_own_result_folders_and_the_organism_keeps_its_own(t
     experiment.finish("self_correction", args, 0.0, {"figures": figures})
     record = json.loads((tmp_path / "result.json").read_text())
     assert record["model"] == "walker" and record["command"].endswith("--model walker")
+
+
+def test_an_experiment_measures_draws_writes_and_replots_its_own_record(tmp_path, capsys):
+    import pytest
+
+    drawn = []
+
+    def measure(args):
+        return {"figures": {"share_self_correcting": {"value": 0.13, "ci95": [0.11, 0.16], "n": 600}},
+                "reading": "13% correct themselves", "device": "cpu", "mazes": args.count}
+
+    def figures(record, args, out):
+        def share():
+            drawn.append(record["figures"]["share_self_correcting"]["value"])
+            (out / "share.png").write_bytes(b"not a real png")
+
+        def broken():
+            raise RuntimeError("no plotting here")
+        return [("share.png", share), ("broken.png", broken)]
+
+    def add_options(parser):
+        parser.add_argument("--count", type=int, default=None)
+
+    claim = experiment.Experiment("self_correction", "a claim", {"cpu": {"count": 3, "device": "cpu"}}, measure,
+                                  figures, options=add_options)
+    assert claim.main(["--out", str(tmp_path)]) == 0
+    record = json.loads((tmp_path / "result.json").read_text())
+    assert record["verdict"] == "holds" and record["reading"] == "13% correct themselves"
+    assert record["images"] == ["share.png"] and record["mazes"] == 3 and record["settings"]["count"] == 3
+    assert "figure broken.png not drawn" in capsys.readouterr().err          # the numbers stay
+    written = (tmp_path / "result.json").read_bytes()
+    with pytest.raises(SystemExit):                                            # its own record is not overwritten
+        claim.main(["--out", str(tmp_path)])
+    assert claim.main(["--replot", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "result.json").read_bytes() == written and drawn == [0.13, 0.13]
