@@ -72,12 +72,19 @@ if __name__ == "__main__":
     args = parse(options(NAME, __doc__.splitlines()[0], PRESETS), PRESETS, argv)
     if replotted(args):
         raise SystemExit(0)
-    work = source or Path("outputs/reproduce") / NAME
+    from interp.results import ROOT, work_folder
+
+    work = source or work_folder(NAME, args.model)
     if source is None:
-        final = Path("outputs/reproduce") / (NAME + "_final")
+        final = work_folder(NAME + "_final", args.model)
         command = " ".join(["python", "experiments/patch_localisation.py", *sys.argv[1:]])
         for read_at, folder in (("patched", work), ("final", final)):
             sweep(folder, args.preset, args.device, command, read_at=read_at, model=args.model)
+
+    def shown(folder: Path) -> str:
+        """A folder as the record names it: below the checkout, relative to it."""
+        return str(folder.relative_to(ROOT) if folder.is_absolute() and folder.is_relative_to(ROOT) else folder)
+
     args.out.mkdir(parents=True, exist_ok=True)
     images = []
     for png in sorted(work.glob("patch_*.png")):
@@ -93,14 +100,14 @@ if __name__ == "__main__":
     record["reading"] += " " + controlled["why"]
     if final_summary is not None:
         fmeta = final_summary["meta"]
-        record["extra"]["grid_final"] = {"folder": str(final), "command": fmeta.get("command") or GRID_COMMANDS.get(str(final)),
+        record["extra"]["grid_final"] = {"folder": shown(final), "command": fmeta.get("command") or GRID_COMMANDS.get(shown(final)),
                                          "seconds": fmeta.get("seconds"), "device": fmeta.get("device"),
                                          "dtype": fmeta.get("dtype")}
     # the record states the run that measured the grid: its command, device, dtype and seconds
     if source is not None:        # the grids were measured by earlier runs: count their time
         record["seconds"] = float(meta.get("seconds") or 0.0) + float(
             (final_summary or {}).get("meta", {}).get("seconds") or 0.0)
-    record["extra"]["grid"] = {"folder": str(source or work), "command": meta.get("command") or GRID_COMMANDS.get(str(source)),
+    record["extra"]["grid"] = {"folder": shown(source or work), "command": meta.get("command") or GRID_COMMANDS.get(str(source)),
                                "seconds": meta.get("seconds"), "device": meta.get("device"), "dtype": meta.get("dtype")}
     if source is not None:
         record["command_suffix"] = f" --from {source}" + (f" --final {final}" if final else "")

@@ -11,7 +11,6 @@ with :func:`interp.reproduce.localisation.probe_claim`.
 import json
 import shutil
 import time
-from pathlib import Path
 
 from interp.reproduce.localisation import probe_claim
 from interp.experiment import finish, options, parse, replotted
@@ -36,7 +35,9 @@ if __name__ == "__main__":
     from probes.sweep import SweepSettings
     from probes.targets import TARGETS
 
-    work = Path("outputs/reproduce") / NAME
+    from interp.results import ROOT, work_folder
+
+    work = work_folder(NAME, args.model)
     shutil.rmtree(work, ignore_errors=True)
     config = load_model(args.model).organism.config
     make_tasks(work / "tasks", sizes=[5], count=p["count"], seed=10_000, num_frames=config.num_frames,
@@ -49,7 +50,7 @@ if __name__ == "__main__":
     probe_store(work / "trace.h5", args.out, targets=list(TARGETS), control=work / "trace_random.h5",
                 settings=SweepSettings(device=args.device),
                 steps=parse_int_list(p["steps"], "step") if p["steps"] else None,
-                source=f"cos probe {work / 'trace.h5'}")
+                source=f"cos probe {(work / 'trace.h5').relative_to(ROOT)}")
     record = probe_claim(json.loads((args.out / "localisation.json").read_text()), n_mazes=p["count"])
     record["images"] = sorted(f.name for f in args.out.glob("*.png"))
     record["settings"] = {"count": p["count"], "steps": p["steps"]}

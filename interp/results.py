@@ -32,7 +32,7 @@ from pathlib import Path
 
 from interp.errors import InputError, check_choice
 from interp.outputs import claim_folder, write_json
-from interp.paths import RESULTS, ROOT  # noqa: F401 (ROOT: read from here too)
+from interp.paths import RESULTS, ROOT
 from interp.rules import VERDICTS
 from interp.stats import share, wilson  # noqa: F401  (the figures every record holds)
 
@@ -54,6 +54,14 @@ def result_folder(name: str, preset: str, model: str = "organism") -> Path:
     """
     base = RESULTS if str(model) == "organism" else RESULTS / model_name(model)
     return base / name if preset == "gpu" else base / preset / name
+
+
+def work_folder(name: str, model: str = "organism") -> Path:
+    """Where an experiment keeps what it makes on the way (task folders, traces, grids):
+    ``ROOT/outputs/reproduce/<name>``, another model's below ``outputs/reproduce/<model>/``; never
+    the working folder, and never the results folder."""
+    base = ROOT / "outputs" / "reproduce"
+    return base / name if str(model) == "organism" else base / model_name(model) / name
 
 
 def model_name(model) -> str:
