@@ -142,3 +142,18 @@ def _plain_image(walk):
     from interp.tasks.render import render_maze
 
     return render_maze(walk.maze, upto=0, px_per_unit=2)        # the bare maze, as maze tools render it
+
+
+def test_cos_probe_reads_a_walker_trace_per_guidance_branch(tmp_path):
+    from interp.cli.main import main
+
+    tasks, trace, out = tmp_path / "tasks", tmp_path / "trace.h5", tmp_path / "probe"
+    assert main(["tasks", "make", "--sizes", "5", "--count", "4", "--seed", "900100", "--frames", "16",
+                 "--out", str(tasks)]) == 0
+    assert main(["trace", "--model", "walker", "--task", str(tasks), "--out", str(trace), "--sites", "resid_post",
+                 "--layers", "4", "--num-steps", "2", "--seeds", "0", "--branch", "cond,uncond"]) == 0
+    assert main(["probe", str(trace), "--out", str(out), "--targets", "wall", "route", "--n-boot", "20",
+                 "--min-test-mazes", "1"]) == 0
+    report = (out / "report.md").read_text()           # walls are decodable from either branch's tokens
+    assert "| cond/wall | perception | yes |" in report and "| uncond/wall | perception | yes |" in report
+    assert "| cond/route | reasoning |" in report and "| uncond/route | reasoning |" in report
