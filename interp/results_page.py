@@ -104,7 +104,7 @@ def _n_text(record: dict, needed: int | None) -> str:
 def _absent(entry, model: str) -> str:
     """What the page says of an organism without a record of the claim: whether it was meant to run."""
     if model not in entry.models:
-        return "not tested on this organism (see the claim's section)"
+        return f"not tested on this organism (the claim is tested on {', '.join(entry.models)})"
     if entry.rule == "not_testable":
         return f"not testable here: {entry.params.get('reason', '')}"
     return "not run"

@@ -74,7 +74,7 @@ def test_page_without_results_says_how_to_make_them(tmp_path):
     assert "make reproduce" in text and text.count("not run") >= len(registry.names())
     # a claim the first organism is not meant to run, and a rule that needs no data, say so instead
     row = next(line for line in text.splitlines() if line.startswith("| [Experts:"))
-    assert row.split(" | ")[2] == "not tested on this organism (see the claim's section)" and "not run" in row
+    assert row.split(" | ")[2] == "not tested on this organism (the claim is tested on walker)" and "not run" in row
     row = next(line for line in text.splitlines() if line.startswith("| [Observation 3: working memory]"))
     assert "not testable here: true by construction" in row and "not run" not in row.split(" | ")[2]
 
