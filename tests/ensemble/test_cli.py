@@ -30,3 +30,22 @@ def test_small_ensemble_writes_its_record(tmp_path, capsys):
     assert record["tasks"][0]["nfe"] == 2 * 2 + 1 and record["tasks"][0]["single_nfe"] == 3
     assert record["interventions"][0]["do"]["kind"] == "renoise_merge"
     assert (out / record["tasks"][0]["video"]).exists()
+
+
+def test_ensemble_on_the_walker_reads_its_answers_as_walks(tmp_path, monkeypatch):
+    from interp.tasks import walk_score
+
+    scored = []
+    original = walk_score.WalkScorer.__call__
+
+    def counting(self, video, maze):
+        scored.append(video.shape[0])
+        return original(self, video, maze)
+
+    monkeypatch.setattr(walk_score.WalkScorer, "__call__", counting)
+    out = tmp_path / "ens"
+    assert main(["ensemble", "--model", "walker", "--task", TASK, "--k", "2", "--merge", "x0_renoise", "--at", "0",
+                 "--num-steps", "2", "--out", str(out)]) == 0
+    record = json.loads((out / "ensemble.json").read_text())
+    assert scored == [16, 16]                       # the merged walk and the one-seed walk, all 16 frames each
+    assert isinstance(record["tasks"][0]["exact"], bool) and isinstance(record["tasks"][0]["single_exact"], bool)
