@@ -9,7 +9,7 @@ cached per preset and weights so the second script does not run it again.
 
 Example:
     >>> sorted(PRESETS["gpu"])
-    ['batch', 'count', 'device', 'hide_steps', 'later_steps', 'num_steps', 'prompt', 'sizes']
+    ['arms_count', 'batch', 'count', 'device', 'hide_steps', 'later_steps', 'num_steps', 'prompt', 'sizes', 'twin']
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from interp.reproduce.runner import CACHE
 
 # cpu: a check that runs in minutes on 2 cores; gpu: the registry's n (clean-exact mazes ~ 0.3 x count x sizes)
 PRESETS = {
-    "cpu": {"sizes": [5], "count": 4, "batch": 4, "hide_steps": [0, 10], "later_steps": [0, 10], "num_steps": 20,
-            "prompt": "goal", "device": "cpu"},
+    "cpu": {"sizes": [5], "count": 4, "batch": 4, "hide_steps": [0, 10], "later_steps": [10], "num_steps": 20,
+            "prompt": "goal", "arms_count": 2, "twin": False, "device": "cpu"},
     "gpu": {"sizes": [5, 7], "count": 250, "batch": 250, "hide_steps": list(range(0, 20, 2)), "later_steps": [0, 10],
-            "num_steps": 20, "prompt": "goal", "device": "cuda"},
+            "num_steps": 20, "prompt": "goal", "arms_count": 250, "twin": True, "device": "cuda"},
 }
 CLAIMS = {
     "working_memory_frames": "the walk survives when the maze leaves the view (working memory over steps)",
@@ -131,10 +131,12 @@ def main(name: str, argv=None) -> int:
     s = args.settings
     args.out.mkdir(parents=True, exist_ok=True)
     if name == "expert_specialisation":
-        walks = W.heldout(s["sizes"], s["count"])
+        walks = W.heldout(s["sizes"], s["arms_count"])
         run = dict(prompt=s["prompt"], num_steps=s["num_steps"], batch=s["batch"])
         figures = W.specialisation_figures(W.specialisation_run(model, walks, **run))
-        negative = W.specialisation_figures(W.specialisation_run(W.random_twin(model), walks, **run))
+        # the twin doubles the cost: the cpu check of make reproduce leaves it out
+        negative = W.specialisation_figures(W.specialisation_run(W.random_twin(model), walks, **run)) if s["twin"] \
+            else None
         what = "the random-weight twin (both experts re-initialised, seed 0)"
         images = [_plot_arms(figures, args.out)]
     else:
@@ -149,6 +151,6 @@ def main(name: str, argv=None) -> int:
             what = "shuffled labels: the walls compared with the next maze's walls"
             images = []
     finish(name, args, started, {"figures": figures, "images": images, "reading": _reading(name, figures, negative),
-                                 "extra": {"negative": {"what": what, "figures": negative}}},
+                                 "extra": {} if negative is None else {"negative": {"what": what, "figures": negative}}},
            shared=True)
     return 0
