@@ -1,6 +1,6 @@
 """Benchmark: the patching sweep with its speed switches against the plain and naive sweeps.
 
-Every arm runs the sweep ``cos patch`` runs (:func:`~interp.causal.maze_patch.patch_maze_pairs`
+Every arm runs the sweep ``cos patch`` runs (:func:`~interp.causal.pair_patch.patch_pairs`
 with the switches of :mod:`interp.models.speed`) in this process on the same pairs, grid and
 device, one after the other, so their ratios are measured in one run; the clock is the sweep's
 own (``grid.json``'s ``meta.seconds``: the clean and corrupted runs plus every cell, scored), not
@@ -49,20 +49,22 @@ def sweep(folder, *, device: str, dtype: str, pairs: int, steps, regions: str, b
     (no effect maps); saves the grid into ``folder`` and returns the study (``None`` on other ranks)."""
     import torch
 
-    from interp.causal.maze_patch import patch_maze_pairs, save_patch_study
+    from interp.causal.pair_patch import patch_pairs
     from interp.models import load_model
     from interp.models.speed import attention_backend, compile_blocks
     from interp.tasks import make_pairs
+    from interp.tasks.maze_task import MazePairTask
 
     model = model or load_model("organism", device=device, dtype=getattr(torch, dtype))
     eager = compile_blocks(model, compile)
     try:
         with attention_backend(attention):
-            study = patch_maze_pairs(model, make_pairs(5, pairs, 910_000, kind="wall"), steps=list(steps),
-                                     regions=regions, batch_size=batch_size, reuse_prefix=not naive, read_at=read_at,
-                                     effect_maps=0, context=context, record=dict(device=device, dtype=dtype,
-                                                                                 compile=compile, attention=attention),
-                                     sweep_options=dict(reuse_layers=reuse_layers, share_states=share_states))
+            task = MazePairTask(make_pairs(5, pairs, 910_000, kind="wall"), regions)
+            study = patch_pairs(model, task, steps=list(steps), num_steps=model.organism.config.num_inference_steps,
+                                batch_size=batch_size, reuse_prefix=not naive, read_at=read_at, effect_maps=0,
+                                context=context, record=dict(device=device, dtype=dtype, compile=compile,
+                                                             attention=attention),
+                                sweep_options=dict(reuse_layers=reuse_layers, share_states=share_states))
     finally:
         eager()
     if study is not None:

@@ -1,6 +1,6 @@
 """Patching localisation: which (layer, step) of a clean run, patched into a corrupted one, restores the clean route?
 
-Runs the patching sweep of ``cos patch`` (:func:`interp.causal.maze_patch.patch_maze_pairs`) on
+Runs the patching sweep of ``cos patch`` (:func:`interp.causal.pair_patch.patch_pairs`) on
 minimal maze pairs (one wall changed), read at the patched step's x0_hat, and judges the grid with
 :func:`interp.reproduce.localisation.patch_claim`.
 
@@ -44,18 +44,21 @@ def sweep(work: Path, preset: str, device: str, command: str, read_at: str = "pa
     import datetime
     import platform
 
-    from interp.causal.maze_patch import OUTPUTS, patch_maze_pairs, save_patch_study
+    from interp.causal.pair_patch import OUTPUTS, patch_pairs, save_patch_study
     from interp.models import load_model
     from interp.outputs import claim_folder
     from interp.tasks import make_pairs
+    from interp.tasks.maze_task import MazePairTask
 
     settings = {key: PRESETS[preset][key] for key in SWEPT}
     pairs = make_pairs(5, PRESETS[preset]["pairs"], 910_000, kind="wall")
     claim_folder(work, OUTPUTS, overwrite=True)
     record = dict(command=command, date=datetime.date.today().isoformat(), machine=platform.node(), device=device,
                   world_size=1, dtype="float32", pairs={"size": 5, "kind": "wall", "seed": 910_000})
-    study = patch_maze_pairs(load_model(model, device=device), pairs, read_at=read_at, record=record,
-                             **settings)
+    loaded = load_model(model, device=device)
+    task = MazePairTask(pairs, settings.pop("regions"))
+    study = patch_pairs(loaded, task, read_at=read_at, record=record,
+                        num_steps=loaded.organism.config.num_inference_steps, **settings)
     save_patch_study(work, study)
 
 

@@ -67,11 +67,6 @@ LAYERS = {
 
 #: Climbing imports that are known and being moved; each names why. Keep this list short.
 KNOWN = {
-    # maze knowledge in the mechanism layer: moving behind a task interface implemented beside the task
-    ("interp.interventions.maze_patching", "interp.metrics.route_colour"),
-    ("interp.interventions.maze_patching", "interp.tasks.pairs"),
-    ("interp.interventions.maze_patching", "interp.tasks.patch_metrics"),
-    ("interp.interventions.maze_patching", "interp.tasks.score"),
     # the walking organism's adapter reads its first frame with the walk task's helper: to move beside the task
     ("interp.models.walker", "interp.tasks.walk"),
 }

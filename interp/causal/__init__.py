@@ -6,7 +6,7 @@
   x_t at the same noise level with the run's own noise; or project a direction out of tokens;
 * :mod:`interp.causal.noise`: Gaussian noise at one step, at one frame, or both;
 * :mod:`interp.causal.swap`: replace one layer's visual tokens with another run's;
-* :mod:`interp.causal.maze_patch`: activation patching on minimal maze pairs (``cos patch``), its
+* :mod:`interp.causal.pair_patch`: activation patching on any task's pairs (``cos patch``), its
   summary and effect maps;
 * :mod:`interp.causal.maze`: maze glue (units <-> tokens, candidates, outcomes of a run);
 * :mod:`interp.causal.verdicts`: the maze experiments' verdict rules, read from their figures tables;

@@ -4,7 +4,7 @@ A maze of ``U x U`` grid units is drawn at ``px`` pixels per unit. On the organi
 (``x_t``, ``x0``) have one token per pixel of each frame and block sites one token per unit; a
 unit's **answer colour** is the route colour amount (:func:`interp.metrics.route_colour.route_amount`)
 of its mean colour in the final frame, read without calibration (the organism's colours are the
-palette's), as :class:`interp.interventions.maze_patching.PairMetric` reads it.
+palette's), as :class:`interp.tasks.maze_task.PairMetric` reads it.
 
 Example:
     >>> import numpy as np

@@ -1,4 +1,5 @@
-"""``cos patch``: activation patching over layers x denoising steps x token regions on maze pairs.
+"""``cos patch``: activation patching over layers x denoising steps x token regions, on maze pairs
+or on a user's prompt / first-frame pairs (any supported model).
 
 Examples::
 
@@ -16,7 +17,8 @@ import time
 
 # What ``cos patch`` writes into ``--out`` (any of them already there is refused unless ``--overwrite``)
 # and the regions it knows (the module imports nothing heavy, so `cos --help` stays light).
-from interp.causal.maze_patch import OUTPUTS, REGIONS  # noqa: E402
+from interp.causal.pair_patch import OUTPUTS  # noqa: E402
+from interp.tasks.maze_task import REGIONS  # noqa: E402
 from interp.models.speed import ATTENTION_BACKENDS, COMPILE_MODES  # noqa: E402
 
 
@@ -33,7 +35,9 @@ def register(subparsers) -> None:
     parser.add_argument("--noise-seed", type=int, default=0, help="pair p runs with noise seed noise_seed + p")
     parser.add_argument("--layers", default=None, help="layers to patch, e.g. 0-11 (default: all)")
     parser.add_argument("--steps", default=None, help="steps to patch, e.g. 0-19 (default: all)")
-    parser.add_argument("--region", default="all,changed", help=f"comma list of {REGIONS}")
+    parser.add_argument("--region", default=None,
+                        help=f"comma list of {REGIONS} (maze pairs; default all,changed); all, frame:K (input pairs; "
+                             "default all)")
     parser.add_argument("--site", default="resid_post", help="block site kind patched")
     parser.add_argument("--num-steps", type=int, default=None, help="denoising steps (default: the model's)")
     parser.add_argument("--batch-size", type=int, default=128, help="cells per batched forward")
@@ -61,34 +65,26 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from interp.cli.pair_inputs import wants_pairs
-
-    if wants_pairs(args):
-        from interp.cli.patch_pairs import run_pairs
-
-        return run_pairs(args)
     import datetime
     import platform
 
     from interp.cli.options import check_device, check_num_steps, parse_ints
-    from interp.errors import InputError, check_choice, check_range
+    from interp.cli.pair_inputs import wants_pairs
+    from interp.errors import InputError, check_range
     from interp.outputs import claim_folder
 
-    check_range("--pairs", args.pairs, 1, 100_000)
-    check_range("--size", args.size, 4, 12)
-    check_choice("pair kind", args.kind, ("wall", "goal"))
     check_range("--batch-size", args.batch_size, 1, 1_000_000)
     check_range("--effect-maps", args.effect_maps, 0, 100)
     check_num_steps(args.num_steps)
     check_device(args.device)
-    out = claim_folder(args.out, OUTPUTS, overwrite=args.overwrite)
+    task, describe = _input_task(args) if wants_pairs(args) else _maze_task(args)
+    out = claim_folder(args.out, OUTPUTS if not wants_pairs(args) else ("grid.npz", "grid.json", "result.json", "patch_*.png"),
+                       overwrite=args.overwrite)
 
-    from interp.causal.maze_patch import patch_maze_pairs, save_patch_study, strongest
+    from interp.causal.pair_patch import patch_pairs, save_patch_study
     from interp.distributed import init_from_env, shutdown
-    from interp.models import OrganismModel, load_model
+    from interp.models import load_model
     from interp.sites import Site
-    from interp.tasks import make_pairs
-    from interp.tasks.pairs import load_pairs
 
     began = time.perf_counter()
     ctx = init_from_env(args.device)
@@ -96,44 +92,89 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         model = load_model(args.model, device=ctx.device(args.device), dtype=getattr(torch, args.dtype))
-        if not isinstance(model, OrganismModel):
-            raise InputError("cos patch makes maze pairs for a maze-solving organism only; for other models "
-                             "give --prompt-pairs FILE or --image-pairs FILE")
-        config = model.organism.config
-        num_steps = args.num_steps or config.num_inference_steps
+        _check_model(model, args)
+        num_steps = args.num_steps or (model.organism.config.num_inference_steps if not wants_pairs(args) else 20)
         layers = list(range(model.num_layers)) if args.layers is None else list(parse_ints(args.layers, "layer", 0, 10_000))
         steps = list(range(num_steps)) if args.steps is None else list(parse_ints(args.steps, "step", 0, 10_000))
         for layer in layers:
             Site(args.site, layer).check(model.num_layers)
+        if args.site not in model.spec.site_kinds:
+            raise InputError(f"--site {args.site}: {model.spec.family} models have {', '.join(model.spec.site_kinds)}")
         for step in steps:
             check_range("step", step, 0, num_steps - 1)
-        pairs = load_pairs(args.pairs_from) if args.pairs_from else make_pairs(args.size, args.pairs, args.seed,
-                                                                                kind=args.kind)
         record = dict(command=args.command_line, date=datetime.date.today().isoformat(), machine=platform.node(),
-                      device=args.device, world_size=ctx.world_size, dtype=args.dtype, compile=args.compile,
-                      attention=args.attention, pairs={"size": args.size, "kind": args.kind, "seed": args.seed})
+                      device=args.device, world_size=ctx.world_size, dtype=args.dtype, **describe(model))
         from interp.models.speed import attention_backend, compile_blocks
 
         eager = compile_blocks(model, args.compile)
         with attention_backend(args.attention):
-            study = patch_maze_pairs(model, pairs, noise_seed=args.noise_seed, layers=layers, steps=steps,
-                                     regions=args.region, site=args.site, num_steps=num_steps,
-                                     batch_size=args.batch_size, reuse_prefix=not args.naive,
-                                     read_at=args.read_at, effect_maps=args.effect_maps, context=ctx, record=record,
-                                     began=began, sweep_options={"reuse_layers": not args.no_reuse_layers,
-                                                                 "share_states": not args.no_share_states})
+            study = patch_pairs(model, task, noise_seed=args.noise_seed, layers=layers, steps=steps, site=args.site,
+                                num_steps=num_steps, batch_size=args.batch_size, reuse_prefix=not args.naive,
+                                read_at=args.read_at, effect_maps=args.effect_maps, context=ctx, record=record,
+                                began=began, sweep_options={"reuse_layers": not args.no_reuse_layers,
+                                                            "share_states": not args.no_share_states})
         eager()
         if study is None:  # another rank's share of the sweep
             return 0
         save_patch_study(out, study)
-        summary, meta = study.summary, study.grid.meta
-        top = strongest(summary)
-        interval = ("one pair has no interval" if top["ci95"][0] is None
-                    else f"95% interval {top['ci95'][0]:.2f}..{top['ci95'][1]:.2f} over {summary['n_pairs']} pairs")
-        print(f"{out}: {summary['n_pairs']} pairs, {len(layers)} layers x {len(steps)} steps x "
-              f"{len(study.grid.coords['region'])} regions; sweep {meta['seconds']:.1f} s, effect maps "
-              f"{meta['effect_map_seconds']:.1f} s, {meta['total_seconds']:.1f} s in all; strongest cell {top['region']} "
-              f"layer {top['layer']} step {top['step']}: {top['preference']:.2f} of the clean route restored ({interval})")
+        print(_report(out, study, layers, steps, model, task))
     finally:
         shutdown()
     return 0
+
+
+def _maze_task(args):
+    """Minimal maze pairs (made, or read from ``--pairs-from``) and what the record says of them."""
+    from interp.errors import check_choice, check_range
+    from interp.tasks import make_pairs
+    from interp.tasks.maze_task import MazePairTask
+    from interp.tasks.pairs import load_pairs
+
+    check_range("--pairs", args.pairs, 1, 100_000)
+    check_range("--size", args.size, 4, 12)
+    check_choice("pair kind", args.kind, ("wall", "goal"))
+    pairs = load_pairs(args.pairs_from) if args.pairs_from else make_pairs(args.size, args.pairs, args.seed,
+                                                                            kind=args.kind)
+    describe = lambda model: dict(compile=args.compile, attention=args.attention,  # noqa: E731
+                                  pairs={"size": args.size, "kind": args.kind, "seed": args.seed})
+    return MazePairTask(pairs, args.region or "all,changed"), describe
+
+
+def _input_task(args):
+    """A user's prompt or first-frame pairs and what the record says of them."""
+    from interp.cli.pair_inputs import task_from_args
+
+    regions = tuple(r for r in (args.region or "all").split(",") if r)
+    task = task_from_args(args, regions)
+    return task, lambda model: dict(family=model.spec.family, task=task.describe())
+
+
+def _check_model(model, args) -> None:
+    from interp.cli.pair_inputs import wants_pairs
+    from interp.errors import InputError
+    from interp.models import OrganismModel
+
+    if not wants_pairs(args) and not isinstance(model, OrganismModel):
+        raise InputError("cos patch makes maze pairs for a maze-solving organism only; for other models "
+                         "give --prompt-pairs FILE or --image-pairs FILE")
+
+
+def _report(out, study, layers, steps, model, task) -> str:
+    """The one line ``cos patch`` prints: the sweep's size, time and strongest cell."""
+    from interp.causal.pair_patch import strongest
+
+    summary, meta, grid = study.summary, study.grid.meta, study.grid
+    if "preference" in summary["cells"][0] and "ci95" in summary["cells"][0]:
+        top = strongest(summary)
+        interval = ("one pair has no interval" if top["ci95"][0] is None
+                    else f"95% interval {top['ci95'][0]:.2f}..{top['ci95'][1]:.2f} over {summary['n_pairs']} pairs")
+        return (f"{out}: {summary['n_pairs']} pairs, {len(layers)} layers x {len(steps)} steps x "
+                f"{len(grid.coords['region'])} regions; sweep {meta['seconds']:.1f} s, effect maps "
+                f"{meta['effect_map_seconds']:.1f} s, {meta['total_seconds']:.1f} s in all; strongest cell "
+                f"{top['region']} layer {top['layer']} step {top['step']}: {top['preference']:.2f} of the clean route "
+                f"restored ({interval})")
+    first = next(iter(grid.values))
+    best = strongest(summary, first)
+    return (f"{out}: {task.num_pairs()} {task.kind} pairs on {model.spec.family}, {len(layers)} layers x "
+            f"{len(steps)} steps x {len(grid.coords['region'])} regions in {meta['seconds']:.1f} s; strongest "
+            f"cell {best['region']} layer {best['layer']} step {best['step']}: {first} {best[first]} (normalised)")

@@ -100,7 +100,7 @@ CELLS = {
                "corrupted maze and paste in activations from the clean run at one (layer, step); if the output moves "
                "towards the clean route, that activation carries the difference."),
         ("code", SETUP),
-        ("code", "import interp\nfrom interp.interventions.maze_patching import PairMetric\n"
+        ("code", "import interp\nfrom interp.tasks.maze_task import PairMetric\n"
                  "from interp.organism.evaluate import first_frames\n\n"
                  "model = interp.load_model('organism')\n"
                  "pairs = interp.make_pairs(5, 2, 910_000)\n"
@@ -121,7 +121,7 @@ CELLS = {
                "cell at the patched step's $\\hat x_0$ (one forward per cell)."),
         ("code", "import os\nfrom IPython.display import Image\nfrom interp.viz.patching import plot_grid\n\n"
                  "os.makedirs('outputs/patching_nb', exist_ok=True)\n"
-                 "from interp.interventions.maze_patching import changed_region\n"
+                 "from interp.tasks.maze_task import changed_region\n"
                  "changed = changed_region(pairs, model.token_grid(clean.latents.shape), px_per_unit=2,\n"
                  "                         pixels_per_token=model.pixels_per_token)\n"
                  "grid = interp.patch_sweep(model, clean, corrupt, metric, layers=[0, 3, 6, 9, 11], steps=[0, 8],\n"

@@ -14,7 +14,7 @@ import torch
 from interp.distributed import balanced_shares
 from interp.errors import InputError
 from interp.interventions import At, Intervention, Patch, Tokens, observe, patch_sweep, run, run_with_cache
-from interp.interventions.maze_patching import PairMetric, changed_region
+from interp.tasks.maze_task import PairMetric, changed_region
 from interp.interventions.patch_cells import same_conditioning
 from interp.models.speed import attention_backend, compile_blocks
 from interp.models.tiny import tiny_wan_inputs

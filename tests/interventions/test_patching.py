@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from interp.interventions import At, Intervention, Patch, PatchGrid, Tokens, patch_sweep, run, run_with_cache
-from interp.interventions.maze_patching import PairMetric, changed_region
+from interp.tasks.maze_task import PairMetric, changed_region
 from interp.organism.tiny import tiny_organism
 from interp.tasks import ground_truth_video, make_pairs, render_maze
 from interp.tasks.patch_metrics import route_preference
