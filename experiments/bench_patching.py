@@ -14,7 +14,9 @@ model loading or figures. The arms:
 
 The record also says how far the fast grid is from the naive one (largest absolute difference
 of each metric over all cells), and the machine's load. It is printed as the last line and
-written to ``--record`` (default ``experiments/results/bench_patching/<preset>_<device>_<dtype>_<date>.json``).
+written to ``--record`` (default ``experiments/results/bench_patching/<preset>_<device>_<dtype>_<date>.json``)
+before the first arm (``runs`` lists the arms planned) and again after each, so that a run cut short
+keeps the arms it finished.
 Under ``torchrun`` only the fast arm runs, once per rank; rank 0 records its time.
 
 Usage::
@@ -38,6 +40,8 @@ PRESETS = {
     "gpu": dict(pairs=64, steps=range(20), regions="all,changed", batch_size=1536, read_at="final"),
     # 8 pairs, every layer, 5 steps, read at the patched step (one forward per cell) for 2 CPU cores.
     "cpu": dict(pairs=8, steps=(0, 4, 8, 12, 16), regions="all,changed", batch_size=128, read_at="patched"),
+    # 2 pairs, every layer, step 0, read at the patched step: the script's own test.
+    "tiny": dict(pairs=2, steps=(0,), regions="all,changed", batch_size=64, read_at="patched"),
 }
 ARMS = {"fast": {}, "plain": dict(reuse_layers=False, share_states=False), "naive": dict(naive=True)}
 
@@ -87,6 +91,7 @@ def main(argv=None) -> int:
     parser.add_argument("--attention", default="auto", help="attention kernel of the fast arm")
     parser.add_argument("--once", action="store_true",
                         help="run the compiled fast arm once (its time then includes compiling)")
+    parser.add_argument("--note", default=None, help="kept in the record (e.g. what else ran on the device)")
     parser.add_argument("--out", required=True, help="folder for the sweeps' outputs")
     parser.add_argument("--record", default=None, help="where the JSON record goes")
     args = parser.parse_args(argv)
@@ -122,7 +127,7 @@ def main(argv=None) -> int:
                 f"{args.preset}_{args.device.split(':')[0]}{'' if world == 1 else f'x{world}'}_{dtype}_"
                 f"{record['date'][:10]}.json")
 
-    def write(record):  # after every arm, so that a run cut short keeps what it measured
+    def write(record):  # before the first arm and after each, so that a run cut short keeps what it measured
         if main_rank:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(record, indent=2) + "\n")
@@ -134,6 +139,8 @@ def main(argv=None) -> int:
             options.update(compile=mode, attention=args.attention)
             runs += [("fast_cold", options)] if mode != "none" and not args.once else []
         runs.append((arm, options))
+    record.update(runs=[name for name, _ in runs], note=args.note)
+    write(record)
     context = init_from_env(args.device)
     try:
         from interp.models import load_model
