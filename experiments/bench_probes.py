@@ -98,7 +98,7 @@ def sklearn_agreement(store, rows, settings, targets, blocks) -> list[dict]:
     from sklearn.linear_model import LogisticRegression
 
     from probes.labels import label_matrix
-    from probes.metrics import class_scores, class_stats
+    from probes.scoring import class_scores, class_stats
     from probes.split import split_samples
     from probes.sweep import _Block, _class_weights
     from probes.targets import TARGETS

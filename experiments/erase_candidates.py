@@ -42,7 +42,7 @@ CLAIM = ("Early denoising steps hold several candidate routes at once, live alte
 
 
 def add_options(p):
-    from interp.causal.runs import maze_options
+    from interp.causal.maze_runs import maze_options
 
     maze_options(p, first_seed=20_000)
     p.add_argument("--sizes", type=int, nargs="+", default=None)
@@ -74,7 +74,7 @@ def fit_route_probe(model, args, size):
     from probes import LogisticProbe
     from probes.targets import unit_targets
 
-    from interp.causal.runs import clean_run, maze_inputs
+    from interp.causal.maze_runs import clean_run, maze_inputs
 
     site = f"blocks.{args.probe_layer}.resid_post"
     mazes, inputs = maze_inputs(model, size=size, count=args.probe_count, first_seed=args.first_seed + 500_000)
@@ -94,7 +94,7 @@ def run_size(model, args, size, rng, direction):
 
     from interp.causal import maze as M
     from interp.causal.erase import erase_run, matched_change, project_run, random_direction
-    from interp.causal.runs import chunks, clean_run, loop_value, maze_inputs, to_frames
+    from interp.causal.maze_runs import chunks, clean_run, loop_value, maze_inputs, to_frames
     from interp.causal.verdicts import ERASE_ARMS, ERASE_OUTCOMES
     from interp.tasks.walk_score import scorer_for
 
@@ -197,7 +197,7 @@ def matched_verdict(table, args) -> dict:
 def measure(args) -> dict:
     import torch
 
-    from interp.causal.runs import load
+    from interp.causal.maze_runs import load
     from interp.stats import share
 
     t0 = time.time()

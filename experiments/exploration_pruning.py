@@ -14,7 +14,7 @@ from interp.models import load_model
 from interp.reproduce.averaging import averaging_figures, averaging_runs
 from interp.reproduce.claims import FAINT, exploration_claim
 from interp.experiment import finish, options, parse, replotted
-from interp.reproduce.runner import PRESETS, samples_for
+from interp.reproduce.shared_samples import PRESETS, samples_for
 from interp.reproduce.trajectories import heldout
 
 NAME = "exploration_pruning"

@@ -26,7 +26,7 @@ CLAIM = ("Replacing one layer's visual tokens with those of an alternative input
 
 
 def add_options(p):
-    from interp.causal.runs import maze_options
+    from interp.causal.maze_runs import maze_options
 
     maze_options(p, first_seed=40_000)
     p.add_argument("--size", type=int, default=None)
@@ -57,7 +57,7 @@ def validate(args, model):
 
 def swap_runs(model, args):
     from interp.causal import maze as M
-    from interp.causal.runs import chunks, clean_run, loop_value, maze_inputs, to_frames
+    from interp.causal.maze_runs import chunks, clean_run, loop_value, maze_inputs, to_frames
     from interp.causal.swap import partners, swap_at, swap_outcome
     from interp.causal.verdicts import SWAP_OUTCOMES
     from interp.interventions import At, Collect, Intervention, run
@@ -115,7 +115,7 @@ def figures(record, args, out):
 def measure(args) -> dict:
     import torch
 
-    from interp.causal.runs import load
+    from interp.causal.maze_runs import load
     from interp.causal.verdicts import swap_verdict
     from interp.stats import share
 

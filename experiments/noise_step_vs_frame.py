@@ -36,7 +36,7 @@ CLAIM = ("Noise injected into all frames at one denoising step hurts far more th
 
 
 def add_options(p):
-    from interp.causal.runs import maze_options
+    from interp.causal.maze_runs import maze_options
 
     maze_options(p, first_seed=30_000)
     p.add_argument("--size", type=int, default=None)
@@ -72,7 +72,7 @@ def accuracy_runs(model, args):
     """Exact and VBVR flags per condition over all mazes, run from each condition's start step."""
     from interp.causal import maze as M
     from interp.causal.noise import noise_arms
-    from interp.causal.runs import chunks, clean_run, loop_value, maze_inputs
+    from interp.causal.maze_runs import chunks, clean_run, loop_value, maze_inputs
     from interp.interventions import run
     from interp.tasks.walk_score import scorer_for
 
@@ -113,7 +113,7 @@ def cka_maps(model, args):
     """1 - CKA (perturbed vs clean resid_post) per condition: array ``[layers, steps]`` (NaN before the noise)."""
     from interp.causal.cka import CkaCollector
     from interp.causal.noise import middle_strength, noise_at_frame, noise_at_step, noise_at_step_scaled
-    from interp.causal.runs import clean_run, loop_value, maze_inputs
+    from interp.causal.maze_runs import clean_run, loop_value, maze_inputs
     from interp.interventions import At, Collect, Intervention, run
 
     mid = middle_strength(args.strengths)
@@ -183,7 +183,7 @@ def scaled_verdict(table, args) -> dict:
 def measure(args) -> dict:
     import torch
 
-    from interp.causal.runs import load
+    from interp.causal.maze_runs import load
     from interp.sampling import schedule
     from interp.stats import mean_ci, share
 

@@ -9,7 +9,7 @@ from interp.models import load_model
 from interp.reproduce.claims import reason_early_claim
 from interp.reproduce.renoise import renoise_runs
 from interp.experiment import finish, options, parse, replotted
-from interp.reproduce.runner import PRESETS, samples_for
+from interp.reproduce.shared_samples import PRESETS, samples_for
 from interp.reproduce.trajectories import heldout
 
 NAME = "reason_early"

@@ -235,7 +235,7 @@ def measure_function(entry):
 
 def run(name: str, argv=None) -> int:
     """Run claim ``name`` from its registry entry (``argv``: the options of :func:`options`)."""
-    from interp.reproduce.runner import PRESETS, samples_for
+    from interp.reproduce.shared_samples import PRESETS, samples_for
 
     entry = registry.latest(name)
     if not entry.measure:

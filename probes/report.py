@@ -161,7 +161,7 @@ def onset_intervals(rows: list[dict], *, key: str, frac: float = 0.9, min_select
     """Bootstrap intervals over test mazes of every target's and family's onset layer.
 
     Each row must carry ``_boot`` (its score in each bootstrap replicate, the same resampled test
-    mazes in every cell: :func:`probes.metrics.bootstrap_replicates`) and the control's replicates
+    mazes in every cell: :func:`probes.scoring.bootstrap_replicates`) and the control's replicates
     for ``key`` (``_boot_random`` for ``selectivity``, ``_boot_shuffle`` for ``selectivity_shuffle``).
     Replicate ``b``'s table is localised by :func:`localise` with the same rule; the onset's interval
     is the percentile interval over the replicates where the target (family) is decodable, and

@@ -37,7 +37,7 @@ from interp.errors import InputError, check_range
 from interp.sites import template_kind
 from probes.labels import label_matrix
 from probes.linear import resolve_device
-from probes.metrics import bootstrap_interval, bootstrap_replicates, class_scores, class_stats, regress_scores, regress_stats
+from probes.scoring import bootstrap_interval, bootstrap_replicates, class_scores, class_stats, regress_scores, regress_stats
 from probes.solvers import Head, fit_logistic_heads, fit_ridge
 from probes.split import shuffled_sources, split_samples
 from probes.table import OUTPUTS, load_table, save_table  # noqa: F401 (the sweep's table, read from here too)

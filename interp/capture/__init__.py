@@ -14,7 +14,7 @@ Example:
     (0, 1, 2)
 """
 
-from interp.capture.run import CaptureResult, capture, fingerprint
+from interp.capture.stream import CaptureResult, capture, fingerprint
 from interp.capture.spec import LOOP_SITES, CaptureSpec, SiteGroup, parse_int_list
 from interp.sites import BLOCK_KINDS
 from interp.tokens import TokenSelection, parse_tokens

@@ -18,7 +18,7 @@ Example:
 
 from interp.ensemble.nfe import baseline_nfe, ensemble_nfe
 from interp.ensemble.operators import OPERATORS, check_merge, merge_interventions, seed_groups
-from interp.ensemble.run import EnsembleResult, ensemble_run
+from interp.ensemble.merged_run import EnsembleResult, ensemble_run
 
 __all__ = ["OPERATORS", "EnsembleResult", "baseline_nfe", "check_merge", "ensemble_nfe", "ensemble_run",
            "merge_interventions", "seed_groups"]

@@ -21,7 +21,7 @@ from interp.interventions.actions import (
 )
 from interp.interventions.cache import ActivationCache
 from interp.interventions.intervention import Intervention, dumps, loads
-from interp.interventions.run import RunResult, observe, plan, run
+from interp.interventions.executor import RunResult, observe, plan, run
 from interp.interventions.sources import run_with_cache
 from interp.interventions.where import At, Tokens
 

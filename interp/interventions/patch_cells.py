@@ -29,7 +29,7 @@ import torch
 
 from interp.interventions.actions import Patch
 from interp.interventions.intervention import Intervention
-from interp.interventions.run import observe, run
+from interp.interventions.executor import observe, run
 from interp.interventions.where import At, Tokens
 from interp.rows import take_rows
 from interp.sampling import schedule

@@ -44,7 +44,7 @@ from interp.outputs import replacing, write_json
 from interp.interventions.actions import Patch
 from interp.interventions.intervention import Intervention
 from interp.interventions.patch_cells import CellRunner, cell_groups, same_conditioning
-from interp.interventions.run import observe, run, site_grid
+from interp.interventions.executor import observe, run, site_grid
 from interp.interventions.sources import run_with_cache
 from interp.interventions.where import At, Tokens
 from interp.sites import BLOCK_KINDS, Site

@@ -32,7 +32,7 @@ def run_with_cache(model, inputs, sites: Sequence[str], *, steps: Sequence[int] 
     :func:`~interp.interventions.run` (``num_steps``, ``shift``, ``decode``, ``progress``...).
     """
     from interp.interventions.cache import ActivationCache
-    from interp.interventions.run import run
+    from interp.interventions.executor import run
 
     collects = []
     for name in sites:

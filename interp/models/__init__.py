@@ -11,7 +11,7 @@ from interp.models.hunyuan15 import HUNYUAN15_SPEC, HunyuanVideo15Model
 from interp.models.loading import load_model
 from interp.models.ltx import LTX_SPEC, LTXModel
 from interp.models.mochi import MOCHI_SPEC, MochiModel
-from interp.models.organism import ORGANISM_SPEC, OrganismModel
+from interp.models.maze_organism import ORGANISM_SPEC, OrganismModel
 from interp.models.walker import WALKER_SPEC, WalkerModel
 from interp.models.wan import WAN_SPEC, WanModel
 

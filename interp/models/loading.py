@@ -56,7 +56,7 @@ def load_model(source="organism", *, device: str | torch.device = "cpu", dtype: 
     Raises:
         InputError: the folder does not exist or holds neither an organism nor a supported pipeline.
     """
-    from interp.models.organism import OrganismModel
+    from interp.models.maze_organism import OrganismModel
 
     if not isinstance(source, (str, Path)):
         return _adapter_for(type(source).__name__)(source).to(device)

@@ -20,7 +20,7 @@ import torch
 
 from interp.errors import InputError
 from interp.models.base import ArchitectureSpec, LoopInputs, VideoModel, generators_for
-from interp.models.organism import OrganismModel
+from interp.models.maze_organism import OrganismModel
 from interp.tasks.walk import as_walk_first_frame
 
 WALKER_SPEC = ArchitectureSpec(family="wan-walker", expert_names=("transformer", "transformer_2"))

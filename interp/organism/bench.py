@@ -61,7 +61,7 @@ def time_cpu_sample(size: int, *, num_steps: int = 20, threads: int = 2, repeats
     import statistics
 
     from interp.organism.evaluate import first_frames, load
-    from interp.models.organism import sample_organism
+    from interp.models.maze_organism import sample_organism
     from interp.tasks import generate_maze
 
     torch.set_num_threads(threads)

@@ -2,7 +2,7 @@
 
 Held-out mazes are ``generate_maze(size, seed)`` for ``seed`` in ``first_seed ..
 first_seed + count - 1`` (inside ``0 .. EVAL_SEED_LIMIT - 1``; training never uses these seeds).
-Each maze is solved once from one noise seed with :func:`interp.models.organism.sample_organism`, and
+Each maze is solved once from one noise seed with :func:`interp.models.maze_organism.sample_organism`, and
 the video is scored by :func:`interp.tasks.score.score_output` (``exact``: the final frame's path
 units plus start and goal equal one of the shortest routes).
 """
@@ -48,7 +48,7 @@ def solve(organism: MazeOrganism, mazes, *, num_steps: int, sample_seed: int = 0
     (mazes of one size), as ``(videos, x0)``.
     """
     from interp.interventions import observe, run
-    from interp.models.organism import OrganismModel
+    from interp.models.maze_organism import OrganismModel
 
     model = OrganismModel(organism)
     videos, x0s = [], []

@@ -111,7 +111,7 @@ def pick_maze(organism=None, *, size: int = DEMO_SIZE, first_seed: int = DEMO_FI
         (900010, 8)
     """
     from interp.interventions import observe, run
-    from interp.models.organism import OrganismModel
+    from interp.models.maze_organism import OrganismModel
     from interp.organism.evaluate import first_frames, load
     from interp.tasks import generate_maze
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from interp.models.organism import OrganismModel
+from interp.models.maze_organism import OrganismModel
 from interp.organism.config import OrganismConfig
 from interp.organism.model import build_organism, default_transformer_config
 from interp.tasks import generate_maze, render_maze

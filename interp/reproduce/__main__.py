@@ -13,7 +13,7 @@ import sys
 import time
 
 from interp import registry
-from interp.reproduce.runner import CACHE
+from interp.reproduce.shared_samples import CACHE
 from interp.results import ROOT, result_folder
 from interp.results_page import TIMING, build
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from interp.experiment import finish, options, parse, replotted
 from interp.reproduce import walker_claims as W
-from interp.reproduce.runner import CACHE
+from interp.reproduce.shared_samples import CACHE
 
 # cpu: a check that runs in minutes on 2 cores; gpu: the registry's n (clean-exact mazes ~ 0.3 x count x sizes)
 PRESETS = {

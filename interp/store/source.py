@@ -27,7 +27,7 @@ class StoreSource:
         store: a :class:`~interp.store.TraceStore` or the path of its index file.
         sample_ids: the store's samples in the order ``take`` indexes them (default: all).
         fingerprint: if given, the store must have been written by a model with this weight
-            fingerprint (``interp.capture.run.fingerprint(model)``).
+            fingerprint (``interp.capture.stream.fingerprint(model)``).
         device: where values go (default: the CPU; the executor moves them to the run's device).
     """
 

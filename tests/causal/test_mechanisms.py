@@ -6,7 +6,7 @@ import torch
 
 from interp.causal.erase import erase_run, project_run, random_direction, reform
 from interp.causal.noise import noise_at_frame, noise_at_step
-from interp.causal.runs import loop_value
+from interp.causal.maze_runs import loop_value
 from interp.causal.swap import partners, swap_at
 from interp.errors import InputError
 from interp.interventions import At, Collect, Intervention, observe, run, run_with_cache

@@ -26,7 +26,7 @@ STEPS = 4
 @pytest.fixture(scope="module")
 def setup():
     """A random 3-layer organism (the real adapter and Wan class) and two minimal maze pairs."""
-    from interp.models.organism import OrganismModel
+    from interp.models.maze_organism import OrganismModel
     from interp.organism import OrganismConfig, build_organism, default_transformer_config
 
     tcfg = default_transformer_config(num_layers=3, num_attention_heads=2, attention_head_dim=12, ffn_dim=32,

@@ -9,7 +9,7 @@ from diffusers import WanTransformer3DModel
 
 from interp.organism import DEFAULT_ORGANISM, MazeOrganism
 from interp.organism.evaluate import first_frames, solve
-from interp.models.organism import sample_organism
+from interp.models.maze_organism import sample_organism
 from interp.tasks import generate_maze
 from interp.tasks.score import score_video
 

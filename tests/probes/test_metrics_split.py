@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, r2_score
 
 from interp.errors import InputError
-from probes.metrics import (bootstrap_interval, class_scores, class_stats, regress_scores, regress_stats,
+from probes.scoring import (bootstrap_interval, class_scores, class_stats, regress_scores, regress_stats,
                             wilson_interval)
 from probes.split import shuffled_sources, split_samples
 

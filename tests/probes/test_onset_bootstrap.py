@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from probes.metrics import bootstrap_interval, bootstrap_replicates
+from probes.scoring import bootstrap_interval, bootstrap_replicates
 from probes.report import localise, onset_intervals
 
 
