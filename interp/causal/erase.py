@@ -57,7 +57,19 @@ def erase_run(model, inputs, *, step: int, mask, fill, x_t: torch.Tensor, x0: to
         extra: interventions that run after the erase (e.g. :func:`~interp.interventions.observe`).
         run_options: passed to :func:`interp.interventions.run` (``decode``, ``progress``, ``sources``...).
     """
-    sigmas = schedule(model, num_steps)[2]
+    edit = erase_edit(model, inputs, step=step, mask=mask, fill=fill, x_t=x_t, x0=x0, num_steps=num_steps)
+    start = inputs.take(range(x_t.shape[0]), latents=x_t)
+    return run(model, start, [edit, *extra], num_steps=num_steps, start_step=step, **{"progress": False, **run_options})
+
+
+def erase_edit(model, inputs, *, step: int, mask, fill, x_t: torch.Tensor, x0: torch.Tensor,
+               num_steps: int) -> Intervention:
+    """The erasure as one :class:`~interp.interventions.Set` on ``x_t`` at ``step`` (the run must start
+    there from ``x_t``): the re-formed state on ``mask``'s tokens (see :func:`erase_run`)."""
+    if not getattr(model, "flow_matching", True):
+        raise InputError(f"erasing re-forms x_t as (1 - sigma) x0 + sigma noise, which {model.spec.family} "
+                         "does not sample by (not flow matching)")
+    sigmas = schedule(model, num_steps, None, inputs)[2]
     if not 0 <= step < num_steps:
         raise InputError(f"erase step {step} is outside the schedule: choose 0..{num_steps - 1}")
     mask = torch.as_tensor(mask, dtype=torch.bool)
@@ -66,9 +78,7 @@ def erase_run(model, inputs, *, step: int, mask, fill, x_t: torch.Tensor, x0: to
                          f"{x_t[0, 0].numel()} latent tokens")
     new = reform(x_t, x0, mask, fill, float(sigmas[step]))
     value, _ = latent_tokens(new)
-    edit = Intervention(At("x_t", steps=[step], tokens=Tokens.from_mask(mask.cpu().numpy())), Set(value.cpu()))
-    start = inputs.take(range(x_t.shape[0]), latents=x_t)
-    return run(model, start, [edit, *extra], num_steps=num_steps, start_step=step, **{"progress": False, **run_options})
+    return Intervention(At("x_t", steps=[step], tokens=Tokens.from_mask(mask.cpu().numpy())), Set(value.cpu()))
 
 
 def random_rotation(channels: int, generator: torch.Generator) -> torch.Tensor:

@@ -66,6 +66,7 @@ def patch_pairs(model, task, *, noise_seed: int = 0, layers=None, steps=None, si
     runs as references, run only if it reads them.
     """
     from interp.interventions import patch_sweep
+    from interp.tasks.interface import hook
 
     began = time.perf_counter() if began is None else began
     layers = list(range(model.num_layers)) if layers is None else list(layers)
@@ -75,7 +76,7 @@ def patch_pairs(model, task, *, noise_seed: int = 0, layers=None, steps=None, si
     clean, corrupt = task.inputs(model, "clean", seeds), task.inputs(model, "corrupt", seeds)
     named = task.regions(model, clean)
     metric = task.metric(model, LazyRun(model, clean, num_steps), LazyRun(model, corrupt, num_steps))
-    effect_maps = effect_maps if hasattr(task, "answer_map") else 0
+    effect_maps = effect_maps if hook(task, "answer_map") else 0
     if is_main:
         print(_estimate(task.num_pairs(), layers, steps, named, num_steps, read_at, effect_maps), file=sys.stderr)
     grid = patch_sweep(model, clean, corrupt, metric, layers=layers, steps=steps, regions=named, site=site,
@@ -84,7 +85,7 @@ def patch_pairs(model, task, *, noise_seed: int = 0, layers=None, steps=None, si
     if not is_main:
         return None
     grid.meta.update(record or {})
-    summary = task.summarise(grid) if hasattr(task, "summarise") else summarise(grid)
+    summary = (hook(task, "summarise") or summarise)(grid)
     first = next(iter(grid.values))
     ranked = sorted(summary["cells"], key=lambda c: -_key(c, first))
     maps = effect_maps_of(model, clean, corrupt, task, metric, ranked[:effect_maps], named, site=site,

@@ -19,7 +19,8 @@ import sys
 
 from interp.errors import InputError, describe_os_error
 
-SUBCOMMANDS = ("demo", "tasks", "organism", "trace", "steps", "probe", "maps", "cos-metrics", "patch", "ensemble", "view")
+SUBCOMMANDS = ("demo", "tasks", "organism", "trace", "steps", "probe", "maps", "cos-metrics", "patch", "noise", "erase", "swap",
+               "ensemble", "view")
 EXIT_INPUT = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141

@@ -6,7 +6,12 @@ with one shared prompt). Each pair's two runs share their noise seed. The metric
 :class:`~interp.tasks.interface.Distance` of the final latents unless the user gives one (a
 user's metric scores decoded videos, or latents if it has ``reads = "latents"``).
 
+Without partners (``corrupt=None``, :meth:`InputPairTask.from_prompt_list`) the task is a list of
+single inputs (``paired`` is False): what noise and erasure change is measured against each
+input's own clean run, and a swap takes another input's values.
+
 Files:
+    prompts: a JSON list of strings;
     prompt pairs: a JSON list of ``{"clean": "a red ball rolls left", "corrupt": "a blue ball rolls left"}``;
     image pairs: a JSON list of ``{"clean": "clean.png", "corrupt": "corrupt.png"}`` (paths relative
     to the JSON file).
@@ -33,7 +38,8 @@ class InputPairTask:
     """Pairs of ``prepare`` arguments; ``shared`` goes to every ``prepare`` call.
 
     Attributes:
-        clean, corrupt: one dict of ``prepare`` arguments per pair (``prompt=`` or ``image=``).
+        clean, corrupt: one dict of ``prepare`` arguments per pair (``prompt=`` or ``image=``);
+            ``corrupt`` is ``None`` for single inputs.
         shared: arguments every run takes (size, frames, guidance, negative prompt, a shared prompt).
         region_names: regions to patch: ``all`` and ``frame:K`` (the tokens of latent frame K).
         user_metric: a function with the :data:`~interp.tasks.interface.Metric` signature, or ``None``
@@ -42,7 +48,7 @@ class InputPairTask:
     """
 
     clean: list[dict]
-    corrupt: list[dict]
+    corrupt: list[dict] | None
     shared: dict = field(default_factory=dict)
     region_names: tuple[str, ...] = ("all",)
     user_metric: object = None
@@ -50,9 +56,31 @@ class InputPairTask:
     name: str = "input-pairs"
 
     def __post_init__(self):
+        if self.corrupt is None and self.clean:
+            return
         if not self.clean or len(self.clean) != len(self.corrupt):
             raise InputError(f"need as many clean as corrupted inputs, at least one: got {len(self.clean)} and "
                              f"{len(self.corrupt)}")
+
+    @property
+    def paired(self) -> bool:
+        """Whether every input has a corrupted partner."""
+        return self.corrupt is not None
+
+    @classmethod
+    def from_prompt_list(cls, prompts: Sequence[str], **options) -> InputPairTask:
+        """Single inputs, one per prompt (no corrupted partners)."""
+        if not prompts or not all(isinstance(p, str) for p in prompts):
+            raise InputError("give at least one prompt, each a string")
+        return cls([{"prompt": p} for p in prompts], None, kind="prompts", **options)
+
+    @classmethod
+    def from_prompts_file(cls, path, **options) -> InputPairTask:
+        """Single inputs from a JSON list of prompts."""
+        prompts = _read_json(path)
+        if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) for p in prompts):
+            raise InputError(f"prompt file {str(path)!r} must be a JSON list of prompt strings")
+        return cls.from_prompt_list(prompts, **options)
 
     @classmethod
     def from_prompt_file(cls, path, **options) -> InputPairTask:
@@ -85,6 +113,8 @@ class InputPairTask:
         """One row per pair: its ``which`` member (``"clean"`` or ``"corrupt"``) with seed ``seeds[p]``."""
         from interp.models.base import cat_inputs
 
+        if which == "corrupt" and not self.paired:
+            raise InputError("these inputs have no corrupted partners: give pairs (--prompt-pairs, --image-pairs)")
         members = {"clean": self.clean, "corrupt": self.corrupt}[which]
         if len(seeds) != len(members):
             raise InputError(f"need one seed per pair: got {len(seeds)} for {len(members)} pairs")
@@ -108,24 +138,28 @@ class InputPairTask:
     def metric(self, model, clean_run, corrupt_run) -> Metric:
         if self.user_metric is not None:
             return checked_metric(self.user_metric)
-        return Distance(clean_run.latents, corrupt_run.latents, reads="latents")
+        return Distance(clean_run.latents, None if corrupt_run is None else corrupt_run.latents, reads="latents")
 
     def describe(self) -> dict:
         texts = lambda members: [m.get("prompt", "<image>") for m in members]  # noqa: E731
         return {"task": self.name, "kind": self.kind, "pairs": self.num_pairs(),
-                "clean": texts(self.clean), "corrupt": texts(self.corrupt),
+                "clean": texts(self.clean), "corrupt": texts(self.corrupt) if self.paired else None,
                 "shared": {k: v for k, v in self.shared.items() if isinstance(v, (str, int, float, type(None)))},
                 "metric": getattr(self.user_metric, "__name__", "latent_distance")}
 
 
-def _read_pairs(path) -> list[dict]:
+def _read_json(path):
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"pair file {str(path)!r} does not exist")
+        raise InputError(f"input file {str(path)!r} does not exist")
     try:
-        pairs = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"pair file {str(path)!r} is not JSON: {err}") from None
+        raise InputError(f"input file {str(path)!r} is not JSON: {err}") from None
+
+
+def _read_pairs(path) -> list[dict]:
+    pairs = _read_json(path)
     if not isinstance(pairs, list) or not pairs or not all(
             isinstance(p, dict) and isinstance(p.get("clean"), str) and isinstance(p.get("corrupt"), str) for p in pairs):
         raise InputError(f"pair file {str(path)!r} must be a JSON list of {{\"clean\": ..., \"corrupt\": ...}} strings")

@@ -12,6 +12,16 @@ A task supplies, through :class:`PairTask`:
   the clean and corrupted runs (:class:`~interp.interventions.RunResult`) as references;
 * ``describe()``: what the task was, for the record.
 
+Optional hooks (:class:`TaskHooks`) a task may add, and the tools use where it does:
+
+* ``summarise(grid)``: the task's own summary of a patching grid (``result.json``), in place of
+  every metric normalised (:meth:`~interp.interventions.PatchGrid.summary`);
+* ``answer_map(metric, videos)``: a per-location reading of each video's answer (the maze's route
+  colour per unit), drawn as the effect maps of the strongest cells.
+
+A task of single inputs (prompts without partners) has no ``"corrupt"`` member: ``paired`` is
+False and its metric gets ``None`` for the corrupted run.
+
 The maze is one task (its pairs differ by one wall, its metric reads the route colour); a user's
 prompts or first frames are another (:class:`interp.tasks.input_pairs.InputPairTask`).
 """
@@ -47,6 +57,31 @@ class PairTask(Protocol):
     def describe(self) -> dict: ...
 
 
+@runtime_checkable
+class TaskHooks(Protocol):
+    """What a task may add to :class:`PairTask`; :func:`hook` finds it (``None`` where absent)."""
+
+    def summarise(self, grid) -> dict: ...
+
+    def answer_map(self, metric, videos) -> np.ndarray: ...
+
+
+#: The optional hooks of :class:`TaskHooks`, by name.
+HOOKS = ("summarise", "answer_map")
+
+
+def hook(task, name: str):
+    """``task``'s optional hook ``name`` (one of :data:`HOOKS`), or ``None`` when it has none."""
+    if name not in HOOKS:
+        raise InputError(f"unknown task hook {name!r}: valid are {', '.join(HOOKS)}")
+    return getattr(task, name, None)
+
+
+def is_paired(task) -> bool:
+    """Whether ``task``'s inputs come in clean / corrupted pairs (tasks say so with ``paired``; default yes)."""
+    return bool(getattr(task, "paired", True))
+
+
 class Distance:
     """The generic metric: where a run's output lies between the clean and the corrupted run's.
 
@@ -58,17 +93,25 @@ class Distance:
     * ``flip``: 1 when the output is nearer the clean output than the corrupted one;
     * ``clean_distance``: ``d_clean``.
 
+    With no corrupted outputs (``corrupt=None``: single inputs, no partner), it gives
+    ``clean_distance`` and ``relative_distance``, ``d_clean`` over the RMS of the clean output.
+
     Example:
         >>> clean = np.zeros((1, 2, 4, 4, 3), np.uint8); corrupt = np.full_like(clean, 255)
         >>> Distance(clean, corrupt, reads="video")(np.full_like(clean, 64), [0])["preference"].round(2)
         array([0.5])
     """
 
-    def __init__(self, clean, corrupt, *, reads: str = "latents") -> None:
+    def __init__(self, clean, corrupt=None, *, reads: str = "latents") -> None:
         if reads not in ("latents", "video"):
             raise InputError(f"Distance reads latents or video, not {reads!r}")
         self.reads = reads
-        self.clean, self.corrupt = self._array(clean), self._array(corrupt)
+        self.clean = self._array(clean)
+        if corrupt is None:
+            self.corrupt, self.between = None, None
+            self.size = _rms(self.clean, np.zeros_like(self.clean))
+            return
+        self.corrupt = self._array(corrupt)
         if self.clean.shape != self.corrupt.shape:
             raise InputError(f"clean and corrupted outputs differ in shape: {self.clean.shape} vs {self.corrupt.shape}")
         self.between = _rms(self.clean, self.corrupt)
@@ -83,6 +126,9 @@ class Distance:
         rows = np.asarray(rows)
         outputs = self._array(outputs)
         d_clean = _rms(outputs, self.clean[rows])
+        if self.corrupt is None:
+            size = np.where(self.size[rows] > 0, self.size[rows], np.nan)
+            return {"clean_distance": d_clean, "relative_distance": d_clean / size}
         d_corrupt = _rms(outputs, self.corrupt[rows])
         between = np.where(self.between[rows] > 0, self.between[rows], np.nan)
         return {"preference": (d_corrupt - d_clean) / between, "flip": (d_clean < d_corrupt).astype(float),
