@@ -78,13 +78,13 @@ class CleanRuns:
 
     def x_t(self, step: int):
         """The clean run's state entering ``step``, ``[B, C, F, H, W]``."""
-        from interp.interventions.run import token_latents
+        from interp.interventions.executor import token_latents
 
         return token_latents(self.clean.cache.get("x_t", step), tuple(self.inputs.latents.shape[-3:]))
 
     def x0(self, step: int):
         """The clean run's estimate x0_hat at ``step``, ``[B, C, F, H, W]``."""
-        from interp.interventions.run import token_latents
+        from interp.interventions.executor import token_latents
 
         return token_latents(self.clean.cache.get("x0", step), tuple(self.inputs.latents.shape[-3:]))
 
