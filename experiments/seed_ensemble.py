@@ -19,28 +19,20 @@ verdict and figures come from :mod:`interp.ensemble.study` and :mod:`interp.ense
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from interp import rawjson  # noqa: E402
-from interp.ensemble import OPERATORS, ensemble_run  # noqa: E402
-from interp.ensemble.adaptive import disagreement  # noqa: E402
-from interp.ensemble.plots import study_figures  # noqa: E402
-from interp.ensemble.study import report_from_raw  # noqa: E402
-from interp.experiment import options, parse  # noqa: E402
-from interp.results import OUTPUTS as RECORD, script_main  # noqa: E402
-
-OUTPUTS = (*RECORD, "raw.json.gz")
+from interp.ensemble import OPERATORS, ensemble_run
+from interp.ensemble.adaptive import disagreement
+from interp.ensemble.plots import study_figure_list
+from interp.ensemble.study import report_from_raw
+from interp.experiment import Experiment
+from interp.results import script_main
 
 PRESETS = {
     "cpu": dict(groups=[("5x5", 5, None, 4), ("long", 9, 13, 2)], kmax=3, ks=[2, 3], num_steps=8,
@@ -192,30 +184,16 @@ def run_cold_start(group, scorer, std):
     return np.concatenate(correct)
 
 
-def main(argv=None) -> int:
-    parser = options("seed_ensemble", __doc__.splitlines()[0], PRESETS)
+def add_options(parser):
     parser.add_argument("--budget-s", type=float, default=None,
                         help="seconds of merges before writing (default: the preset's)")
     parser.add_argument("--workers", type=int, default=1, help="processes scoring videos")
     parser.add_argument("--deadline", type=float, default=None, help="Unix time by which all runs must end")
-    parser.add_argument("--from-raw", default=None, help="redo the summary from a raw.json.gz written by a run "
-                        "(--replot: the one in --out)")
-    args = parse(parser, PRESETS, argv, outputs=OUTPUTS)
-    args.device = args.device or "cpu"
-    kept = {}
-    if args.replot:             # the record's own measurement, rebuilt: it keeps its preset, command, date, machine
-        from interp.experiment import replot_args
 
-        record = replot_args(args, args.out)
-        args.from_raw = args.from_raw or str(args.out / "raw.json.gz")
-        args.preset = record["preset"]
-        kept = {key: record[key] for key in ("command", "date", "machine") if key in record}
-    if args.from_raw:
-        raw = rawjson.load(args.from_raw)
-        args.device = raw["device"]
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        write_report(raw, args, Path(args.out), kept)
-        return 0
+
+def measure(args) -> dict:
+    """Base runs, then merges in priority order while the budget lasts: the raw measurements."""
+    args.device = args.device or "cpu"
     cfg = dict(PRESETS[args.preset])
     t0 = time.time()
     budget = args.budget_s or cfg["budget_s"]
@@ -304,38 +282,32 @@ def main(argv=None) -> int:
         if affordable(group, group.n * (3 * (hi + 1) + n_steps - hi - 1), label):
             merges[(group.name, best_op, 3, f"{lo}-{hi}", "all")] = run_merge(group, scorer, best_op, 3,
                                                                               list(range(lo, hi + 1)))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     kept = ("n", "kmax", "correct", "answers", "spread", "more", "cold", "colder")
     raw = {"groups": {name: {key: getattr(g, key) for key in kept} for name, g in groups.items()},
            "merges": merges, "cfg": cfg, "best_op": best_op, "best_step": best_step, "screened": screened, "log": log,
            "skipped": skipped, "screen": {"group": screen.name, "n": int(len(screen_ids)), "k": 3},
            "seconds": elapsed(), "device": args.device}
-    rawjson.dump(raw, out / "raw.json.gz")  # every measurement, so the summary can be redone offline
-    write_report(raw, args, out)
-    return 0
+    return raw
 
 
-def write_report(raw, args, out, kept=None):
-    """Summarise and plot the raw measurements, write result.json and print the verdict (``kept``: the
-    command, date and machine of the record being rebuilt)."""
-    from interp.results import write_result
-
+def summarise(raw, args) -> dict:
+    """The record from the raw measurements: the study's summary (:mod:`interp.ensemble.study`)."""
     report = report_from_raw(raw)
-    images = study_figures(report, raw["groups"], raw["cfg"], out)
-    extra = {k: report[k] for k in ("matched_verdict", "rows", "adaptive", "best", "screened", "screen", "log", "skipped",
-                                    "probe_step")}
-    extra["config"] = dict(raw["cfg"])
-    kept = dict(kept or {})
-    write_result(out, name="seed_ensemble", claim=CLAIM, verdict=report["verdict"],
-                 why=report["why"] + " Against its matched control only: " + report["matched_verdict"]["why"] + ".",
-                 figures=report["figures"], preset=args.preset, images=images, device=args.device,
-                 dtype=raw["cfg"].get("dtype"),
-                 seconds=raw["seconds"],
-                 command=kept.pop("command", "python experiments/seed_ensemble.py " + " ".join(sys.argv[1:])),
-                 extra={**extra, **kept})
-    json.loads((out / "result.json").read_text())  # fails loudly if anything was not JSON-safe
-    print(json.dumps({k: report[k] for k in ("verdict", "why")}, indent=1))
+    return {"figures": report["figures"], "device": raw["device"], "dtype": raw["cfg"].get("dtype"),
+            "seconds": raw["seconds"],
+            "reading": report["why"] + " Against its matched control only: " + report["matched_verdict"]["why"] + ".",
+            **{k: report[k] for k in ("matched_verdict", "rows", "adaptive", "best", "screened", "screen", "log",
+                                      "skipped", "probe_step")},
+            "config": dict(raw["cfg"])}
+
+
+def figures(record, args, out, raw):
+    return study_figure_list(record, raw["groups"], raw["cfg"], out)
+
+
+def main(argv=None) -> int:
+    return Experiment("seed_ensemble", CLAIM, PRESETS, measure, figures, options=add_options,
+                      description=__doc__.splitlines()[0], raw="raw.json.gz", summarise=summarise).main(argv)
 
 
 if __name__ == "__main__":

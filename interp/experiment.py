@@ -94,9 +94,18 @@ class Experiment:
             experiment's reading of it in words (``reading``), the ``device`` it ran on, and any
             other measurement recorded beside them (a figure is rebuilt from the record alone).
         figures: ``figures(record, args, out)``: ``(file name, draw function)`` of every figure, drawn
-            from a record (or what ``measure`` returned) by :func:`draw`.
+            from a record (or what ``measure`` returned) by :func:`draw` (with ``raw``:
+            ``figures(record, args, out, raw)``).
         options: ``options(parser)`` adds the experiment's own options (``--help`` shows them).
         description: the command line's one-line description.
+        raw: for an experiment that keeps its raw measurements, their file in the output folder
+            (:mod:`interp.rawjson`, e.g. ``raw.json.gz``). ``measure`` then returns the raw
+            measurements, written there first, and ``summarise`` makes the record from them;
+            ``--from-raw PATH`` redoes the record from another raw file, and ``--replot`` from the
+            folder's own (keeping the written record's command, date and machine).
+        summarise: ``summarise(raw, args)``: what ``measure`` returns without ``raw`` (``figures``,
+            ``reading``, ``device`` and the rest of the record; ``dtype``, ``seconds`` and
+            ``settings`` fill the record's fields of those names).
     """
 
     name: str
@@ -106,12 +115,23 @@ class Experiment:
     figures: Callable[..., list]
     options: Callable | None = None
     description: str = ""
+    raw: str | None = None
+    summarise: Callable[..., dict] | None = None
 
     def parse(self, argv=None):
+        from interp.results import OUTPUTS as RECORD
+
         parser = options(self.name, self.description, self.presets)
+        if self.raw:
+            parser.add_argument("--from-raw", default=None, help=f"redo the record from a {self.raw} written by a run "
+                                "(--replot: the one in --out)")
         if self.options is not None:
             self.options(parser)
-        return parse(parser, self.presets, argv)
+        return parse(parser, self.presets, argv, outputs=(*RECORD, self.raw) if self.raw else OUTPUTS)
+
+    def command(self, argv=None) -> str:
+        """The command that made a record, as run from the repository root."""
+        return " ".join(["python", f"experiments/{self.name}.py", *(sys.argv[1:] if argv is None else argv)])
 
     def main(self, argv=None) -> int:
         """Preset -> measure -> figures table -> figures -> ``result.json`` judged by the registry;
@@ -120,6 +140,8 @@ class Experiment:
 
         started = time.time()
         args = self.parse(argv)
+        if self.raw:
+            return self._from_raw(args, argv)
         if args.replot:
             record = replot_args(args, args.out)
             draw(self.figures(record, args, args.out))
@@ -131,7 +153,36 @@ class Experiment:
         images = draw(self.figures({"figures": table, **measured}, args, args.out))
         write_result(args.out, name=self.name, claim=self.claim, why=reading, figures=table, preset=args.preset,
                      images=images, device=str(device), seconds=time.time() - started, settings=recorded(args),
-                     extra=measured)
+                     command=self.command(argv), extra=measured)
+        print(f"{args.out}/result.json: {read_verdict(args.out)}")
+        return 0
+
+    def _from_raw(self, args, argv) -> int:
+        """measure -> raw file -> summarise -> figures -> ``result.json``; ``--replot`` / ``--from-raw``:
+        the same from a raw file, nothing run."""
+        from interp import rawjson
+        from interp.results import write_result
+
+        kept = {}
+        if args.replot:         # the record's own measurement, rebuilt: it keeps its preset, command, date, machine
+            record = replot_args(args, args.out)
+            args.from_raw = args.from_raw or str(args.out / self.raw)
+            args.preset = record["preset"]
+            kept = {key: record[key] for key in ("command", "date", "machine") if key in record}
+        if args.from_raw:
+            raw = rawjson.load(args.from_raw)
+        else:
+            raw = self.measure(args)
+        args.out.mkdir(parents=True, exist_ok=True)
+        if not args.from_raw:
+            rawjson.dump(raw, args.out / self.raw)   # every measurement, so the record can be redone offline
+        summary = dict(self.summarise(raw, args))
+        table, reading, device = summary.pop("figures"), summary.pop("reading"), summary.pop("device")
+        fields = {key: summary.pop(key) for key in ("dtype", "seconds", "settings") if key in summary}
+        images = draw(self.figures({"figures": table, **summary}, args, args.out, raw))
+        write_result(args.out, name=self.name, claim=self.claim, why=reading, figures=table, preset=args.preset,
+                     images=images, device=str(device), command=kept.pop("command", self.command(argv)),
+                     extra={**summary, **kept}, **fields)
         print(f"{args.out}/result.json: {read_verdict(args.out)}")
         return 0
 

@@ -1,7 +1,8 @@
 """Figures of the seed-ensemble study, drawn from its report (:func:`interp.ensemble.study.summarise`).
 
 Accuracies are exact-solve percentages with 95% Wilson intervals; every panel names n. Each
-function writes one PNG at ``path``; :func:`study_figures` writes those the report has data for.
+function writes one PNG at ``path``; :func:`study_figures` writes those the report has data for
+(:func:`study_figure_list`: each with its draw function, for :func:`interp.experiment.draw`).
 """
 
 from __future__ import annotations
@@ -102,17 +103,26 @@ def merge_step_screen_figure(report: dict, groups: dict, path) -> None:
            title=f"Merge operator x step, K=3, {screen['group']}", n=screen["n"], legend={"fontsize": 8}, grid=True)
 
 
-def study_figures(report: dict, groups: dict, cfg: dict, out) -> list[str]:
-    """Write the study's PNGs into ``out`` and return their names: accuracy against NFE always; the
-    colder starts when any ran; the merge-step screen when one ran."""
+def study_figure_list(report: dict, groups: dict, cfg: dict, out) -> list:
+    """``(file name, draw function)`` of each of the study's PNGs in ``out``: accuracy against NFE
+    always; the colder starts when any ran; the merge-step screen when one ran."""
     out = Path(out)
-    accuracy_vs_nfe_figure(report, groups, out / "accuracy_vs_nfe.png", num_steps=cfg["num_steps"],
-                           vote_seeds=min(ADAPTIVE_SEEDS, cfg["kmax"]))
-    images = ["accuracy_vs_nfe.png"]
+    figures = [("accuracy_vs_nfe.png", lambda: accuracy_vs_nfe_figure(
+        report, groups, out / "accuracy_vs_nfe.png", num_steps=cfg["num_steps"],
+        vote_seeds=min(ADAPTIVE_SEEDS, cfg["kmax"])))]
     if any(r["method"] in ("cold start", "colder start") for r in report["rows"]):
-        start_temperature_figure(report, groups, out / "start_temperature.png", num_steps=cfg["num_steps"])
-        images.append("start_temperature.png")
+        figures.append(("start_temperature.png", lambda: start_temperature_figure(
+            report, groups, out / "start_temperature.png", num_steps=cfg["num_steps"])))
     if report.get("screened"):
-        merge_step_screen_figure(report, groups, out / "merge_step_screen.png")
-        images.append("merge_step_screen.png")
-    return images
+        figures.append(("merge_step_screen.png", lambda: merge_step_screen_figure(
+            report, groups, out / "merge_step_screen.png")))
+    return figures
+
+
+def study_figures(report: dict, groups: dict, cfg: dict, out) -> list[str]:
+    """Write the study's PNGs (:func:`study_figure_list`) into ``out`` and return their names."""
+    names = []
+    for name, draw in study_figure_list(report, groups, cfg, out):
+        draw()
+        names.append(name)
+    return names

@@ -78,3 +78,49 @@ def test_an_experiment_measures_draws_writes_and_replots_its_own_record(tmp_path
         claim.main(["--out", str(tmp_path)])
     assert claim.main(["--replot", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "result.json").read_bytes() == written and drawn == [0.13, 0.13]
+
+
+def test_an_experiment_with_raw_measurements_writes_them_and_redoes_its_record_from_them(tmp_path, capsys):
+    import pytest
+
+    from interp import rawjson
+
+    runs = []
+
+    def measure(args):
+        runs.append(args.count)
+        return {"corrected": [1] * 13 + [0] * 87, "device": "cpu"}
+
+    def summarise(raw, args):
+        k, n = sum(raw["corrected"]), len(raw["corrected"])
+        share = {"value": k / n, "ci95": [max(k / n - 0.02, 0), k / n + 0.03], "n": n}
+        return {"figures": {"share_self_correcting": share},
+                "reading": f"{k} of {n} correct themselves", "device": raw["device"], "dtype": "float32",
+                "seconds": 2.0, "counted": n}
+
+    def figures(record, args, out, raw):
+        return [("share.png", lambda: (out / "share.png").write_bytes(bytes(raw["corrected"])))]
+
+    def add_options(parser):
+        parser.add_argument("--count", type=int, default=None)
+
+    claim = experiment.Experiment("self_correction", "a claim", {"cpu": {"count": 3}}, measure, figures,
+                                  options=add_options, raw="raw.json.gz", summarise=summarise)
+    out = tmp_path / "out"
+    assert claim.main(["--out", str(out)]) == 0 and runs == [3]
+    record = json.loads((out / "result.json").read_text())
+    assert rawjson.load(out / "raw.json.gz")["corrected"].count(1) == 13          # the raw measurements, kept
+    assert (record["verdict"], record["reading"], record["counted"]) == ("holds", "13 of 100 correct themselves", 100)
+    assert (record["dtype"], record["seconds"], record["images"]) == ("float32", 2.0, ["share.png"])
+    assert record["command"] == f"python experiments/self_correction.py --out {out}"
+    written = (out / "result.json").read_bytes()
+    with pytest.raises(SystemExit):                                            # its own record is not overwritten
+        claim.main(["--out", str(out)])
+    assert claim.main(["--replot", "--out", str(out)]) == 0 and runs == [3]    # nothing run again
+    assert (out / "result.json").read_bytes() == written
+    other = tmp_path / "other"
+    raw = rawjson.load(out / "raw.json.gz")
+    rawjson.dump({**raw, "corrected": [0] * 100}, tmp_path / "none.json.gz")
+    assert claim.main(["--from-raw", str(tmp_path / "none.json.gz"), "--out", str(other)]) == 0 and runs == [3]
+    redone = json.loads((other / "result.json").read_text())
+    assert redone["verdict"] != "holds" and redone["counted"] == 100 and not (other / "raw.json.gz").exists()
