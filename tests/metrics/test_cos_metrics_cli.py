@@ -72,8 +72,11 @@ def test_cli_selects_samples_and_refuses_bad_input(store, tmp_path, capsys):
     assert "--threshold 0" in capsys.readouterr().err
 
 
-def test_cli_refuses_samples_without_a_maze(tmp_path, capsys):
+def test_cli_measures_samples_without_a_maze_by_distance_to_their_last_step(tmp_path):
+    """No maze to read routes from: the estimate that never changes is at its answer from step 0."""
     video = steps(*[frames(hand_maze(), inner(TOP))] * 4)
     path = write_store(tmp_path / "bare.h5", {"s0": (None, video)})
-    assert main(["cos-metrics", str(path), "--out", str(tmp_path / "m")]) == 2
-    assert "records no maze" in capsys.readouterr().err
+    assert main(["cos-metrics", str(path), "--out", str(tmp_path / "m")]) == 0
+    record = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert record["per_step"]["distance_to_final"]["values"] == [[0.0]] * 4
+    assert record["per_input"]["commitment_step"] == [0]
