@@ -8,7 +8,10 @@
 * :mod:`interp.causal.swap`: replace one layer's visual tokens with another run's;
 * :mod:`interp.causal.pair_patch`: activation patching on any task's pairs (``cos patch``), its
   summary and effect maps;
-* :mod:`interp.causal.maze`: maze glue (units <-> tokens, candidates, outcomes of a run);
+* :mod:`interp.causal.input_arms`, :mod:`interp.causal.input_steps`: noise, erase, swap and per-step metrics on
+  any model's inputs (prompts, prompt pairs, image pairs);
+* :mod:`interp.causal.maze`: the old name of :mod:`interp.tasks.maze_answers` (maze glue: units <-> tokens,
+  candidates, outcomes of a run), which lives with the maze task;
 * :mod:`interp.causal.verdicts`: the maze experiments' verdict rules, read from their figures tables;
 * :mod:`interp.causal.plots`: the maze experiments' figures, drawn from the same tables.
 """

@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 from interp.interventions import At, Intervention, Patch
+from interp.tasks.maze_answers import swap_outcome  # noqa: F401  (the maze's reading of a swap, kept importable here)
 
 
 def swap_at(layer: int, step: int, *, take, source: str = "other", samples=None,
@@ -38,28 +39,3 @@ def partners(routes: list, *, shift: int = 1) -> list[int]:
         else:
             raise InputError(f"sample {i} has no partner with another route among {n} samples")
     return out
-
-
-def swap_outcome(amount, x0_amount, own_maze, other_maze) -> dict[str, bool]:
-    """How one swapped run ended, from each unit's route-colour ``amount`` in its final video and
-    ``x0_amount`` in its x0_hat at the swapped step (both read on ``own_maze``'s units).
-
-    ``other``: the painted route is the partner maze's and not its own; ``own``: it is its own;
-    ``broken``: neither. ``closer_other``: the painted units overlap the partner's first route more
-    than its own (intersection over union); ``x0_other`` / ``x0_own``: the same for the x0_hat.
-    """
-    from interp.causal import maze as M
-
-    painted = M.painted_set(amount, own_maze)
-    own_routes, other_routes = M.route_interiors(own_maze), M.route_interiors(other_maze)
-    follows, keeps = painted in other_routes, painted in own_routes
-    early = M.painted_set(x0_amount, own_maze)
-    return {"other": follows and not keeps, "own": keeps, "broken": not follows and not keeps,
-            "closer_other": _iou(painted, other_routes[0]) > _iou(painted, own_routes[0]),
-            "x0_other": _iou(early, other_routes[0]) > _iou(early, own_routes[0]),
-            "x0_own": _iou(early, own_routes[0]) > _iou(early, other_routes[0])}
-
-
-def _iou(a, b) -> float:
-    return len(a & b) / max(1, len(a | b))
-

@@ -2,7 +2,7 @@
 
 Input per sample: the x0_hat video decoded at each step, uint8 ``[S, F, H, W, 3]`` (convert a
 model-space float estimate in [-1, 1] with :func:`model_space_to_uint8`), and its maze. Each
-step's video is decoded with the scorer's decoder (:func:`interp.metrics.route_colour.read_units`);
+step's video is decoded with the scorer's decoder (:func:`interp.tasks.route_colour.read_units`);
 a grid unit is **painted** when its route colour amount in the **final frame** is at least
 ``threshold`` (default 0.5: nearer the path colour than the floor colour).
 
@@ -47,7 +47,7 @@ import numpy as np
 from scipy import ndimage
 
 from interp.errors import InputError, check_finite
-from interp.metrics.route_colour import read_units
+from interp.tasks.route_colour import read_units
 from interp.tasks.maze import Maze
 from interp.tasks.render import GOAL, START, WALL
 

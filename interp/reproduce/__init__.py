@@ -1,6 +1,6 @@
 """Reproduce the paper claim by claim on the maze organism.
 
-* :mod:`interp.reproduce.trajectories`: x0_hat of every step for many held-out mazes, read into
+* :mod:`interp.tasks.maze_trajectories` (old name :mod:`interp.reproduce.trajectories`): x0_hat of every step for many held-out mazes, read into
   Chain-of-Steps metrics (:mod:`interp.metrics.cos`);
 * :mod:`interp.reproduce.claims`: one summary per claim (figures with 95% intervals and n, and a
   reading of them in words; the verdict is the claims registry's rule on those figures);

@@ -26,7 +26,7 @@ def averaging_runs(model, mazes, *, steps, draws: int, num_steps: int, threshold
     from interp.metrics.cos import model_space_to_uint8
     from interp.organism.evaluate import first_frames
     from interp.interventions import observe, run
-    from interp.reproduce.trajectories import final_answers, same_size_batches
+    from interp.tasks.maze_trajectories import final_answers, same_size_batches
     from interp.tasks.walk_score import scorer_for
 
     scorer = scorer_for(model)                    # a walker's answers are read as walks (route and walk)

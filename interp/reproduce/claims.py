@@ -1,7 +1,7 @@
 """One summary per claim of the paper: measured figures (95% interval, n) and a reading of them.
 
 Each ``*_claim`` function takes Chain-of-Steps samples (:class:`~interp.metrics.cos.CosSample`,
-from :func:`interp.reproduce.trajectories.cached_samples`), writes its figure into ``out`` and
+from :func:`interp.tasks.maze_trajectories.cached_samples`), writes its figure into ``out`` and
 returns the keyword arguments of :func:`interp.results.write_result` (``reading``, ``figures``,
 ``images``, ``extra``). The verdicts are the registry's (``experiments/claims.toml``), read from
 these figures alone, so a reader can re-derive them from ``result.json``.

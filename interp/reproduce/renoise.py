@@ -32,7 +32,7 @@ def renoise_runs(model, mazes, ks, *, num_steps: int | None = None, noise_seed: 
     """
     from interp.interventions import At, Intervention, Redraw, observe, run
     from interp.organism.evaluate import first_frames
-    from interp.reproduce.trajectories import final_answers, same_size_batches
+    from interp.tasks.maze_trajectories import final_answers, same_size_batches
     from interp.sampling import schedule
     from interp.tasks.walk_score import scorer_for
 

@@ -23,7 +23,7 @@ CACHE = ROOT / "outputs" / "cache"
 
 def samples_for(args, model, thresholds=(0.5,)) -> dict:
     """Chain-of-Steps samples of the preset's held-out mazes, shared by the claim scripts (cached per model)."""
-    from interp.reproduce.trajectories import cached_samples
+    from interp.tasks.maze_trajectories import cached_samples
 
     s = args.settings
     model_part = "" if getattr(args, "model", "organism") == "organism" else model_name(args.model) + "_"

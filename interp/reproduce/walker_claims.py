@@ -89,7 +89,7 @@ def occlusion_sweep(model, walks, *, ks, prompt: str = "goal", num_steps: int = 
     from tqdm.auto import tqdm
 
     from interp.interventions import observe, run
-    from interp.reproduce.trajectories import same_size_batches
+    from interp.tasks.maze_trajectories import same_size_batches
 
     ks = sorted(int(k) for k in ks)
     if not ks or ks[0] < 0 or ks[-1] >= num_steps:
@@ -234,7 +234,7 @@ def specialisation_run(model, walks, *, prompt: str = "goal", num_steps: int = 2
     from tqdm.auto import tqdm
 
     from interp.interventions import run
-    from interp.reproduce.trajectories import same_size_batches
+    from interp.tasks.maze_trajectories import same_size_batches
 
     px = model.organism.config.px_per_unit
     arms = specialisation_arms(model, num_steps)

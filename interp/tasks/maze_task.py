@@ -5,7 +5,7 @@ the causal machinery (:func:`interp.causal.pair_patch.patch_pairs`, ``cos patch`
 any other task and names no maze.
 
 :class:`PairMetric` scores a batch of decoded videos against their pairs in one vectorised pass:
-each unit's route colour amount (:func:`interp.metrics.route_colour.route_amount`, the scorer's
+each unit's route colour amount (:func:`interp.tasks.route_colour.route_amount`, the scorer's
 palette geometry) is read from the final frame's unit colours (:func:`interp.tasks.score.sample_units`),
 without the scorer's per-frame calibration, which a sweep over thousands of cells cannot afford
 and the organism's clean palette colours do not need. ``tests/interventions/test_patching.py``
@@ -31,7 +31,7 @@ import numpy as np
 
 from interp.errors import InputError
 from interp.interventions.where import Tokens
-from interp.metrics.route_colour import route_amount
+from interp.tasks.route_colour import route_amount
 from interp.tasks.pairs import MazePair
 from interp.tasks.patch_metrics import ROUTE_THRESHOLD
 from interp.tasks.score import sample_units

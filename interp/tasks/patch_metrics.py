@@ -1,7 +1,7 @@
 """Maze metrics for activation patching: how far a video leans to the clean or corrupt route.
 
 All readings come from the **final frame**, decoded with the scorer's decoder (see
-:mod:`interp.metrics.route_colour`): each grid unit's *route colour amount* is 0 for floor colour
+:mod:`interp.tasks.route_colour`): each grid unit's *route colour amount* is 0 for floor colour
 and 1 for the palette's path colour. Inputs may be one video ``[F, H, W, 3]``, a batch
 ``[B, F, H, W, 3]`` (a list of results comes back) or one frame ``[H, W, 3]`` (an x0_hat frame;
 decoded without deblurring); uint8, or floats as :func:`interp.tasks.video_io.to_uint8` reads them.
@@ -95,7 +95,7 @@ def _pair_units(pair: MazePair) -> set:
 
 def _read(video, maze: Maze, palette: str, exclude=()):
     """(reading, reason): the reading None when the video cannot be decoded at all."""
-    from interp.metrics.route_colour import read_units
+    from interp.tasks.route_colour import read_units
 
     try:
         return read_units(video, maze, palette=palette, exclude=exclude), ""
