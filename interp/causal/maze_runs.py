@@ -24,7 +24,8 @@ def load(model: str, device: str, dtype: str):
     loaded = load_model(model, device=device, dtype=getattr(torch, dtype))
     if not isinstance(loaded, OrganismModel):
         raise InputError(f"{model!r} is not a maze organism: the maze experiments read answers in pixel space; "
-                         "on other models use interp.causal.erase / noise / swap with your own inputs and metric")
+                         "on other models run cos noise / erase / swap with your own prompts or image pairs "
+                         "(interp.causal.input_arms)")
     return loaded
 
 

@@ -49,4 +49,6 @@ def run(args: argparse.Namespace) -> int:
 
     return run_study(args, "swap", lambda model, runs, steps: swap_arms(
         runs, layers=args.layer_list, steps=steps, site=args.site, partner=partner),
-        sites=layers_of, other_sites=lambda model: layers_of(model) if partner == "pair" else [], partner=partner)
+        # the partner's values come from the corrupted run (pairs) or from the clean run itself
+        sites=lambda model: [] if partner == "pair" else layers_of(model),
+        other_sites=lambda model: layers_of(model) if partner == "pair" else [], partner=partner)
