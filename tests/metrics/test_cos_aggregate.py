@@ -67,7 +67,7 @@ def test_aggregate_by_size_and_refusals():
         aggregate([small, cos_metrics(steps(BOTH, ONE), MAZE, steps=[0, 5])])
 
 
-@pytest.mark.parametrize("name", ["interp.metrics.route_colour", "interp.metrics.cos", "interp.metrics.cos_aggregate",
+@pytest.mark.parametrize("name", ["interp.tasks.route_colour", "interp.metrics.cos", "interp.metrics.cos_aggregate",
                                   "interp.metrics.cos_figure", "interp.tasks.pairs", "interp.tasks.patch_metrics"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)

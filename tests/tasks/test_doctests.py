@@ -8,7 +8,8 @@ import importlib
 import pytest
 
 MODULES = ["interp.tasks", "interp.tasks.maze", "interp.tasks.render", "interp.tasks.score",
-           "interp.tasks.vbvr", "interp.tasks.video_io"]
+           "interp.tasks.vbvr", "interp.tasks.video_io", "interp.tasks.interface", "interp.tasks.input_pairs",
+           "interp.tasks.maze_task", "interp.tasks.maze_answers", "interp.tasks.maze_trajectories"]
 
 
 @pytest.mark.parametrize("name", MODULES)
