@@ -34,6 +34,7 @@ import torch
 from interp.capture import BLOCK_KINDS, LOOP_SITES, CaptureSpec, capture
 from nnsight import NNsight
 from interp.interventions import run
+from interp.paths import recorded_command
 from interp.store import layout
 
 GIB = 1 << 30
@@ -342,9 +343,9 @@ def main(argv=None) -> int:
     results = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}",
-        "command": "python experiments/bench_capture.py " + " ".join(
-            f"--{k.replace('_', '-')}" if v is True else f"--{k.replace('_', '-')} {v}"
-            for k, v in vars(args).items() if v is not None and v is not False),
+        "command": recorded_command(["python", "experiments/bench_capture.py", *(
+            word for k, v in vars(args).items() if v is not None and v is not False
+            for word in ([f"--{k.replace('_', '-')}"] if v is True else [f"--{k.replace('_', '-')}", str(v)]))]),
     }
     if "cpu" in parts:
         results["cpu"] = bench_cpu(workdir, args.cpu_steps, args.repeats)

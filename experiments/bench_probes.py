@@ -37,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
+from interp.paths import recorded_path
+
 PRESETS = {
     "organism": dict(n_samples=64, size=5, frames=4, width=256, layers=8, steps=20,
                      targets=None, device="cpu"),  # None: every target of probes.targets
@@ -194,13 +196,14 @@ def main(argv=None) -> int:
                           "device": device, "gpu": torch.cuda.get_device_name(0) if device.startswith("cuda") else None}}
     if args.trace:
         path = Path(args.trace)
-        record["store"] = {"trace": str(path)}
+        record["store"] = {"trace": recorded_path(path)}
     else:
         folder = Path(args.store_dir or tempfile.mkdtemp(prefix="bench_probes_"))
         path = folder / "planted.h5"
         started = time.perf_counter()
         write_store_fast(path, device="cuda" if device.startswith("cuda") else "cpu", **cfg)
-        record["store"] = dict(cfg, write_seconds=round(time.perf_counter() - started, 1), path=str(path))
+        record["store"] = dict(cfg, write_seconds=round(time.perf_counter() - started, 1),
+                               path=recorded_path(path))
     settings = SweepSettings(device=device)
     with TraceStore.open(path) as store:
         grid = store.token_grid("blocks.0.resid_post")

@@ -39,6 +39,7 @@ def trace(workdir: Path, mazes: int, batch: int, num_steps: int) -> dict:
     from interp.capture import CaptureSpec, capture
     from interp.models import load_model
     from interp.organism.evaluate import first_frames
+    from interp.paths import recorded_path
     from interp.tasks import generate_maze
 
     store = workdir / "trace.h5"
@@ -52,7 +53,8 @@ def trace(workdir: Path, mazes: int, batch: int, num_steps: int) -> dict:
                 tasks=[{"maze": m.to_dict(), "palette": model.organism.config.palette} for m in chunk], progress=True)
     seconds = time.perf_counter() - started
     size = sum(p.stat().st_size for p in [store, *store.with_name(store.name + ".d").glob("*.h5")])
-    return {"store": str(store), "trace_seconds": round(seconds, 1), "store_bytes": size,  # seconds: this run's share
+    return {"store": recorded_path(store), "trace_seconds": round(seconds, 1),  # seconds: this run's share
+            "store_bytes": size,
             "layers": model.num_layers, "num_steps": num_steps}
 
 

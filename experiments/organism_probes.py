@@ -44,6 +44,7 @@ def main(argv=None) -> int:
 
     from interp.models import load_model
     from interp.outputs import claim_folder
+    from interp.paths import recorded_path
     from interp.store import TraceStore
     from interp.tasks.folders import make_tasks
     from interp.viz.maps import OUTPUTS as MAP_OUTPUTS, sample_maps
@@ -78,7 +79,7 @@ def main(argv=None) -> int:
     probes = claim_folder(out / "probes", TABLE_OUTPUTS + REPORT_OUTPUTS)
     timed("probe", lambda: probe_store(traces["trained"], probes, targets=list(TARGETS), control=traces["random"],
                                        settings=SweepSettings(device=args.device),
-                                       source=f"cos probe {traces['trained']}"))
+                                       source=f"cos probe {recorded_path(traces['trained'])}"))
     for name in ("trained", "random") if args.maps_random else ("trained",):
         def maps(name=name):
             folder = claim_folder(out / f"maps_{name}", MAP_OUTPUTS)

@@ -75,18 +75,19 @@ if __name__ == "__main__":
     args = parse(options(NAME, __doc__.splitlines()[0], PRESETS), PRESETS, argv)
     if replotted(args):
         raise SystemExit(0)
-    from interp.results import ROOT, work_folder
+    from interp.paths import recorded_command, recorded_path
+    from interp.results import work_folder
 
     work = source or work_folder(NAME, args.model)
     if source is None:
         final = work_folder(NAME + "_final", args.model)
-        command = " ".join(["python", "experiments/patch_localisation.py", *sys.argv[1:]])
+        command = recorded_command(["python", "experiments/patch_localisation.py", *sys.argv[1:]])
         for read_at, folder in (("patched", work), ("final", final)):
             sweep(folder, args.preset, args.device, command, read_at=read_at, model=args.model)
 
     def shown(folder: Path) -> str:
-        """A folder as the record names it: below the checkout, relative to it."""
-        return str(folder.relative_to(ROOT) if folder.is_absolute() and folder.is_relative_to(ROOT) else folder)
+        """A folder as the record names it: below the checkout, relative to it (never the machine's path)."""
+        return recorded_path(folder)
 
     args.out.mkdir(parents=True, exist_ok=True)
     images = []

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import torch
 
+from interp.paths import recorded_command
+
 
 def ship(folder: Path, dest: Path, part_bytes: int = 15_000_000) -> None:
     """Tar ``folder`` and write it as ``organism.tar.partN`` files of at most ``part_bytes`` each."""
@@ -60,7 +62,7 @@ def main(argv=None) -> int:
     start = time.time()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "command.txt").write_text("python experiments/train_walker.py " + " ".join(sys.argv[1:]) + "\n")
+    (out / "command.txt").write_text(recorded_command(["python", "experiments/train_walker.py", *sys.argv[1:]]) + "\n")
 
     # the scoring pool is forked before CUDA starts
     pool = multiprocessing.get_context("fork").Pool(min(14, max(1, multiprocessing.cpu_count() - 1)))

@@ -38,6 +38,7 @@ from typing import Callable
 
 from interp import registry
 from interp.errors import InputError
+from interp.paths import recorded_command, stated_path
 from interp.results import OUTPUTS, RESULTS, ScriptParser, claim_output, model_name, result_folder, script_error  # noqa: F401
 
 #: The model every experiment runs unless ``--model`` names another (its records keep their folders).
@@ -78,8 +79,10 @@ def parse(parser, presets: dict, argv=None, *, outputs=OUTPUTS):
 
 
 def recorded(args) -> dict:
-    """The settings a record states: every option of ``args`` (the folder as text), not the preset table."""
-    return {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k not in ("settings", "replot")}
+    """The settings a record states: every option of ``args`` (a path as text, relative to the repository
+    root: :func:`interp.paths.recorded_path`), not the preset table."""
+    return {k: stated_path(v) if isinstance(v, (str, Path)) else v for k, v in vars(args).items()
+            if k not in ("settings", "replot")}
 
 
 @dataclass
@@ -131,7 +134,7 @@ class Experiment:
 
     def command(self, argv=None) -> str:
         """The command that made a record, as run from the repository root."""
-        return " ".join(["python", f"experiments/{self.name}.py", *(sys.argv[1:] if argv is None else argv)])
+        return recorded_command(["python", f"experiments/{self.name}.py", *(sys.argv[1:] if argv is None else argv)])
 
     def main(self, argv=None) -> int:
         """Preset -> measure -> figures table -> figures -> ``result.json`` judged by the registry;
@@ -308,7 +311,7 @@ def run(name: str, argv=None) -> int:
 
 def _model_option(args) -> str:
     model = getattr(args, "model", MODEL)
-    return "" if model == MODEL else f" --model {model}"
+    return "" if model == MODEL else f" --model {recorded_command([model])}"
 
 
 def main(argv=None) -> int:

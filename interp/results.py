@@ -32,7 +32,7 @@ from pathlib import Path
 
 from interp.errors import InputError, check_choice
 from interp.outputs import claim_folder, write_json
-from interp.paths import RESULTS, ROOT
+from interp.paths import RESULTS, ROOT, recorded_command
 from interp.rules import VERDICTS
 from interp.stats import share, wilson  # noqa: F401  (the figures every record holds)
 
@@ -100,7 +100,7 @@ def write_result(folder: str | Path, *, name: str, figures: dict, preset: str, c
         "name": name, "claim": claim, "verdict": None if judged else verdict, "why": None if judged else why,
         "figures": figures, "images": list(images), "preset": preset,
         "model": (settings or {}).get("model", model),
-        "command": command or " ".join(["python", *sys.argv]),
+        "command": command or recorded_command(["python", *sys.argv]),
         "date": datetime.date.today().isoformat(), "machine": platform.node(), "device": device,
         "dtype": dtype or (settings or {}).get("dtype"),
         "seconds": None if seconds is None else round(float(seconds), 1),

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from interp.errors import InputError, check_range
+from interp.paths import recorded_path
 from interp.sites import template_kind
 from probes.sweep import SweepSettings
 
@@ -79,14 +80,16 @@ def probe_store(trace: str | Path, out: str | Path, *, targets: Sequence[str], c
     finally:
         for store in stores:
             store.close()
-    meta = {"trace": str(trace), "control": None if control is None else str(control), "seconds": round(seconds, 2),
+    # paths as the record states them: relative to the repository root (or to ``out``), never the machine's
+    meta = {"trace": recorded_path(trace, out), "control": None if control is None else recorded_path(control, out),
+            "seconds": round(seconds, 2),
             "model_name": attrs.get("model_name"), "fingerprint": attrs.get("fingerprint")}
     save_table(rows, out, settings=settings, meta=meta)
     counts = sample_counts(rows)
     if counts["test_mazes"] is not None and counts["test_mazes"] < min_test_mazes:
         print(f"cos probe: warning: only {counts['test_mazes']} held-out maze(s) (minimum {min_test_mazes}): "
               "the intervals mean little and no target is called decodable; trace more mazes", file=sys.stderr)
-    paths = write_report(rows, out, frac=band_frac, source=source or f"cos probe {trace}", num_layers=depth,
+    paths = write_report(rows, out, frac=band_frac, source=source or f"cos probe {recorded_path(trace, out)}", num_layers=depth,
                          min_test_mazes=min_test_mazes, depth_from=depth_from)
     return {"rows": rows, "seconds": seconds, "counts": counts, "paths": paths}
 

@@ -18,6 +18,7 @@ import shlex
 import sys
 
 from interp.errors import InputError, describe_os_error
+from interp.paths import recorded_words
 
 SUBCOMMANDS = ("demo", "tasks", "organism", "trace", "steps", "probe", "maps", "cos-metrics", "patch", "noise", "erase", "swap",
                "ensemble", "view")
@@ -74,7 +75,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     """Parsed arguments; ``command_line`` is the command as typed, for the records commands write."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    args.command_line = shlex.join(["cos", *argv])
+    args.command_line = shlex.join(recorded_words(["cos", *argv]))   # no path of this machine
     return args
 
 

@@ -30,6 +30,7 @@ import torch
 from interp.errors import InputError, check_range
 from interp.organism.data import EVAL_SEED_LIMIT
 from interp.organism.evaluate import load, solve
+from interp.paths import stated_path
 from interp.viz.figure import finish, pyplot
 
 
@@ -108,7 +109,7 @@ def cos_curve(model=None, *, sizes=(7,), count: int = 50, num_steps: int = 20, s
             "exact": float(np.mean(exact)),
             **{k: np.nanmean(np.stack(v), axis=0).round(4).tolist() for k, v in curves.items()},
         }
-    result = {"model": str(model or "shipped"), "num_steps": num_steps, "sample_seed": sample_seed,
+    result = {"model": stated_path(model or "shipped"), "num_steps": num_steps, "sample_seed": sample_seed,
               "sizes": per_size, "summary": _summary(per_size), "example": example}
     if out is not None:
         out = Path(out)

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from interp.errors import InputError, check_range
 from interp.organism.data import heldout_mazes
 from interp.organism.model import DEFAULT_ORGANISM, MazeOrganism
+from interp.paths import stated_path
 
 
 def load(model, device: str = "cpu") -> MazeOrganism:
@@ -114,7 +115,7 @@ def evaluate(model=None, *, sizes=(5, 7, 9), count: int = 20, first_seed: int = 
                 "failed_seeds": [m.seed for m, s in zip(mazes, scores) if not s.exact][:50],
                 "unscorable": {str(m.seed): s.failure for m, s in zip(mazes, scores) if s.failure},
             })
-    result = {"model": str(model or DEFAULT_ORGANISM), "first_seed": first_seed, "count": count,
+    result = {"model": stated_path(model or DEFAULT_ORGANISM), "first_seed": first_seed, "count": count,
               "sample_seed": sample_seed, "device": device, "torch_threads": torch.get_num_threads(), "rows": rows}
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 
 from interp.organism.walk_model import EXPERTS, WalkConfig, build_walker, walk_transformer_config
+from interp.paths import recorded_command
 
 
 @dataclass
@@ -221,7 +222,8 @@ def main(argv=None) -> int:
                                                   ffn_dim=32, freq_dim=16)
         cfg.tokens_per_batch, cfg.log_every, cfg.warmup_steps = 2048, 1, 2
     summary = train(cfg, args.out, device=args.device)
-    (Path(args.out) / "command.txt").write_text(" ".join(["python -m interp.organism.walk_train", *sys.argv[1:]]) + "\n")
+    (Path(args.out) / "command.txt").write_text(
+        recorded_command(["python", "-m", "interp.organism.walk_train", *sys.argv[1:]]) + "\n")
     print(json.dumps(summary))
     return 0
 

@@ -112,7 +112,7 @@ def test_an_experiment_with_raw_measurements_writes_them_and_redoes_its_record_f
     assert rawjson.load(out / "raw.json.gz")["corrected"].count(1) == 13          # the raw measurements, kept
     assert (record["verdict"], record["reading"], record["counted"]) == ("holds", "13 of 100 correct themselves", 100)
     assert (record["dtype"], record["seconds"], record["images"]) == ("float32", 2.0, ["share.png"])
-    assert record["command"] == f"python experiments/self_correction.py --out {out}"
+    assert record["command"] == "python experiments/self_correction.py --out out"       # no path of this machine
     written = (out / "result.json").read_bytes()
     with pytest.raises(SystemExit):                                            # its own record is not overwritten
         claim.main(["--out", str(out)])
