@@ -92,7 +92,7 @@ def fit_route_probe(model, args, size):
 def run_size(model, args, size, rng, direction):
     import torch
 
-    from interp.causal import maze as M
+    from interp.tasks import maze_answers as M
     from interp.causal.erase import erase_run, matched_change, project_run, random_direction
     from interp.causal.maze_runs import chunks, clean_run, loop_value, maze_inputs, to_frames
     from interp.causal.verdicts import ERASE_ARMS, ERASE_OUTCOMES

@@ -15,7 +15,7 @@ from interp.reproduce.averaging import averaging_figures, averaging_runs
 from interp.reproduce.claims import FAINT, exploration_claim
 from interp.experiment import finish, options, parse, replotted
 from interp.reproduce.shared_samples import PRESETS, samples_for
-from interp.reproduce.trajectories import heldout
+from interp.tasks.maze_trajectories import heldout
 
 NAME = "exploration_pruning"
 

@@ -56,9 +56,10 @@ def validate(args, model):
 
 
 def swap_runs(model, args):
-    from interp.causal import maze as M
+    from interp.tasks import maze_answers as M
     from interp.causal.maze_runs import chunks, clean_run, loop_value, maze_inputs, to_frames
-    from interp.causal.swap import partners, swap_at, swap_outcome
+    from interp.causal.swap import partners, swap_at
+    from interp.tasks.maze_answers import swap_outcome
     from interp.causal.verdicts import SWAP_OUTCOMES
     from interp.interventions import At, Collect, Intervention, run
     from interp.tasks.walk_score import scorer_for

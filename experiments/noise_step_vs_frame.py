@@ -70,7 +70,7 @@ def validate(args, num_frames):
 
 def accuracy_runs(model, args):
     """Exact and VBVR flags per condition over all mazes, run from each condition's start step."""
-    from interp.causal import maze as M
+    from interp.tasks import maze_answers as M
     from interp.causal.noise import noise_arms
     from interp.causal.maze_runs import chunks, clean_run, loop_value, maze_inputs
     from interp.interventions import run

@@ -10,7 +10,7 @@ from interp.reproduce.claims import reason_early_claim
 from interp.reproduce.renoise import renoise_runs
 from interp.experiment import finish, options, parse, replotted
 from interp.reproduce.shared_samples import PRESETS, samples_for
-from interp.reproduce.trajectories import heldout
+from interp.tasks.maze_trajectories import heldout
 
 NAME = "reason_early"
 

@@ -104,3 +104,18 @@ def test_bad_swap_options_are_one_line_errors(folders, prompts, tmp_path, capsys
     code = cos(["swap", "--model", str(folders["ltx"]), *GEOMETRY["ltx"], "--num-steps", "2", *extra,
                 "--out", str(tmp_path)])
     assert code == 2 and message in capsys.readouterr().err
+
+
+def test_image_pairs_erase_of_nothing_is_the_clean_run_and_of_a_frame_is_not(folders, tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    for which in ("clean", "corrupt"):
+        Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(tmp_path / f"{which}.png")
+    (tmp_path / "images.json").write_text(json.dumps([{"clean": "clean.png", "corrupt": "corrupt.png"}]))
+    result = command(folders, "wan21-i2v", "erase", tmp_path / "out", "--image-pairs", str(tmp_path / "images.json"),
+                     "--prompt", "a maze", "--steps", "1", "--region", "none,frame:1")
+    assert result["meta"]["task"]["kind"] == "images"
+    np.testing.assert_allclose(arm(result, "step1/none")["clean_distance"]["values"], 0.0, atol=1e-5)
+    np.testing.assert_allclose(arm(result, "step1/none")["preference"]["values"], 1.0, atol=1e-4)
+    assert arm(result, "step1/frame:1")["clean_distance"]["values"][0] > 1e-3
