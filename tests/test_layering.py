@@ -41,6 +41,7 @@ LAYERS = {
     "interp.organism.model": "models + loop",
     "interp.organism.config": "models + loop",
     "interp.organism.walk_model": "models + loop",
+    "interp.organism.walk_frames": "models + loop",
     # every causal edit, and nothing about any task
     "interp.interventions": "interventions",
     # recording a run into the trace store, and the store itself
@@ -66,10 +67,7 @@ LAYERS = {
 }
 
 #: Climbing imports that are known and being moved; each names why. Keep this list short.
-KNOWN = {
-    # the walking organism's adapter reads its first frame with the walk task's helper: to move beside the task
-    ("interp.models.walker", "interp.tasks.walk"),
-}
+KNOWN: set = set()
 
 
 def layer_of(module: str, layers: dict[str, str] = LAYERS) -> str:

@@ -21,7 +21,7 @@ import torch
 from interp.errors import InputError
 from interp.models.base import ArchitectureSpec, LoopInputs, VideoModel, generators_for
 from interp.models.maze_organism import OrganismModel
-from interp.tasks.walk import as_walk_first_frame
+from interp.organism.walk_frames import as_walk_first_frame
 
 WALKER_SPEC = ArchitectureSpec(family="wan-walker", expert_names=("transformer", "transformer_2"))
 
@@ -59,8 +59,8 @@ class WalkerModel(OrganismModel):
                 guidance_scale: float | None = None, num_frames: int | None = None, task: str | None = None) -> LoopInputs:
         """x_T and both guidance branches for uint8 first frames ``[B, H, W, 3]`` (or one ``[H, W, 3]``).
 
-        Plain maze images get the agent on the start and a key (:func:`interp.tasks.walk.as_walk_first_frame`),
-        so the maze tools' tasks run on the walker. ``prompt`` names the target (``"goal"`` or ``"key"``); ``task`` is accepted as its alias
+        Plain maze images get the agent on the start and a key
+        (:func:`interp.organism.walk_frames.as_walk_first_frame`), so the maze tools' tasks run on the walker. ``prompt`` names the target (``"goal"`` or ``"key"``); ``task`` is accepted as its alias
         (other tools pass ``task="maze"``, which means the default prompt). Guidance is off at
         ``guidance_scale`` 1 (one call per step, as in the Wan pipelines).
         """

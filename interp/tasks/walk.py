@@ -23,26 +23,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from interp.errors import InputError, check_choice, check_range
+from interp.errors import check_choice, check_range
 from interp.tasks.maze import Maze, generate_maze, shortest_routes
 from interp.tasks.routes import grid_distances
-from interp.tasks.render import FLOOR, GOAL, PATH, PALETTES, START, WALL
+from interp.tasks.render import FLOOR, GOAL, PATH, START, WALL
+# the walker's pixel format sits beside its network (its adapter reads maze images with it)
+from interp.organism.walk_frames import (AGENT, KEY, WALK_LABELS, WALK_PALETTE, as_walk_first_frame,  # noqa: F401
+                                        decode_walk_labels, default_key, render_walk, walk_palette_array)
 
-KEY, AGENT = 5, 6
-WALK_LABELS = ("floor", "wall", "start", "goal", "path", "key", "agent")
-#: The default palette plus the key and the agent, far from every other colour in RGB.
-WALK_PALETTE = {**PALETTES["default"], "key": (255, 200, 0), "agent": (200, 0, 200)}
 TARGETS = ("goal", "key")
 #: Final frames that hold the complete route with the agent on the target.
 DEFAULT_HOLD = 2
 #: Route units the agent walks per frame (two cells), so where it stands depends on the distance
 #: walked, not on the route's length.
 DEFAULT_SPEED = 4
-
-
-def walk_palette_array() -> np.ndarray:
-    """uint8 ``[7, 3]``: row ``i`` is the colour of walk label ``i``."""
-    return np.array([WALK_PALETTE[name] for name in WALK_LABELS], dtype=np.uint8)
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,81 +151,11 @@ def first_frame_labels(walk: WalkMaze) -> np.ndarray:
     return labels
 
 
-def render_walk(labels: np.ndarray, px_per_unit: int = 2) -> np.ndarray:
-    """Colour walk labels (``[..., U, U]``): uint8 ``[..., U * px, U * px, 3]``."""
-    check_range("px_per_unit", px_per_unit, 1, 64)
-    image = walk_palette_array()[np.asarray(labels)]
-    return image.repeat(px_per_unit, axis=-3).repeat(px_per_unit, axis=-2)
-
-
 def walk_video(walk: WalkMaze, target: str, num_frames: int, *, route_index: int = 0, px_per_unit: int = 2,
                hold: int = DEFAULT_HOLD, units_per_frame: int = DEFAULT_SPEED) -> np.ndarray:
     """The ground-truth walk video uint8 ``[F, H, W, 3]``."""
     labels = walk_labels(walk, target, num_frames, route_index=route_index, hold=hold, units_per_frame=units_per_frame)
     return render_walk(labels, px_per_unit)
-
-
-def decode_walk_labels(video, units: int) -> np.ndarray:
-    """Nearest walk-palette label of every unit's central colour: uint8 ``[F, U, U]``.
-
-    ``video`` is uint8 ``[F, H, W, 3]`` (or one frame); a unit is ``H / U`` pixels and its colour
-    the mean of its central half, so a blurred edge counts little.
-    """
-    frames = np.asarray(video)
-    if frames.ndim == 3:
-        frames = frames[None]
-    if frames.ndim != 4 or frames.shape[-1] != 3:
-        raise InputError(f"a walk video is [F, H, W, 3], got shape {frames.shape}")
-    _, H, W, _ = frames.shape
-    if H % units or W % units:
-        raise InputError(f"frames of {H}x{W} px do not divide into {units}x{units} units")
-    ph, pw = H // units, W // units
-    cells = frames.astype(np.float32).reshape(frames.shape[0], units, ph, units, pw, 3)
-    lo_h, hi_h = ph // 4, max(ph // 4 + 1, ph - ph // 4)
-    lo_w, hi_w = pw // 4, max(pw // 4 + 1, pw - pw // 4)
-    colours = cells[:, :, lo_h:hi_h, :, lo_w:hi_w].mean(axis=(2, 4))
-    pal = walk_palette_array().astype(np.float32)
-    dist = ((colours[..., None, :] - pal) ** 2).sum(-1)
-    return dist.argmin(-1).astype(np.uint8)
-
-
-def as_walk_first_frame(image: np.ndarray, px_per_unit: int = 2) -> np.ndarray:
-    """A maze image as the walker's frame 0: uint8 ``[H, W, 3]``.
-
-    A walk frame (one showing the agent) is returned unchanged. A plain maze image (walls, floor,
-    start, goal, as :func:`interp.tasks.render.render_maze` draws it) gets the agent on its start
-    and, if it shows no key, a key on the cell farthest from the start along the floor (other than
-    the goal; the first such cell in row-major order), so every maze tool can give its mazes to the
-    walker.
-    """
-    frame = np.asarray(image)
-    if frame.ndim != 3 or frame.shape[-1] != 3 or frame.shape[0] != frame.shape[1]:
-        raise InputError(f"a maze image is square [H, W, 3], got shape {frame.shape}")
-    if frame.shape[0] % px_per_unit:
-        raise InputError(f"a {frame.shape[0]} px image does not divide into units of {px_per_unit} px")
-    labels = decode_walk_labels(frame, frame.shape[0] // px_per_unit)[0]
-    if (labels == AGENT).any():
-        return frame
-    starts, goals = np.argwhere(labels == START), np.argwhere(labels == GOAL)
-    if len(starts) != 1 or len(goals) != 1:
-        raise InputError(f"the maze image shows {len(starts)} start and {len(goals)} goal units: expected one of each")
-    start, goal = tuple(int(v) for v in starts[0]), tuple(int(v) for v in goals[0])
-    if not (labels == KEY).any():
-        labels[default_key(labels == WALL, start, goal)] = KEY
-    labels[start] = AGENT
-    return render_walk(labels, px_per_unit)
-
-
-def default_key(walls: np.ndarray, start: tuple[int, int], goal: tuple[int, int]) -> tuple[int, int]:
-    """The key a plain maze gets (:func:`as_walk_first_frame`): the cell farthest from the start along
-    the floor, other than the goal, the first such cell in row-major order."""
-    U = walls.shape[0]
-    dist = np.asarray(grid_distances((~np.asarray(walls, bool)).ravel().tolist(), U, start[0] * U + start[1])).reshape(U, U)
-    dist[goal] = -1
-    centres = np.zeros_like(dist, dtype=bool)
-    centres[1::2, 1::2] = True
-    dist[~centres] = -1
-    return tuple(int(v) for v in np.unravel_index(int(dist.argmax()), dist.shape))
 
 
 def walk_for_maze(maze: Maze) -> WalkMaze:
