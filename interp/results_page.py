@@ -101,6 +101,18 @@ def _n_text(record: dict, needed: int | None) -> str:
     return f"n={_number(n)} of {_number(needed)} needed" + (": a check, not evidence" if short else "")
 
 
+def readings(path: str | Path | None = None) -> dict:
+    """``{organism: {claim: sentence}}`` of ``experiments/readings.toml``: why an organism's verdict
+    differs from the paper's or the other organism's, or what its record reads. Written after the
+    data (they are readings, not rules); the page prints them as such."""
+    import tomllib
+
+    path = Path(path) if path else registry.REGISTRY.parent / "readings.toml"
+    if not path.is_file():
+        return {}
+    return {k: v for k, v in tomllib.loads(path.read_text()).items() if isinstance(v, dict)}
+
+
 def _absent(entry, model: str) -> str:
     """What the page says of an organism without a record of the claim: whether it was meant to run."""
     if model not in entry.models:
@@ -110,11 +122,30 @@ def _absent(entry, model: str) -> str:
     return "not run"
 
 
-def _cell(record: dict | None, needed: int | None, anchor: str, absent: str = "not run") -> str:
+def _cell(record: dict | None, needed: int | None, anchor: str, absent: str = "not run", entry=None) -> str:
     if record is None:
         return absent
+    judged = _judged_figures(record, entry)
     return (f"**{VERDICT_MARK.get(record['verdict'], record['verdict'])}** ({_n_text(record, needed)}; "
-            f"{_provenance(record)}; {_negative_text(record)}) [history](#{anchor}-history)")
+            f"{_provenance(record)}; {_negative_text(record)}" + (f"; judged on {judged}" if judged else "")
+            + f") [history](#{anchor}-history)")
+
+
+def _judged_figures(record: dict, entry=None, most: int = 2) -> str:
+    """The figures the rule's expression reads, with value and 95% interval (at most ``most``)."""
+    import re
+
+    if entry is None or entry.rule != "expression":
+        return ""
+    text = " ".join(str(entry.params.get(k, "")) for k in ("holds", "partly"))
+    names = list(dict.fromkeys(re.findall(r"\b(?:value|low|high|p)\((\w+)\)", text)))
+    shown = []
+    for name in names:
+        f = record.get("figures", {}).get(name)
+        if isinstance(f, dict) and "value" in f:
+            ci = f.get("ci95")
+            shown.append(f"{name} {_number(f['value'])}" + (f" ({_number(ci[0])} to {_number(ci[1])})" if ci else ""))
+    return ", ".join(shown[:most])
 
 
 def _negative_text(record: dict) -> str:
@@ -184,13 +215,19 @@ def section(name: str, records: list[dict], assets: Path, page_dir: Path, orgs: 
         else:
             lines += [f"**On {org.get('title', key)}: {VERDICT_MARK.get(record['verdict'], record['verdict'])}** "
                       f"by the rule fixed {record['rule']['fixed'][:10]}: *{record['rule']['text']}*. "
-                      f"{record['why']} ({_n_text(record, entry.n)}.)", ""]
+                      f"{record['why']} ({_n_text(record, entry.n)}"
+                      + (f"; {_judged_figures(record, entry, most=6)}" if _judged_figures(record, entry) else "") + ".)", ""]
         lines += [f"Can the rule fail? {_negative_text(record)}"
                   + (f" ({record['negative_verdict']['why']})" if record.get("negative_verdict") else "") + ".", ""]
         if record.get("reading"):
             lines += [f"Reading: {record['reading']}", ""]
+        note = readings().get(key, {}).get(name)
+        if note:
+            lines += [f"Reading of this organism's verdict (written after the data, `experiments/readings.toml`): "
+                      f"{note}", ""]
     lines += [f"### {first.label}: history {{ #{anchor}-history }}", ""] + _history(name, records) + [""]
-    published = [r for r in records if r.get("preset") != "cpu"] or records
+    primaries = [id(r) for r in (_primary(records, key) for key in orgs) if r is not None]
+    published = [r for r in records if r.get("preset") != "cpu" or id(r) in primaries] or records
     for record in published:
         lines += [f"Record `{record['where']}`: {_provenance(record)}; registry "
                   f"{(record.get('registry') or {}).get('commit') or 'uncommitted'}.", ""]
@@ -200,10 +237,13 @@ def section(name: str, records: list[dict], assets: Path, page_dir: Path, orgs: 
 
 
 def _primary(records: list[dict], model: str) -> dict | None:
-    """The published record of ``model``: a non-cpu preset, the claim's own folder first."""
-    mine = [r for r in records if r.get("model", "organism") == model and r.get("preset") != "cpu"]
-    mine.sort(key=lambda r: (r["where"].count("/"), r["where"]))
-    return mine[0] if mine else None
+    """The published record of ``model``: a non-cpu preset, the claim's own folder first. A model other
+    than the maze organism without one shows its cpu-preset check (its n says it is a check, not
+    evidence); the organism's cpu checks have a column of their own."""
+    mine = [r for r in records if r.get("model", "organism") == model]
+    shown = [r for r in mine if r.get("preset") != "cpu"] or ([] if model == "organism" else mine)
+    shown.sort(key=lambda r: (r["where"].count("/"), r["where"]))
+    return shown[0] if shown else None
 
 
 def _timing_line(results: Path) -> list[str]:
@@ -256,7 +296,10 @@ def build(results: str | Path = RESULTS, page: str | Path = PAGE) -> Path:
         anchor = _anchor(first.label)
         cpu = next((r for r in found if r.get("preset") == "cpu" and r["where"] == f"cpu/{name}"), None)
         cells = [f"[{first.label}](#{anchor})", f"{entry.rule_text} (fixed {entry.fixed[:10]})"]
-        cells += [_cell(_primary(found, key), entry.n, anchor, _absent(entry, key)) for key in orgs]
+        notes = readings()
+        cells += [_cell(_primary(found, key), entry.n, anchor, _absent(entry, key), entry)
+                  + (f" Reading (after the data): {notes[key][name]}" if name in notes.get(key, {}) else "")
+                  for key in orgs]
         cells.append("not run" if cpu is None else f"{VERDICT_MARK.get(cpu['verdict'], cpu['verdict'])} "
                                                    f"(n={_number(cpu.get('n_verdict'))}, {_time(cpu.get('seconds'))})")
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")

@@ -22,12 +22,24 @@ def random_twin(source: str | Path, out: str | Path, *, seed: int = 0) -> Path:
     """Write a randomly initialised copy of an organism folder (same configs, new weights).
 
     Args:
-        source: ``"organism"`` (the shipped one) or an organism folder.
+        source: ``"organism"`` (the shipped one), ``"walker"`` (both experts re-initialised, the prompt
+            table and switch kept: :func:`interp.reproduce.walker_claims.random_twin`) or an organism folder.
         out: folder to write (loadable with ``load_model(out)`` and ``cos trace --model out``).
         seed: seed of the initialisation.
     """
     from interp.organism import DEFAULT_ORGANISM, MazeOrganism, build_organism
+    from interp.organism.walk_model import CONFIG_FILE, WALK_NAME
 
+    if str(source) in ("walker", WALK_NAME) or (Path(source) / CONFIG_FILE).is_file():
+        import dataclasses
+
+        from interp.models import load_model
+        from interp.reproduce.walker_claims import random_twin as walker_twin
+
+        twin = walker_twin(load_model(str(source)), seed=seed).organism
+        twin.config = dataclasses.replace(twin.config, name=f"{twin.config.name}-random-init-{seed}")
+        twin.save_pretrained(Path(out))
+        return Path(out)
     path = DEFAULT_ORGANISM if str(source) == "organism" else Path(source)
     trained = MazeOrganism.from_pretrained(path)
     config = {k: v for k, v in trained.transformer.config.items() if not k.startswith("_")}

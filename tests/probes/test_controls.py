@@ -21,3 +21,19 @@ def test_random_twin_keeps_architecture_and_changes_weights(tmp_path):
     params = dict(trained.transformer.named_parameters())
     changed = [n for n, p in twin.transformer.named_parameters() if not torch.equal(p, params[n])]
     assert len(changed) > len(params) // 2
+
+
+def test_the_walkers_random_twin_is_a_walker_folder_with_new_expert_weights(tmp_path):
+    import torch
+
+    from interp.models import load_model
+    from probes.controls import random_twin
+
+    twin = load_model(str(random_twin("walker", tmp_path / "twin", seed=0)))
+    real = load_model("walker")
+    assert type(twin) is type(real) and twin.organism.config.name.endswith("random-init-0")
+    for name in ("transformer", "transformer_2"):
+        a = twin.organism.expert(name).blocks[0].attn1.to_q.weight
+        assert a.shape == real.organism.expert(name).blocks[0].attn1.to_q.weight.shape
+        assert not torch.equal(a, real.organism.expert(name).blocks[0].attn1.to_q.weight)
+    assert torch.equal(twin.organism.prompt_table, real.organism.prompt_table)      # the prompt table kept
