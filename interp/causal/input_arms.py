@@ -105,10 +105,12 @@ def clean_runs(model, task, *, num_steps: int, steps: Sequence[int], sites: Sequ
     inputs = task.inputs(model, "clean", seeds)
     branches = ("cond", "uncond") if inputs.do_guidance else ("cond",)
     options = dict(steps=steps, branches=branches, num_steps=num_steps, progress=False)
-    clean = run_with_cache(model, inputs, ["x_t", *sites], **options)
+    keep = bool(steps)  # with no step chosen, arms start at step 0 and read nothing of the clean run
+    clean = run_with_cache(model, inputs, ["x_t", *sites] if keep else [], **options)
     corrupt = None
     if is_paired(task):
-        corrupt = run_with_cache(model, task.inputs(model, "corrupt", seeds), list(other_sites), **options)
+        corrupt = run_with_cache(model, task.inputs(model, "corrupt", seeds), list(other_sites) if keep else [],
+                                 **options)
     return CleanRuns(inputs, clean, corrupt, task, num_steps, steps)
 
 

@@ -8,12 +8,13 @@ the options give (a prompt, a prompt list, prompt pairs or first-frame image pai
 from __future__ import annotations
 
 
-def add_common(parser, *, default_steps: str) -> None:
+def add_common(parser, *, default_steps: str | None) -> None:
     from interp.cli.pair_inputs import add_pair_options
 
     parser.add_argument("--model", required=True, help="a local diffusers folder (model_index.json) or 'organism'")
     parser.add_argument("--num-steps", type=int, default=20, help="denoising steps")
-    parser.add_argument("--steps", default=default_steps, help="steps the edits act at, e.g. 0,5,10")
+    parser.add_argument("--steps", default=default_steps, help="steps the edits act at, e.g. 0,5,10"
+                        + (" (default: none)" if default_steps is None else ""))
     parser.add_argument("--noise-seed", type=int, default=0, help="input i runs with noise seed noise_seed + i")
     parser.add_argument("--device", default="cpu", help="torch device")
     parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"), help="weight dtype")
@@ -43,7 +44,7 @@ def run_study(args, experiment: str, build, *, sites=(), other_sites=(), partner
     check_device(args.device)
     task = task_from_args(args)
     out = claim_folder(args.out, OUTPUTS, overwrite=args.overwrite)
-    steps = list(parse_ints(args.steps, "step", 0, args.num_steps - 1))
+    steps = [] if args.steps is None else list(parse_ints(args.steps, "step", 0, args.num_steps - 1))
     model = load_model(args.model, device=args.device, dtype=getattr(torch, args.dtype))
     wanted = sites(model) if callable(sites) else sites
     runs = clean_runs(model, task, num_steps=args.num_steps, steps=steps, sites=wanted,

@@ -15,7 +15,7 @@ def register(subparsers) -> None:
     from interp.cli.arms import add_common
 
     parser = subparsers.add_parser("noise", help="noise in the latents at a step or a frame, on any model's inputs")
-    add_common(parser, default_steps="0")
+    add_common(parser, default_steps=None)
     parser.add_argument("--std", default="1", help="comma list of absolute noise standard deviations (latent units)")
     parser.add_argument("--ratio", default="", help="comma list of noise stds as multiples of the step's own sigma")
     parser.add_argument("--noise-frames", default="", help="latent frames noised at every step, e.g. 0,2")

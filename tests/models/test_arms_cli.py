@@ -119,3 +119,10 @@ def test_image_pairs_erase_of_nothing_is_the_clean_run_and_of_a_frame_is_not(fol
     np.testing.assert_allclose(arm(result, "step1/none")["clean_distance"]["values"], 0.0, atol=1e-5)
     np.testing.assert_allclose(arm(result, "step1/none")["preference"]["values"], 1.0, atol=1e-4)
     assert arm(result, "step1/frame:1")["clean_distance"]["values"][0] > 1e-3
+
+
+def test_noise_in_a_frame_alone_runs_no_step_arm(folders, prompts, tmp_path):
+    result = command(folders, "ltx", "noise", tmp_path, "--prompt", "a red ball", "--noise-frames", "0,1",
+                     "--std", "0.5")
+    assert [a["name"] for a in result["arms"]] == ["frame0/std0.5", "frame1/std0.5"]
+    assert result["n_inputs"] == 1 and result["meta"]["task"]["corrupt"] is None
