@@ -17,8 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Bottom to top. A module may import from its own layer and the ones before it.
-ORDER = ["foundations", "models + loop", "interventions", "capture / store", "task domain", "analyses", "cli",
-         "experiments"]
+ORDER = ["foundations", "models + loop", "interventions", "capture / store", "task domain", "analyses", "template",
+         "cli", "experiments"]
 
 LAYERS = {
     # foundations: errors, site names, tokens, statistics, the output rule, input checks, plotting, process groups
@@ -59,9 +59,10 @@ LAYERS = {
     "interp.results": "analyses",
     "interp.registry": "analyses",
     "interp.rules": "analyses",
-    "interp.experiment": "analyses",
     "interp.viewer": "analyses",
     "probes": "analyses",
+    # the experiment template: runs the analyses' measures on presets and writes their records (never imported by them)
+    "interp.experiment": "template",
     "interp.cli": "cli",
     "experiments": "experiments",
 }
@@ -251,3 +252,14 @@ def test_an_import_circle_is_found_even_when_deferred():
     modules = {"pkg": "", "pkg.a": "from pkg.b import run\n", "pkg.b": "def f():\n    import pkg.a\n",
                "pkg.c": "from pkg import a\n"}
     assert import_cycles(modules) == [["pkg.a", "pkg.b"]]
+
+
+def test_an_analysis_that_imports_the_template_climbs():
+    """The template runs the analyses (``interp.experiment`` -> ``interp.reproduce``), never the reverse."""
+    modules = {**repository_modules(),
+               "interp.reproduce.extra": "def f():\n    from interp.experiment import finish\n",
+               "interp.causal.extra": "import interp.experiment.walker\n"}
+    bad = [line for line in climbing(modules) if ".extra:" in line]
+    assert bad == ["interp.causal.extra:1 (analyses) imports interp.experiment.walker (template)",
+                   "interp.reproduce.extra:2 (analyses) imports interp.experiment (template)"]
+    assert not [line for line in climbing(repository_modules()) if line.startswith("interp.experiment")]

@@ -99,7 +99,7 @@ def test_first_kept_step_and_the_order_of_perception_and_action():
 
 
 def test_memory_claim_writes_a_judged_record_with_its_negative_control(tmp_path, monkeypatch):
-    from interp.reproduce import walker_runs
+    from interp.experiment import walker as walker_runs
 
     monkeypatch.setitem(walker_runs.PRESETS, "cpu", {**walker_runs.PRESETS["cpu"], "count": 1, "batch": 1,
                                                       "num_steps": 4, "hide_steps": [0, 2]})

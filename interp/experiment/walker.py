@@ -1,4 +1,4 @@
-"""The command line of the walker's own claims: presets, the shared occlusion sweep, figures, records.
+"""The walker's own claims on the template: presets, the shared occlusion sweep, figures, records.
 
     python experiments/working_memory_frames.py --preset gpu    # -> experiments/results/walker/working_memory_frames/
     python experiments/perception_action_frames.py --preset gpu
