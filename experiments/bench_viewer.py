@@ -58,11 +58,19 @@ def trace(workdir: Path, mazes: int, batch: int, num_steps: int) -> dict:
             "layers": model.num_layers, "num_steps": num_steps}
 
 
+def cos_script() -> str:
+    """``cos`` as a user runs it: the console script installed beside this Python (``pip install -e .``)."""
+    script = Path(sys.executable).with_name("cos")
+    if not script.is_file():
+        raise SystemExit(f"bench_viewer: no `cos` beside {sys.executable}: install the package (make setup) first")
+    return str(script)
+
+
 def precompute(store: Path, out: Path) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "interp.cli.main", "view", str(store), "--out", str(out)], check=True, env=env)
+    subprocess.run([cos_script(), "view", str(store), "--out", str(out)], check=True, env=env)
     seconds = time.perf_counter() - started
     files = [p for p in out.rglob("*") if p.is_file()]
     data = [p for p in files if "data" in p.parts]

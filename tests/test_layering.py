@@ -171,6 +171,34 @@ def test_nothing_outside_the_cli_imports_it():
     assert still == CLI_USERS_KNOWN, f"no longer import interp.cli (drop them from the list): {CLI_USERS_KNOWN - still}"
 
 
+def _mentions(pattern: str, skip: str) -> list[str]:
+    """``module:line`` of every line of a module (``skip``: the module, or the package, allowed) matching ``pattern``."""
+    import re
+
+    found = re.compile(pattern)
+    return [f"{m}:{n}" for m, source in sorted(repository_modules().items()) if m != skip and not m.startswith(skip + ".")
+            for n, line in enumerate(source.splitlines(), 1) if found.search(line)]
+
+
+def test_no_step_callback_outside_the_executor():
+    """One way to run a model: nothing passes an ``on_step=`` callback (the loop's sites are read with ``Collect``)."""
+    assert _mentions(r"\bon_step\s*=", "interp.interventions.executor") == []    # perception_step= is no callback
+
+
+def test_no_module_outside_the_cli_names_it():
+    """Not even as ``python -m interp.cli.main`` in a child process: a script runs ``cos`` or calls the library."""
+    assert _mentions(r"\binterp\.cli\b", "interp.cli") == []
+
+
+@pytest.mark.parametrize("line, pattern, allowed", [
+    ("    out = sample(model, x, on_step=watch)", r"\bon_step\s*=", "interp.interventions.executor"),
+    ("run([sys.executable, '-m', 'interp.cli.main'])", r"\binterp\.cli\b", "interp.cli")])
+def test_the_text_checks_find_what_they_look_for(line, pattern, allowed, monkeypatch):
+    modules = {**repository_modules(), "experiments.extra": line + "\n"}
+    monkeypatch.setitem(globals(), "repository_modules", lambda: modules)
+    assert _mentions(pattern, allowed) == ["experiments.extra:1"]
+
+
 def test_every_module_has_a_layer():
     for module in repository_modules():
         layer_of(module)
