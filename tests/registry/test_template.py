@@ -124,3 +124,21 @@ def test_an_experiment_with_raw_measurements_writes_them_and_redoes_its_record_f
     assert claim.main(["--from-raw", str(tmp_path / "none.json.gz"), "--out", str(other)]) == 0 and runs == [3]
     redone = json.loads((other / "result.json").read_text())
     assert redone["verdict"] != "holds" and redone["counted"] == 100 and not (other / "raw.json.gz").exists()
+
+
+def test_every_claim_runs_on_the_template():
+    """A claim of the registry has a script on the template (an ``Experiment``, or ``options``, ``parse`` and
+    ``finish`` of :mod:`interp.experiment`) or a registry ``measure`` run by it; none writes its record by hand."""
+    import re
+
+    from interp.results import ROOT
+
+    uses = re.compile(r"from interp\.experiment(\.walker)? import (Experiment|main|finish\b)")
+    for name in registry.names():
+        script = ROOT / "experiments" / f"{name}.py"
+        if not script.is_file():
+            assert name in experiment.runnable(), f"{name}: no script and no measure"
+            continue
+        text = script.read_text()
+        assert uses.search(text), f"{script.name} does not run on interp.experiment"
+        assert "write_result" not in text and "argparse" not in text, f"{script.name} has a scaffold of its own"
