@@ -125,3 +125,18 @@ def test_noise_in_a_frame_alone_runs_no_step_arm(folders, prompts, tmp_path):
                      "--std", "0.5")
     assert [a["name"] for a in result["arms"]] == ["frame0/std0.5", "frame1/std0.5"]
     assert result["n_inputs"] == 1 and result["meta"]["task"]["corrupt"] is None
+
+
+def test_erasing_is_refused_where_sampling_is_not_flow_matching():
+    """CogVideoX samples by DDIM: re-forming x_t as (1 - sigma) x0 + sigma noise would be wrong there."""
+    import torch
+
+    from interp.causal.erase import erase_edit
+    from interp.errors import InputError
+    from interp.models.tiny_zoo import tiny_model
+
+    model, inputs = tiny_model("cogvideox")
+    x = torch.zeros_like(inputs.latents)
+    with pytest.raises(InputError, match="not flow matching"):
+        erase_edit(model, inputs, step=1, mask=np.zeros((1, x[0, 0].numel()), bool), fill=0.0, x_t=x, x0=x,
+                   num_steps=3)
