@@ -6,6 +6,10 @@ Traces held-out mazes through the organism and its random-weight twin (the steps
 with :func:`interp.reproduce.localisation.probe_claim`.
 
     python experiments/probe_localisation.py --preset cpu
+
+Its negative control runs the same steps on the random twin itself, with a twin of another seed as
+the control (``--model outputs/twin --twin-seed 1``): random weights read nothing a random control
+does not, so the rule must say "does not hold".
 """
 
 import json
@@ -23,7 +27,10 @@ PRESETS = {"cpu": {"count": 20, "batch": 20, "steps": "0,5,10,19", "device": "cp
 
 if __name__ == "__main__":
     started = time.perf_counter()
-    args = parse(options(NAME, __doc__.splitlines()[0], PRESETS), PRESETS, outputs=OUTPUTS)
+    parser = options(NAME, __doc__.splitlines()[0], PRESETS)
+    parser.add_argument("--twin-seed", type=int, default=0,
+                        help="seed of the random-weight control (another seed when --model is itself a twin)")
+    args = parse(parser, PRESETS, outputs=OUTPUTS)
     if replotted(args):
         raise SystemExit(0)
     p = args.settings
@@ -42,7 +49,7 @@ if __name__ == "__main__":
     config = load_model(args.model).organism.config
     make_tasks(work / "tasks", sizes=[5], count=p["count"], seed=10_000, num_frames=config.num_frames,
                px_per_unit=config.px_per_unit, palette=config.palette, overwrite=True)
-    random_twin(args.model, work / "random_organism", seed=0)
+    random_twin(args.model, work / "random_organism", seed=args.twin_seed)
     for name, source in (("trace.h5", args.model), ("trace_random.h5", str(work / "random_organism"))):
         trace_tasks(source, work / "tasks", work / name, steps=config.num_inference_steps, batch=p["batch"],
                     device=args.device)
@@ -53,5 +60,5 @@ if __name__ == "__main__":
                 source=f"cos probe {(work / 'trace.h5').relative_to(ROOT)}")
     record = probe_claim(json.loads((args.out / "localisation.json").read_text()), n_mazes=p["count"])
     record["images"] = sorted(f.name for f in args.out.glob("*.png"))
-    record["settings"] = {"count": p["count"], "steps": p["steps"]}
+    record["settings"] = {"count": p["count"], "steps": p["steps"], "twin_seed": args.twin_seed}
     finish(NAME, args, started, record, shared=False)
