@@ -66,9 +66,9 @@ def erase_edit(model, inputs, *, step: int, mask, fill, x_t: torch.Tensor, x0: t
                num_steps: int) -> Intervention:
     """The erasure as one :class:`~interp.interventions.Set` on ``x_t`` at ``step`` (the run must start
     there from ``x_t``): the re-formed state on ``mask``'s tokens (see :func:`erase_run`)."""
-    if not getattr(model, "flow_matching", True):
-        raise InputError(f"erasing re-forms x_t as (1 - sigma) x0 + sigma noise, which {model.spec.family} "
-                         "does not sample by (not flow matching)")
+    from interp.models.capabilities import check_command
+
+    check_command(model, "erase")
     sigmas = schedule(model, num_steps, None, inputs)[2]
     if not 0 <= step < num_steps:
         raise InputError(f"erase step {step} is outside the schedule: choose 0..{num_steps - 1}")

@@ -35,6 +35,7 @@ def run_study(args, experiment: str, build, *, sites=(), other_sites=(), partner
     from interp.cli.pair_inputs import task_from_args, wants_inputs
     from interp.errors import InputError
     from interp.models import load_model
+    from interp.models.capabilities import check_command
     from interp.outputs import claim_folder
 
     if not wants_inputs(args):
@@ -46,6 +47,7 @@ def run_study(args, experiment: str, build, *, sites=(), other_sites=(), partner
     out = claim_folder(args.out, OUTPUTS, overwrite=args.overwrite)
     steps = [] if args.steps is None else list(parse_ints(args.steps, "step", 0, args.num_steps - 1))
     model = load_model(args.model, device=args.device, dtype=getattr(torch, args.dtype))
+    check_command(model, experiment)
     wanted = sites(model) if callable(sites) else sites
     runs = clean_runs(model, task, num_steps=args.num_steps, steps=steps, sites=wanted,
                       other_sites=other_sites(model) if callable(other_sites) else other_sites,

@@ -98,6 +98,7 @@ def run_inputs(args, out) -> int:
     from interp.cli.pair_inputs import task_from_args
     from interp.errors import InputError
     from interp.models import load_model
+    from interp.models.capabilities import check_command
 
     if not args.model:
         raise InputError("inputs need --model: the diffusers folder to run them on")
@@ -106,6 +107,7 @@ def run_inputs(args, out) -> int:
     task = task_from_args(args)
     metric, task.user_metric = task.user_metric, None
     model = load_model(args.model, device=args.device, dtype=getattr(torch, args.dtype))
+    check_command(model, "cos-metrics")
     record = step_metrics(model, task, num_steps=args.num_steps, noise_seed=args.noise_seed,
                           tolerance=args.tolerance, user_metric=metric)
     record.update(command=args.command_line, family=model.spec.family)

@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from interp.ensemble import ensemble_run, merge_interventions, seed_groups
     from interp.interventions import dumps, run as run_loop
     from interp.models import load_model
+    from interp.models.capabilities import check_command
     from interp.outputs import claim_folder, write_json
     from interp.tasks.video_io import has_ffmpeg
 
@@ -78,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
                                                   [f"{name}-seed{args.seed + args.ref}{ext}" for name in names])
     out = claim_folder(args.out, ["ensemble.json", *videos], overwrite=args.overwrite)
     model = load_model(args.model, device=args.device)
+    check_command(model, "ensemble", merge=args.merge)
     organism = getattr(model, "organism", None)
     num_steps = args.num_steps or (organism.config.num_inference_steps if organism is not None else 50)
     check_merge(args.merge, args.k, steps, num_steps, args.ref)  # the schedule is known only now

@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from interp.causal.pair_patch import patch_pairs, save_patch_study
     from interp.distributed import init_from_env, shutdown
     from interp.models import load_model
+    from interp.models.capabilities import check_command
     from interp.sites import Site
 
     began = time.perf_counter()
@@ -92,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         model = load_model(args.model, device=ctx.device(args.device), dtype=getattr(torch, args.dtype))
+        check_command(model, "patch")
         _check_model(model, args)
         num_steps = args.num_steps or (model.organism.config.num_inference_steps if not wants_pairs(args) else 20)
         layers = list(range(model.num_layers)) if args.layers is None else list(parse_ints(args.layers, "layer", 0, 10_000))

@@ -113,11 +113,13 @@ def run(args: argparse.Namespace) -> int:
     check_device(args.device)
 
     from interp.distributed import init_from_env, shutdown
+    from interp.models.capabilities import check_command
     from interp.store.shards import merge_shards, shard_path, shard_paths
 
     ctx = init_from_env(args.device)  # under torchrun: one shard per rank, merged at the end
     try:
         model = load_model(args.model, device=ctx.device(args.device))
+        check_command(model, "trace")
         num_steps = args.num_steps
         if num_steps is None:
             organism = getattr(model, "organism", None)

@@ -64,9 +64,9 @@ def merge_interventions(model, operator: str, groups: Sequence[Sequence[int]], *
         return [Intervention(At("x_t", steps=steps), Merge(groups))]
     if operator == "x0_mean":
         return [Intervention(At("x0", steps=steps), Merge(groups))]
-    if not getattr(model, "flow_matching", True):
-        raise InputError(f"merge {operator!r} re-noises along a flow-matching path; {type(model).__name__} "
-                         "samples otherwise: use x0_mean or xt_mean")
+    from interp.models.capabilities import check_command
+
+    check_command(model, "ensemble", merge=operator)
     sigmas = schedule(model, num_steps, shift, inputs)[2].detach().cpu().double().tolist()
     reduce = "mean" if operator == "x0_renoise" else "median"
     return [Intervention(At("x0", steps=[s]), RenoiseMerge(groups, sigma=sigmas[s], sigma_next=sigmas[s + 1],

@@ -99,9 +99,18 @@ class VideoModel(nn.Module):
     name: str = "model"
     #: Whether ``prepare`` takes a first frame (``image=``); image-to-video adapters set it.
     image_to_video: bool = False
+    #: The diffusers pipelines whose adapter takes a first frame (``image_to_video`` is then set).
+    image_pipelines: ClassVar[tuple[str, ...]] = ()
     #: Whether x_t = (1 - sigma) x0 + sigma noise along the run (flow matching), which re-noising
     #: edits assume; a family that samples otherwise (CogVideoX's DDIM) sets it False.
     flow_matching: bool = True
+    #: The transformer's config entry that gives the prompt length (in tokens) it reads, where it
+    #: fixes one (CogVideoX's text positions: ``max_text_seq_length``); ``prepare`` then encodes
+    #: prompts at that length unless told otherwise. ``None``: the pipeline's default length.
+    prompt_length_config: ClassVar[str | None] = None
+    #: The pipeline components that turn a prompt into embeddings (a folder saved without them
+    #: takes prompt embeddings only).
+    text_encoder_names: ClassVar[tuple[str, ...]] = ("text_encoder",)
 
     def __init__(self):
         super().__init__()
@@ -180,6 +189,26 @@ class VideoModel(nn.Module):
         f, h, w = self.token_grid(latent_shape)
         grid = np.stack(np.meshgrid(np.arange(f), np.arange(h), np.arange(w), indexing="ij"), axis=-1)
         return grid.reshape(-1, 3).astype(np.int32)
+
+    # --- conditioning ------------------------------------------------------------------------
+    def prompt_length(self, requested: int | None, default: int) -> int:
+        """The length to encode prompts at: ``requested``, else the length the transformer's config
+        declares under :attr:`prompt_length_config`, else the pipeline's ``default``."""
+        if requested is not None:
+            return int(requested)
+        config = next(iter(self.experts.values())).config
+        declared = None if self.prompt_length_config is None else config.get(self.prompt_length_config)
+        return default if declared is None else int(declared)
+
+    def check_text_encoders(self, *texts) -> None:
+        """Refuse text prompts (``texts`` not ``None``) when the pipeline has no text encoder."""
+        if all(t is None for t in texts):
+            return
+        pipe = getattr(self, "pipe", None)
+        missing = [n for n in self.text_encoder_names if getattr(pipe, n, None) is None]
+        if missing:
+            raise InputError(f"{self.name} has no {' or '.join(missing)}: it takes prompt embeddings, not text "
+                             "prompts (load a folder saved with its text encoders)")
 
     # --- the schedule ------------------------------------------------------------------------
     def set_timesteps(self, scheduler, num_steps: int, inputs: LoopInputs | None = None) -> None:

@@ -41,6 +41,7 @@ class CogVideoXModel(VideoModel):
 
     spec = COGVIDEOX_SPEC
     flow_matching = False
+    prompt_length_config = "max_text_seq_length"
 
     def __init__(self, pipe, name: str | None = None):
         super().__init__()
@@ -82,6 +83,7 @@ class CogVideoXModel(VideoModel):
     def step_latents(self, scheduler, step: int, timestep, prediction: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
         return scheduler.step(prediction, timestep, x_t, eta=0.0, return_dict=False)[0].to(self.dtype)
 
+    @torch.no_grad()  # as the pipeline encodes: no graph, and the kernels it takes
     def prepare(
         self,
         *,
@@ -95,10 +97,14 @@ class CogVideoXModel(VideoModel):
         guidance_scale: float = 6.0,
         seeds: int | list[int] = 0,
         batch_size: int | None = None,
-        max_sequence_length: int = 226,
+        max_sequence_length: int | None = None,
     ) -> LoopInputs:
-        """Encode the prompts and draw x_T from ``seeds`` as the pipeline would."""
+        """Encode the prompts and draw x_T from ``seeds`` as the pipeline would; prompts are encoded
+        at the transformer's ``max_text_seq_length`` (226 in every released checkpoint) unless
+        ``max_sequence_length`` says otherwise."""
         pipe = self.pipe
+        self.check_text_encoders(prompt if prompt_embeds is None else None)
+        max_sequence_length = self.prompt_length(max_sequence_length, 226)
         scale = pipe.vae_scale_factor_spatial * self.transformer.config.patch_size
         if height % scale or width % scale:
             raise InputError(f"height x width {height}x{width} must be multiples of {scale} for this model")
@@ -110,6 +116,7 @@ class CogVideoXModel(VideoModel):
         embeds, negative = pipe.encode_prompt(
             prompt, negative_prompt, do_guidance, num_videos_per_prompt=1, prompt_embeds=prompt_embeds,
             negative_prompt_embeds=negative_prompt_embeds, max_sequence_length=max_sequence_length, device=device)
+        self._check_text_length(embeds)
         latent_frames = (num_frames - 1) // pipe.vae_scale_factor_temporal + 1
         patch_t = self.transformer.config.patch_size_t
         extra = 0 if patch_t is None or latent_frames % patch_t == 0 else patch_t - latent_frames % patch_t
@@ -126,6 +133,14 @@ class CogVideoXModel(VideoModel):
             seeds=[int(g.initial_seed()) for g in generator],
             extras={"image_rotary_emb": rotary, "additional_frames": extra},
         )
+
+    def _check_text_length(self, embeds: torch.Tensor) -> None:
+        # Without rotary embeddings, the patch embedding adds positions laid out for exactly
+        # max_text_seq_length text tokens.
+        config = self.transformer.config
+        if not config.use_rotary_positional_embeddings and embeds.shape[1] != config.max_text_seq_length:
+            raise InputError(f"prompt embeddings of {embeds.shape[1]} tokens: this transformer reads "
+                             f"{config.max_text_seq_length} (its max_text_seq_length)")
 
     def pipeline_latents(self, latents: torch.Tensor) -> torch.Tensor:
         return latents.permute(0, 2, 1, 3, 4)

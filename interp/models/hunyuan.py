@@ -36,6 +36,7 @@ class HunyuanVideoModel(VideoModel):
     """Adapter for ``HunyuanVideoPipeline``."""
 
     spec = HUNYUAN_SPEC
+    text_encoder_names = ("text_encoder", "text_encoder_2")
 
     def __init__(self, pipe, name: str | None = None):
         super().__init__()
@@ -59,6 +60,7 @@ class HunyuanVideoModel(VideoModel):
         # The pipeline's own sigmas: linear from 1, shifted by the scheduler.
         scheduler.set_timesteps(sigmas=np.linspace(1.0, 0.0, num_steps + 1)[:-1], device=self.device)
 
+    @torch.no_grad()  # as the pipeline encodes: no graph, and the kernels it takes
     def prepare(
         self,
         *,
@@ -85,6 +87,7 @@ class HunyuanVideoModel(VideoModel):
         negative prompt turns on classifier-free guidance with separate calls.
         """
         pipe = self.pipe
+        self.check_text_encoders(prompt if prompt_embeds is None else None)
         scale = pipe.vae_scale_factor_spatial * self.patch_size[1]
         if height % scale or width % scale:
             raise InputError(f"height x width {height}x{width} must be multiples of {scale} for this model")

@@ -36,6 +36,7 @@ class HunyuanVideo15Model(VideoModel):
     """Adapter for ``HunyuanVideo15Pipeline``."""
 
     spec = HUNYUAN15_SPEC
+    text_encoder_names = ("text_encoder", "text_encoder_2")
 
     def __init__(self, pipe, name: str | None = None):
         super().__init__()
@@ -63,6 +64,7 @@ class HunyuanVideo15Model(VideoModel):
     def set_timesteps(self, scheduler, num_steps: int, inputs: LoopInputs | None = None) -> None:
         scheduler.set_timesteps(sigmas=np.linspace(1.0, 0.0, num_steps + 1)[:-1], device=self.device)
 
+    @torch.no_grad()  # as the pipeline encodes: no graph, and the kernels it takes
     def prepare(
         self,
         *,
@@ -86,6 +88,7 @@ class HunyuanVideo15Model(VideoModel):
         """Encode the prompts and draw x_T from ``seeds`` as the pipeline would; ``guidance_scale``
         defaults to the pipeline's guider's."""
         pipe = self.pipe
+        self.check_text_encoders(prompt if prompt_embeds is None else None)
         scale = pipe.vae_scale_factor_spatial * self.patch_size[1]
         if height % scale or width % scale:
             raise InputError(f"height x width {height}x{width} must be multiples of {scale} for this model")

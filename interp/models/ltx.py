@@ -67,6 +67,7 @@ class LTXModel(VideoModel):
                              config.get("base_shift", 0.5), config.get("max_shift", 1.15))
         scheduler.set_timesteps(sigmas=np.linspace(1.0, 1 / num_steps, num_steps), mu=mu, device=self.device)
 
+    @torch.no_grad()  # as the pipeline encodes: no graph, and the kernels it takes
     def prepare(
         self,
         *,
@@ -87,6 +88,7 @@ class LTXModel(VideoModel):
     ) -> LoopInputs:
         """Encode the prompts and draw x_T from ``seeds`` as the pipeline would."""
         pipe = self.pipe
+        self.check_text_encoders(prompt if prompt_embeds is None else None)
         if height % 32 or width % 32:
             raise InputError(f"height x width {height}x{width} must be multiples of 32 for LTX-Video")
         if (num_frames - 1) % pipe.vae_temporal_compression_ratio:

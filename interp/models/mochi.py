@@ -34,6 +34,7 @@ class MochiModel(VideoModel):
     """Adapter for ``MochiPipeline``."""
 
     spec = MOCHI_SPEC
+    prompt_length_config = "max_sequence_length"
 
     def __init__(self, pipe, name: str | None = None):
         super().__init__()
@@ -62,6 +63,7 @@ class MochiModel(VideoModel):
 
         scheduler.set_timesteps(sigmas=np.array(linear_quadratic_schedule(num_steps, 0.025)), device=self.device)
 
+    @torch.no_grad()  # as the pipeline encodes: no graph, and the kernels it takes
     def prepare(
         self,
         *,
@@ -77,10 +79,13 @@ class MochiModel(VideoModel):
         guidance_scale: float = 4.5,
         seeds: int | list[int] = 0,
         batch_size: int | None = None,
-        max_sequence_length: int = 256,
+        max_sequence_length: int | None = None,
     ) -> LoopInputs:
-        """Encode the prompts and draw x_T from ``seeds`` as the pipeline would."""
+        """Encode the prompts and draw x_T from ``seeds`` as the pipeline would; prompts are encoded
+        at the transformer's ``max_sequence_length`` unless told otherwise."""
         pipe = self.pipe
+        self.check_text_encoders(prompt if prompt_embeds is None else None)
+        max_sequence_length = self.prompt_length(max_sequence_length, 256)
         scale = pipe.vae_spatial_scale_factor * self.patch_size[1]
         if height % scale or width % scale:
             raise InputError(f"height x width {height}x{width} must be multiples of {scale} for this model")

@@ -211,44 +211,13 @@ TINY_MODELS: dict[str, TinyModel] = {
 }
 
 
-#: Text encoders the tiny pipelines can carry: entry -> (encoder class name in transformers, width).
-TEXT_ENCODERS = {"wan21-t2v": ("UMT5EncoderModel", 32), "wan21-i2v": ("UMT5EncoderModel", 32),
-                 "wan22-a14b": ("UMT5EncoderModel", 32), "wan22-ti2v-t2v": ("UMT5EncoderModel", 32),
-                 "wan22-ti2v-i2v": ("UMT5EncoderModel", 32), "ltx": ("T5EncoderModel", 32),
-                 "cogvideox": ("T5EncoderModel", 32), "mochi": ("T5EncoderModel", 32)}
-
-#: The words the tiny tokenizer knows; any other word is ``<unk>``.
-TINY_WORDS = ("a the maze red blue green yellow cat dog ball box walks runs rolls left right up down to from "
-              "of and video").split()
-
-
-def tiny_text_encoder(name: str):
-    """A word-level tokenizer and a random one-layer T5-family encoder for entry ``name``, so its
-    pipeline takes prompts as text (offline, no vocabulary file)."""
-    import transformers
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    check_choice("tiny model with a text encoder", name, list(TEXT_ENCODERS))
-    words = ["<pad>", "</s>", "<unk>", *TINY_WORDS]
-    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
-    cls_name, width = TEXT_ENCODERS[name]
-    config_cls = transformers.UMT5Config if cls_name == "UMT5EncoderModel" else transformers.T5Config
-    torch.manual_seed(0)
-    encoder = getattr(transformers, cls_name)(config_cls(
-        vocab_size=len(words), d_model=width, d_kv=8, d_ff=32, num_layers=1, num_heads=2,
-        relative_attention_num_buckets=8)).eval()
-    return tokenizer, encoder
-
-
 def tiny_pipeline(name: str, *, text_encoder: bool = False):
     """Entry ``name``'s pipeline, with a tiny tokenizer and text encoder if asked."""
+    from interp.models.tiny_text import tiny_text_components
+
     pipe = TINY_MODELS[name].build()
     if text_encoder:
-        tokenizer, encoder = tiny_text_encoder(name)
-        pipe.register_modules(tokenizer=tokenizer, text_encoder=encoder)
+        pipe.register_modules(**tiny_text_components(name))
     return pipe
 
 

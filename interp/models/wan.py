@@ -31,6 +31,7 @@ class WanModel(VideoModel):
     """Adapter for ``WanPipeline`` and ``WanImageToVideoPipeline`` (Wan2.1, Wan2.2 A14B and TI2V-5B)."""
 
     spec = WAN_SPEC
+    image_pipelines = ("WanImageToVideoPipeline",)
 
     def __init__(self, pipe, name: str | None = None):
         super().__init__()
@@ -74,6 +75,7 @@ class WanModel(VideoModel):
                 f"{pipe.vae_scale_factor_temporal} (e.g. 33, 81)"
             )
 
+    @torch.no_grad()  # as the pipeline encodes: no graph, and the kernels it takes
     def prepare(
         self,
         *,
@@ -93,6 +95,7 @@ class WanModel(VideoModel):
     ) -> LoopInputs:
         """Encode the prompt (and image), draw x_T from ``seeds``, as the pipeline would."""
         pipe = self.pipe
+        self.check_text_encoders(prompt if prompt_embeds is None else None)
         self._check_geometry(height, width, num_frames)
         if self.image_to_video and image is None:
             raise InputError(f"{self.name} is an image-to-video model: give an image")

@@ -115,6 +115,8 @@ class InputPairTask:
 
         if which == "corrupt" and not self.paired:
             raise InputError("these inputs have no corrupted partners: give pairs (--prompt-pairs, --image-pairs)")
+        if self.kind == "images" and not getattr(model, "image_to_video", False):
+            raise InputError(f"{model.name} is not an image-to-video model: give it prompts, not first frames")
         members = {"clean": self.clean, "corrupt": self.corrupt}[which]
         if len(seeds) != len(members):
             raise InputError(f"need one seed per pair: got {len(seeds)} for {len(members)} pairs")

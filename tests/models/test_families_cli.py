@@ -1,0 +1,152 @@
+"""The causal commands on tiny CogVideoX and HunyuanVideo folders, text encoders included.
+
+CogVideoX samples by DDIM, runs both guidance branches in one batched call and reads prompts at
+the text length its transformer fixes (16 tokens in the tiny config, 226 in the released ones);
+HunyuanVideo encodes a prompt with two text encoders (a Llama decoder and CLIP) and embeds its
+guidance. Oracles independent of the code: the diffusers pipeline loaded from the same folder,
+given the same prompt (final latents bitwise); noise of std 0 and a swap with the run's own
+values change nothing; the last step's estimate is the final output; distances equal a direct
+torch computation on runs of the plain executor.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from interp.cli.main import main as cos
+
+from tiny_folders import GEOMETRY
+
+FAMILIES = ["cogvideox", "hunyuan-video"]
+SIZE = dict(height=16, width=16, num_frames=5)
+
+
+def command(folders, name, experiment, out, *extra, record="result.json"):
+    assert cos([experiment, "--model", str(folders[name]), *GEOMETRY[name], "--num-steps", "3", *extra,
+                "--out", str(out)]) == 0
+    return json.loads((out / record).read_text())
+
+
+def arm(result, name):
+    return next(a for a in result["arms"] if a["name"] == name)
+
+
+@pytest.fixture(scope="module")
+def prompts(tmp_path_factory):
+    path = tmp_path_factory.mktemp("prompts") / "prompts.json"
+    path.write_text(json.dumps(["a red ball rolls left", "a cat walks up"]))
+    return path
+
+
+@pytest.mark.parametrize("name, text_length", [("cogvideox", 16), ("hunyuan-video", 256)])
+def test_a_prompt_is_encoded_and_sampled_as_the_pipeline_does(folders, name, text_length):
+    """The pipeline gets the tiny CogVideoX's text length by hand: its default, 226, does not fit."""
+    from interp.interventions import run
+    from interp.models import load_model
+
+    model = load_model(str(folders[name]))
+    inputs = model.prepare(prompt="a red ball rolls left", seeds=[3], **SIZE)
+    assert inputs.cond["encoder_hidden_states"].shape[1] == text_length
+    expected = model.pipe(prompt="a red ball rolls left", max_sequence_length=text_length, num_inference_steps=2,
+                          generator=torch.Generator().manual_seed(3), output_type="latent", **SIZE).frames
+    result = run(model, inputs, num_steps=2, decode=False, progress=False)
+    assert torch.equal(model.pipeline_latents(result.latents), expected)
+    other = model.prepare(prompt="a blue ball rolls left", seeds=[3], **SIZE)
+    assert not torch.equal(other.cond["encoder_hidden_states"], inputs.cond["encoder_hidden_states"])
+
+
+def test_prompt_embeddings_of_another_length_are_refused_by_cogvideox(folders):
+    from interp.errors import InputError
+    from interp.models import load_model
+
+    model = load_model(str(folders["cogvideox"]))
+    with pytest.raises(InputError, match="reads 16 .*max_text_seq_length"):
+        model.prepare(prompt_embeds=torch.zeros(1, 20, 32), seeds=[0], guidance_scale=1.0, **SIZE)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_noise_swap_and_steps_that_change_nothing_leave_the_clean_run(folders, prompts, name, tmp_path):
+    noise = command(folders, name, "noise", tmp_path / "n", "--prompts", str(prompts), "--steps", "1",
+                    "--std", "0,2", "--guidance", "3")
+    np.testing.assert_allclose(arm(noise, "step1/std0")["clean_distance"]["values"], 0.0, atol=1e-5)
+    assert min(arm(noise, "step1/std2")["clean_distance"]["values"]) > 1e-2
+    swap = command(folders, name, "swap", tmp_path / "s", "--prompt-pairs", str(folders["pairs"]), "--layers", "0,1",
+                   "--steps", "1", "--partner", "self", "--guidance", "3")
+    for layer in (0, 1):
+        np.testing.assert_allclose(arm(swap, f"step1/layer{layer}")["clean_distance"]["values"], 0.0, atol=1e-5)
+    assert swap["meta"]["family"] == name
+    steps = command(folders, name, "cos-metrics", tmp_path / "m", "--prompt-pairs", str(folders["pairs"]),
+                    "--guidance", "3", record="metrics.json")
+    assert steps["per_step"]["distance_to_final"]["values"][-1] == [0.0, 0.0]
+    np.testing.assert_allclose(steps["per_step"]["preference"]["values"][-1], 1.0, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_swapping_the_partners_last_block_moves_the_run_toward_it(folders, name, tmp_path):
+    """At the last step the last block's output in every branch sets the prediction but for the
+    output head's conditioning on the timestep (and HunyuanVideo's pooled prompt), so the run
+    leaves the clean output for the partner's."""
+    result = command(folders, name, "swap", tmp_path, "--prompt-pairs", str(folders["pairs"]), "--steps", "2",
+                     "--layers", "1", "--guidance", "3")
+    assert all(v < 1 - 1e-3 for v in arm(result, "step2/layer1")["preference"]["values"])
+
+
+def test_noise_distances_on_cogvideox_equal_a_direct_computation(folders, tmp_path):
+    from interp.interventions import At, Intervention, Noise, run
+    from interp.models import load_model
+    from interp.tasks.input_pairs import InputPairTask
+
+    result = command(folders, "cogvideox", "noise", tmp_path, "--prompt-pairs", str(folders["pairs"]),
+                     "--steps", "1", "--std", "1", "--guidance", "3", "--noise-seed", "3")
+    pairs = json.loads(folders["pairs"].read_text())
+    model = load_model(str(folders["cogvideox"]))
+    task = InputPairTask([{"prompt": p["clean"]} for p in pairs], [{"prompt": p["corrupt"]} for p in pairs],
+                         shared={**SIZE, "guidance_scale": 3.0})
+    clean, corrupt = (task.inputs(model, which, [3, 4]) for which in ("clean", "corrupt"))
+    a = run(model, clean, num_steps=3, progress=False).latents.double()
+    b = run(model, corrupt, num_steps=3, progress=False).latents.double()
+    x = run(model, clean, [Intervention(At("x_t", steps=[1]), Noise(1.0, 0))], num_steps=3,
+            progress=False).latents.double()
+    rms = lambda u, v: ((u - v) ** 2).flatten(1).mean(1).sqrt()  # noqa: E731
+    got = arm(result, "step1/std1")
+    np.testing.assert_allclose(got["clean_distance"]["values"], rms(x, a).numpy(), rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(got["preference"]["values"], ((rms(x, b) - rms(x, a)) / rms(a, b)).numpy(),
+                               rtol=1e-3, atol=1e-4)
+
+
+def test_erase_runs_on_hunyuan_video_and_is_refused_on_cogvideox_before_any_run(folders, prompts, tmp_path, capsys):
+    result = command(folders, "hunyuan-video", "erase", tmp_path / "h", "--prompts", str(prompts), "--steps", "0,1",
+                     "--region", "none,all")
+    for unchanged in ("step0/all", "step1/none"):  # sigma_0 = 1: the erased x0 has no weight in x_t
+        np.testing.assert_allclose(arm(result, unchanged)["clean_distance"]["values"], 0.0, atol=1e-5)
+    assert min(arm(result, "step1/all")["relative_distance"]["values"]) > 1e-3
+    code = cos(["erase", "--model", str(folders["cogvideox"]), *GEOMETRY["cogvideox"], "--num-steps", "3",
+                "--prompts", str(prompts), "--steps", "1", "--out", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert code == 2 and "cos erase re-forms x_t" in err and "cogvideox does not sample by (not flow matching)" in err
+    assert "Traceback" not in err and not (tmp_path / "c" / "result.json").exists()
+
+
+def test_image_pairs_are_refused_by_a_text_to_video_family(folders, tmp_path, capsys):
+    from PIL import Image
+
+    for which in ("clean", "corrupt"):
+        Image.new("RGB", (16, 16)).save(tmp_path / f"{which}.png")
+    (tmp_path / "images.json").write_text(json.dumps([{"clean": "clean.png", "corrupt": "corrupt.png"}]))
+    code = cos(["noise", "--model", str(folders["hunyuan-video"]), *GEOMETRY["hunyuan-video"], "--num-steps", "2",
+                "--image-pairs", str(tmp_path / "images.json"), "--prompt", "a maze", "--out", str(tmp_path / "o")])
+    assert code == 2 and "not an image-to-video model" in capsys.readouterr().err
+
+
+def test_a_folder_without_text_encoders_refuses_text_prompts(tmp_path, capsys):
+    from interp.models.tiny_zoo import save_tiny_pipeline
+
+    folder = save_tiny_pipeline("hunyuan-video", tmp_path / "bare", text_encoder=False)
+    code = cos(["noise", "--model", str(folder), "--height", "16", "--width", "16", "--frames", "5", "--num-steps", "2",
+                "--prompt", "a red ball", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "has no text_encoder or text_encoder_2" in err and "prompt embeddings" in err
