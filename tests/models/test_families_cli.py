@@ -1,4 +1,4 @@
-"""The causal commands on tiny CogVideoX and HunyuanVideo folders, text encoders included.
+"""The causal commands (noise, erase, swap, patch, cos-metrics, ensemble) on tiny CogVideoX and HunyuanVideo folders.
 
 CogVideoX samples by DDIM, runs both guidance branches in one batched call and reads prompts at
 the text length its transformer fixes (16 tokens in the tiny config, 226 in the released ones);
@@ -150,3 +150,34 @@ def test_a_folder_without_text_encoders_refuses_text_prompts(tmp_path, capsys):
                 "--prompt", "a red ball", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and "has no text_encoder or text_encoder_2" in err and "prompt embeddings" in err
+
+
+@pytest.mark.parametrize("name, restores", [("cogvideox", True), ("hunyuan-video", False)])
+def test_patching_the_last_blocks_tokens_from_the_clean_run(folders, name, restores, tmp_path):
+    """With one step, the last block's output in both branches fixes CogVideoX's prediction (its
+    output head reads only the timestep), so the patched run lands on the clean run; HunyuanVideo's
+    head also reads the pooled prompt, so the corrupted prompt keeps part of its effect there."""
+    from interp.interventions import PatchGrid
+
+    assert cos(["patch", "--model", str(folders[name]), *GEOMETRY[name], "--prompt-pairs", str(folders["pairs"]),
+                "--guidance", "3", "--num-steps", "1", "--layers", "0,1", "--out", str(tmp_path)]) == 0
+    grid = PatchGrid.load(tmp_path)
+    np.testing.assert_allclose(grid.clean["preference"], 1.0)
+    np.testing.assert_allclose(grid.corrupt["preference"], -1.0)
+    last = grid.normalised("preference")[0, 1, 0]  # region all, layer 1, step 0: one value per pair
+    assert np.isfinite(grid.values["preference"]).all()
+    if restores:
+        np.testing.assert_allclose(last, 1.0, atol=1e-3)
+    else:
+        assert (last < 1 - 1e-3).all() and (last > -1).all()
+
+
+def test_ensemble_on_cogvideox_merges_estimates_and_refuses_renoising_before_running(folders, tmp_path, capsys):
+    common = ["ensemble", "--model", str(folders["cogvideox"]), "--prompt", "a red ball", *GEOMETRY["cogvideox"],
+              "--k", "2", "--at", "1", "--num-steps", "3"]
+    assert cos([*common, "--merge", "x0_mean", "--out", str(tmp_path / "mean")]) == 0
+    assert json.loads((tmp_path / "mean" / "ensemble.json").read_text())["k"] == 2
+    capsys.readouterr()
+    assert cos([*common, "--merge", "x0_renoise", "--out", str(tmp_path / "renoise")]) == 2
+    assert "use x0_mean or xt_mean" in capsys.readouterr().err
+    assert not (tmp_path / "renoise" / "ensemble.json").exists()
