@@ -24,6 +24,8 @@ TEXT_ENCODERS = {
     **{name: (("text_encoder", "T5EncoderModel", 32),) for name in ("ltx", "cogvideox", "mochi")},
     # HunyuanVideo: a Llama decoder (hidden states of a layer near the end) and CLIP's pooled output
     "hunyuan-video": (("text_encoder", "LlamaModel", 16), ("text_encoder_2", "CLIPTextModel", 8)),
+    # HunyuanVideo 1.5: Qwen2.5-VL's text model on a chat template, and ByT5 for quoted (glyph) text
+    "hunyuan-video-1.5": (("text_encoder", "Qwen2_5_VLTextModel", 16), ("text_encoder_2", "T5EncoderModel", 8)),
 }
 
 #: The words the tiny tokenizer knows; any other word is ``<unk>``.
@@ -31,6 +33,10 @@ TINY_WORDS = ("a the maze red blue green yellow cat dog ball box walks runs roll
               "of and video").split()
 
 SPECIAL = ["<pad>", "</s>", "<unk>"]
+#: A chat template for HunyuanVideo 1.5's tokenizer: its pipeline drops the first 108 tokens of
+#: the encoded chat (Qwen's system prompt), so the system message becomes 108 words here.
+CHAT_TEMPLATE = ("{% for m in messages %}{% if m['role'] == 'system' %}{{ 'video ' * 108 }}"
+                 "{% else %}{{ m['content'] }} {% endif %}{% endfor %}")
 
 
 def tiny_tokenizer(*, end_token: bool = False):
@@ -51,10 +57,17 @@ def _encoder(cls_name: str, width: int, vocab: int):
     import transformers
 
     torch.manual_seed(0)
-    if cls_name == "LlamaModel":
-        # HunyuanVideo reads the hidden states 3 from the end: two layers give three
+    if cls_name == "Qwen2_5_VLTextModel":
+        # read 3 from the end as Llama above; its rotary embedding splits each head's 4 frequencies
+        # over (time, height, width)
+        config = transformers.Qwen2_5_VLTextConfig(
+            vocab_size=vocab, hidden_size=width, intermediate_size=2 * width, num_hidden_layers=3,
+            num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=2048, pad_token_id=0,
+            bos_token_id=1, eos_token_id=1, rope_scaling={"type": "mrope", "mrope_section": [1, 1, 2]})
+    elif cls_name == "LlamaModel":
+        # HunyuanVideo reads the hidden states 3 from the end: with three layers, the first layer's output
         config = transformers.LlamaConfig(vocab_size=vocab, hidden_size=width, intermediate_size=2 * width,
-                                          num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
+                                          num_hidden_layers=3, num_attention_heads=2, num_key_value_heads=2,
                                           max_position_embeddings=512, pad_token_id=0)
     elif cls_name == "CLIPTextModel":
         # CLIP pools at the end-of-text token; HunyuanVideo pads prompts to 77 tokens
@@ -74,6 +87,8 @@ def tiny_text_components(name: str) -> dict:
     components = {}
     for component, cls_name, width in TEXT_ENCODERS[name]:
         tokenizer = tiny_tokenizer(end_token=cls_name == "CLIPTextModel")
+        if cls_name == "Qwen2_5_VLTextModel":
+            tokenizer.chat_template = CHAT_TEMPLATE
         components[component.replace("text_encoder", "tokenizer")] = tokenizer
         components[component] = _encoder(cls_name, width, len(tokenizer))
     return components

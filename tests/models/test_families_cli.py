@@ -1,4 +1,4 @@
-"""The causal commands (noise, erase, swap, patch, cos-metrics, ensemble) on tiny CogVideoX and HunyuanVideo folders.
+"""The causal commands (noise, erase, swap, patch, cos-metrics, ensemble) on tiny CogVideoX and HunyuanVideo (1.0 and 1.5) folders.
 
 CogVideoX samples by DDIM, runs both guidance branches in one batched call and reads prompts at
 the text length its transformer fixes (16 tokens in the tiny config, 226 in the released ones);
@@ -42,20 +42,23 @@ def prompts(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("name, text_length", [("cogvideox", 16), ("hunyuan-video", 256)])
+@pytest.mark.parametrize("name, text_length", [("cogvideox", 16), ("hunyuan-video", 256), ("hunyuan-video-1.5", 1000)])
 def test_a_prompt_is_encoded_and_sampled_as_the_pipeline_does(folders, name, text_length):
-    """The pipeline gets the tiny CogVideoX's text length by hand: its default, 226, does not fit."""
+    """The pipeline gets the tiny CogVideoX's text length by hand: its default, 226, does not fit
+    (HunyuanVideo 1.5's pipeline fixes its own length, 1000)."""
     from interp.interventions import run
     from interp.models import load_model
 
     model = load_model(str(folders[name]))
-    inputs = model.prepare(prompt="a red ball rolls left", seeds=[3], **SIZE)
+    size = dict(SIZE, height=32, width=32) if name == "hunyuan-video-1.5" else SIZE
+    inputs = model.prepare(prompt="a red ball rolls left", seeds=[3], **size)
     assert inputs.cond["encoder_hidden_states"].shape[1] == text_length
-    expected = model.pipe(prompt="a red ball rolls left", max_sequence_length=text_length, num_inference_steps=2,
-                          generator=torch.Generator().manual_seed(3), output_type="latent", **SIZE).frames
+    length = {} if name == "hunyuan-video-1.5" else {"max_sequence_length": text_length}
+    expected = model.pipe(prompt="a red ball rolls left", num_inference_steps=2, **length,
+                          generator=torch.Generator().manual_seed(3), output_type="latent", **size).frames
     result = run(model, inputs, num_steps=2, decode=False, progress=False)
     assert torch.equal(model.pipeline_latents(result.latents), expected)
-    other = model.prepare(prompt="a blue ball rolls left", seeds=[3], **SIZE)
+    other = model.prepare(prompt="a blue ball rolls left", seeds=[3], **size)
     assert not torch.equal(other.cond["encoder_hidden_states"], inputs.cond["encoder_hidden_states"])
 
 
@@ -69,17 +72,25 @@ def test_prompt_embeddings_of_another_length_are_refused_by_cogvideox(folders):
 
 
 @pytest.mark.parametrize("name", FAMILIES)
-def test_noise_swap_and_steps_that_change_nothing_leave_the_clean_run(folders, prompts, name, tmp_path):
-    noise = command(folders, name, "noise", tmp_path / "n", "--prompts", str(prompts), "--steps", "1",
+def test_noise_of_std_0_leaves_the_clean_run(folders, prompts, name, tmp_path):
+    noise = command(folders, name, "noise", tmp_path, "--prompts", str(prompts), "--steps", "1",
                     "--std", "0,2", "--guidance", "3")
     np.testing.assert_allclose(arm(noise, "step1/std0")["clean_distance"]["values"], 0.0, atol=1e-5)
     assert min(arm(noise, "step1/std2")["clean_distance"]["values"]) > 1e-2
-    swap = command(folders, name, "swap", tmp_path / "s", "--prompt-pairs", str(folders["pairs"]), "--layers", "0,1",
+    assert noise["meta"]["family"] == name
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_a_swap_with_the_runs_own_values_leaves_it(folders, name, tmp_path):
+    swap = command(folders, name, "swap", tmp_path, "--prompt-pairs", str(folders["pairs"]), "--layers", "0,1",
                    "--steps", "1", "--partner", "self", "--guidance", "3")
     for layer in (0, 1):
         np.testing.assert_allclose(arm(swap, f"step1/layer{layer}")["clean_distance"]["values"], 0.0, atol=1e-5)
-    assert swap["meta"]["family"] == name
-    steps = command(folders, name, "cos-metrics", tmp_path / "m", "--prompt-pairs", str(folders["pairs"]),
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_the_last_steps_estimate_is_the_final_output(folders, name, tmp_path):
+    steps = command(folders, name, "cos-metrics", tmp_path, "--prompt-pairs", str(folders["pairs"]),
                     "--guidance", "3", record="metrics.json")
     assert steps["per_step"]["distance_to_final"]["values"][-1] == [0.0, 0.0]
     np.testing.assert_allclose(steps["per_step"]["preference"]["values"][-1], 1.0, atol=1e-4)
@@ -181,3 +192,20 @@ def test_ensemble_on_cogvideox_merges_estimates_and_refuses_renoising_before_run
     assert cos([*common, "--merge", "x0_renoise", "--out", str(tmp_path / "renoise")]) == 2
     assert "use x0_mean or xt_mean" in capsys.readouterr().err
     assert not (tmp_path / "renoise" / "ensemble.json").exists()
+
+
+#: HunyuanVideo 1.5's pipeline encodes every prompt at 1000 tokens: one prompt, no guidance, to stay quick.
+H15 = ["--prompt", "a red ball", "--steps", "1", "--guidance", "1"]
+
+
+def test_hunyuan_video_15_noise_from_the_command_line(folders, tmp_path):
+    noise = command(folders, "hunyuan-video-1.5", "noise", tmp_path, *H15, "--std", "0,2")
+    assert noise["meta"]["family"] == "hunyuan-video-1.5"
+    np.testing.assert_allclose(arm(noise, "step1/std0")["clean_distance"]["values"], 0.0, atol=1e-5)
+    assert arm(noise, "step1/std2")["clean_distance"]["values"][0] > 1e-2
+
+
+def test_hunyuan_video_15_self_swap_from_the_command_line(folders, tmp_path):
+    swap = command(folders, "hunyuan-video-1.5", "swap", tmp_path, *H15, "--layers", "1", "--partner", "self",
+                   "--site", "attn1.out")
+    np.testing.assert_allclose(arm(swap, "step1/layer1")["clean_distance"]["values"], 0.0, atol=1e-5)
