@@ -3,25 +3,31 @@
 With its averaging control: x0_hat is the posterior mean, so at each of the preset's steps it is
 compared with the mean of final videos drawn from p(x0 | x_t) (ancestral sampler from the step's
 x_t; at step 0 also independent seeds), on the first mazes of the same held-out set
-(:mod:`interp.reproduce.averaging`).
+(:mod:`interp.reproduce.averaging`). On the walker the answers are read as walks (route and walk,
+:func:`interp.tasks.walk_score.scorer_for`), to the target of its default prompt.
 
     python experiments/exploration_pruning.py --preset cpu
+    python experiments/exploration_pruning.py --preset gpu --model walker --sizes 5 7 --count 96 --avg-sizes 5 --avg-count 96
 """
 
+import sys
 import time
 
 from interp.models import load_model
+from interp.paths import recorded_command
 from interp.reproduce.averaging import averaging_figures, averaging_runs
 from interp.reproduce.claims import FAINT, exploration_claim
 from interp.experiment import finish, options, parse, replotted
-from interp.reproduce.shared_samples import PRESETS, samples_for
+from interp.reproduce.shared_samples import PRESETS, sample_options, samples_for, walker_prompt
 from interp.tasks.maze_trajectories import heldout
 
 NAME = "exploration_pruning"
 
 if __name__ == "__main__":
     started = time.perf_counter()
-    args = parse(options(NAME, __doc__.splitlines()[0], PRESETS), PRESETS)
+    parser = sample_options(options(NAME, __doc__.splitlines()[0], PRESETS), "sizes", "count", "batch", "avg_sizes",
+                            "avg_count", "avg_draws", "avg_steps")
+    args = parse(parser, PRESETS)
     if replotted(args):
         raise SystemExit(0)
     s = args.settings
@@ -32,4 +38,5 @@ if __name__ == "__main__":
                           draws=s["avg_draws"], num_steps=num_steps, threshold=FAINT, batch=s["batch"] * 8)
     record = exploration_claim(samples, args.out, averaging=averaging_figures(runs), num_steps=num_steps)
     record.setdefault("extra", {})["averaging_settings"] = {k: s[k] for k in s if k.startswith("avg_")}
-    finish(NAME, args, started, record)
+    record["settings"] = walker_prompt(model)
+    finish(NAME, args, started, record, command=recorded_command(["python", f"experiments/{NAME}.py", *sys.argv[1:]]))

@@ -6,12 +6,16 @@ minimal maze pairs (one wall changed), read at the patched step's x0_hat, and ju
 
     python experiments/patch_localisation.py --preset cpu
     python experiments/patch_localisation.py --preset gpu --from experiments/results/organism_patching_64/direct
+    python experiments/patch_localisation.py --preset gpu --model walker --pairs 64 --regions changed
 
 ``--from DIR`` judges a grid that ``cos patch --read-at patched`` already wrote into ``DIR`` (the
 published one: 64 pairs, every layer and step, one H200) instead of running the sweep again;
 ``--final DIR`` gives the same grid read in the final video (``--read-at final``), which the
 controlled figures (:func:`interp.reproduce.localisation.patch_claim_controlled`: past block 0, in
-the final video) read. Without ``--from`` the script runs both reads.
+the final video) read. Without ``--from`` the script runs both reads; ``--pairs``, ``--steps`` and
+``--regions`` set the sweep's (the rule reads the first half of the steps swept, so sweep the
+whole schedule). On the walker the pairs are drawn with the agent on the start and the clean
+maze's key in both mazes, and the route is read in the last frame, where the walk ends.
 """
 
 import sys
@@ -39,8 +43,8 @@ PRESETS = {"cpu": {"pairs": 4, "steps": [0, 6, 12], "regions": "all,changed", "b
 SWEPT = ("steps", "regions", "batch_size")       # the preset's settings of the sweep itself
 
 
-def sweep(work: Path, preset: str, device: str, command: str, read_at: str = "patched", model: str = "organism") -> None:
-    """The patching grid of ``preset`` into ``work`` (what ``cos patch --read-at READ_AT`` writes there)."""
+def sweep(work: Path, settings: dict, device: str, command: str, read_at: str = "patched", model: str = "organism") -> None:
+    """The patching grid of ``settings`` (a preset's) into ``work`` (what ``cos patch --read-at READ_AT`` writes there)."""
     import datetime
     import platform
 
@@ -50,8 +54,8 @@ def sweep(work: Path, preset: str, device: str, command: str, read_at: str = "pa
     from interp.tasks import make_pairs
     from interp.tasks.maze_task import MazePairTask
 
-    settings = {key: PRESETS[preset][key] for key in SWEPT}
-    pairs = make_pairs(5, PRESETS[preset]["pairs"], 910_000, kind="wall")
+    pairs = make_pairs(5, settings["pairs"], 910_000, kind="wall")
+    settings = {key: settings[key] for key in SWEPT}
     claim_folder(work, OUTPUTS, overwrite=True)
     record = dict(command=command, date=datetime.date.today().isoformat(), machine=platform.node(), device=device,
                   world_size=1, dtype="float32", pairs={"size": 5, "kind": "wall", "seed": 910_000})
@@ -72,7 +76,11 @@ if __name__ == "__main__":
     if "--final" in argv:  # the same grid read in the final video
         at = argv.index("--final")
         final, argv = Path(argv[at + 1]), argv[:at] + argv[at + 2:]
-    args = parse(options(NAME, __doc__.splitlines()[0], PRESETS), PRESETS, argv)
+    parser = options(NAME, __doc__.splitlines()[0], PRESETS)
+    parser.add_argument("--pairs", type=int, default=None, help="minimal wall pairs of 5x5 mazes (default: the preset's)")
+    parser.add_argument("--steps", type=int, nargs="+", default=None, help="steps patched (default: the preset's)")
+    parser.add_argument("--regions", default=None, help="regions patched: all,changed (default: the preset's)")
+    args = parse(parser, PRESETS, argv)
     if replotted(args):
         raise SystemExit(0)
     from interp.paths import recorded_command, recorded_path
@@ -83,7 +91,7 @@ if __name__ == "__main__":
         final = work_folder(NAME + "_final", args.model)
         command = recorded_command(["python", "experiments/patch_localisation.py", *sys.argv[1:]])
         for read_at, folder in (("patched", work), ("final", final)):
-            sweep(folder, args.preset, args.device, command, read_at=read_at, model=args.model)
+            sweep(folder, args.settings, args.device, command, read_at=read_at, model=args.model)
 
     def shown(folder: Path) -> str:
         """A folder as the record names it: below the checkout, relative to it (never the machine's path)."""
@@ -116,4 +124,11 @@ if __name__ == "__main__":
     if source is not None:
         record["command_suffix"] = f" --from {source}" + (f" --final {final}" if final else "")
         args.device = "NVIDIA H200 (cuda)" if meta.get("device") == "cuda" else args.device
-    finish(NAME, args, started, record, dtype=meta.get("dtype") or "float32", shared=False)
+    record["settings"] = {key: args.settings[key] for key in ("pairs", *SWEPT)} if source is None else {}
+    if source is None and args.model != "organism":
+        from interp.models import load_model
+        from interp.reproduce.shared_samples import walker_prompt
+
+        record["settings"].update(walker_prompt(load_model(args.model)))
+    finish(NAME, args, started, record, dtype=meta.get("dtype") or "float32", shared=False,
+           command=None if source is not None else recorded_command(["python", f"experiments/{NAME}.py", *sys.argv[1:]]))

@@ -63,14 +63,17 @@ def options(name: str, description: str, presets: dict, *, prog: str | None = No
 
 def parse(parser, presets: dict, argv=None, *, outputs=OUTPUTS):
     """Parse ``argv``: every option left unset (and every preset setting without an option) takes
-    the chosen preset's value, ``args.settings`` is the preset, ``args.out`` the output folder,
-    checked here before any work. Bad input: one line ``<script>: error: ...`` and exit 2."""
+    the chosen preset's value, ``args.settings`` is the preset with the options given in its place
+    (what the run uses and its record states), ``args.out`` the output folder, checked here before
+    any work. Bad input: one line ``<script>: error: ...`` and exit 2."""
     try:
         args = parser.parse_args(argv)
         args.settings = dict(presets[args.preset])
         for key, value in args.settings.items():
             if getattr(args, key, None) is None:
                 setattr(args, key, value)
+            else:                       # an option given: the run uses it, and its record says so
+                args.settings[key] = getattr(args, key)
         args.out = Path(args.out or result_folder(args.name, args.preset, args.model))
         claim_output(args, outputs)
     except InputError as err:
@@ -289,7 +292,7 @@ def measure_function(entry):
 
 def run(name: str, argv=None) -> int:
     """Run claim ``name`` from its registry entry (``argv``: the options of :func:`options`)."""
-    from interp.reproduce.shared_samples import PRESETS, samples_for
+    from interp.reproduce.shared_samples import PRESETS, samples_for, walker_prompt
 
     entry = registry.latest(name)
     if not entry.measure:
@@ -304,7 +307,13 @@ def run(name: str, argv=None) -> int:
     model = load_model(args.model, device=args.device)
     samples = samples_for(args, model)
     chosen = samples if entry.samples == "all" else samples[float(entry.samples or 0.5)]
-    finish(name, args, started, fn(chosen, args.out),
+    record = dict(fn(chosen, args.out))
+    prompt = walker_prompt(model)          # a walker: its prompt, and its final answers read by the walk scorer
+    if prompt:
+        record["settings"] = {**record.get("settings", {}), **prompt}
+        record["reading"] = (record.get("reading", "") + f" A final answer is right when the walk scorer calls it "
+                             f"exact (route and walk, to the target of the prompt {prompt['prompt']!r}).")
+    finish(name, args, started, record,
            command=f"python -m interp.experiment {name} --preset {args.preset}" + _model_option(args))
     return 0
 

@@ -65,14 +65,15 @@ def decode_walk_labels(video, units: int) -> np.ndarray:
     return dist.argmin(-1).astype(np.uint8)
 
 
-def as_walk_first_frame(image: np.ndarray, px_per_unit: int = 2) -> np.ndarray:
+def as_walk_first_frame(image: np.ndarray, px_per_unit: int = 2, key: tuple[int, int] | None = None) -> np.ndarray:
     """A maze image as the walker's frame 0: uint8 ``[H, W, 3]``.
 
     A walk frame (one showing the agent) is returned unchanged. A plain maze image (walls, floor,
     start, goal, as :func:`interp.tasks.render.render_maze` draws it) gets the agent on its start
-    and, if it shows no key, a key on the cell farthest from the start along the floor (other than
-    the goal; the first such cell in row-major order), so every maze tool can give its mazes to the
-    walker.
+    and, if it shows no key, a key on ``key`` or by default on the cell farthest from the start along
+    the floor (other than the goal; the first such cell in row-major order), so every maze tool can
+    give its mazes to the walker. Two mazes that differ in one wall can have different default keys:
+    a minimal pair gives both the clean maze's ``key``.
     """
     frame = np.asarray(image)
     if frame.ndim != 3 or frame.shape[-1] != 3 or frame.shape[0] != frame.shape[1]:
@@ -87,7 +88,10 @@ def as_walk_first_frame(image: np.ndarray, px_per_unit: int = 2) -> np.ndarray:
         raise InputError(f"the maze image shows {len(starts)} start and {len(goals)} goal units: expected one of each")
     start, goal = tuple(int(v) for v in starts[0]), tuple(int(v) for v in goals[0])
     if not (labels == KEY).any():
-        labels[default_key(labels == WALL, start, goal)] = KEY
+        key = default_key(labels == WALL, start, goal) if key is None else tuple(key)
+        if labels[key] != FLOOR:
+            raise InputError(f"the key's unit {key} is not floor in this maze")
+        labels[key] = KEY
     labels[start] = AGENT
     return render_walk(labels, px_per_unit)
 

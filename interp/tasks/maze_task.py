@@ -140,12 +140,27 @@ class MazePairTask:
     def num_pairs(self) -> int:
         return len(self.pairs)
 
-    def inputs(self, model, which: str, seeds: Sequence[int]):
-        """Each pair's ``which`` maze drawn as the organism's first frame, pair ``p`` with seed ``seeds[p]``."""
+    def first_frames(self, model, which: str) -> np.ndarray:
+        """uint8 ``[P, H, W, 3]``: each pair's ``which`` maze as ``model``'s first frame. On the walker both
+        mazes of a pair show the agent on the start and the clean maze's key (a wall change can move the
+        key a plain maze gets, :func:`interp.organism.walk_frames.as_walk_first_frame`), so the pair still
+        differs in the changed wall only."""
         from interp.organism.evaluate import first_frames
+        from interp.tasks.walk_score import scorer_for
 
         frames = first_frames([getattr(p, which) for p in self.pairs], model.organism)
-        return model.prepare(first_frame=frames, seeds=list(seeds))
+        if scorer_for(model) is None:
+            return frames
+        from interp.organism.walk_frames import as_walk_first_frame, default_key
+
+        px = model.organism.config.px_per_unit
+        return np.stack([as_walk_first_frame(f, px, key=default_key(p.clean.walls, p.clean.start, p.clean.goal))
+                         for f, p in zip(frames, self.pairs)])
+
+    def inputs(self, model, which: str, seeds: Sequence[int]):
+        """Each pair's ``which`` maze drawn as the model's first frame (:meth:`first_frames`), pair ``p`` with
+        seed ``seeds[p]``."""
+        return model.prepare(first_frame=self.first_frames(model, which), seeds=list(seeds))
 
     def regions(self, model, inputs) -> dict:
         return parse_regions(self.regions_text, model.token_grid(inputs.latents.shape), self.pairs,
