@@ -13,8 +13,14 @@ matched control of a merge of x_t at step 0 (one seed whose starting noise is sc
 with K times the steps, (D) merge windows. What ran and what was skipped is recorded; the summary,
 verdict and figures come from :mod:`interp.ensemble.study` and :mod:`interp.ensemble.plots`.
 
+On the walker the runs walk to the target of its default prompt, and a run is right when the walk
+scorer calls it exact (route and walk, :func:`interp.tasks.walk_score.scorer_for`); its answer, for
+the vote, is the last frame's trail with the agent. ``--groups``, ``--count``, ``--kmax``, ``--ks``
+and ``--screen-n`` set the preset's groups, mazes per group, seeds and screening subset.
+
     python experiments/seed_ensemble.py --preset cpu
     python experiments/seed_ensemble.py --preset gpu --device cuda --out $OUT/seed_ensemble
+    python experiments/seed_ensemble.py --preset gpu --model walker --groups 5x5 7x7 --count 150 --kmax 3 --ks 3
 """
 
 from __future__ import annotations
@@ -68,7 +74,15 @@ def _score_one(job):
     from interp.tasks.render import PATH
     from interp.tasks.score import MIN_AGREEMENT, decode_labels, score_labels
 
-    video, maze = job
+    video, maze, scorer = job
+    if scorer is not None:              # a walker: exact by the walk scorer; the answer, the trail and the agent
+        from interp.organism.walk_frames import AGENT, PATH as TRAIL, decode_walk_labels
+
+        try:
+            last = decode_walk_labels(video[-1:], maze.units)[0]
+        except (ValueError, FloatingPointError):
+            return False, None
+        return bool(scorer(video, maze).exact), np.packbits((last == TRAIL) | (last == AGENT)).tobytes()
     try:
         labels = decode_labels(video, maze)
         score = score_labels(labels, maze)
@@ -80,13 +94,14 @@ def _score_one(job):
 
 
 class Scorer:
-    """Exact-solve and the drawn answer of many videos, on a process pool."""
+    """Exact-solve and the drawn answer of many videos, on a process pool (``scorer``: how a walker's are read)."""
 
-    def __init__(self, workers):
+    def __init__(self, workers, scorer=None):
         self.pool = ProcessPoolExecutor(workers) if workers > 1 else None
+        self.scorer = scorer
 
     def __call__(self, videos, mazes):
-        jobs = list(zip(videos, mazes))
+        jobs = [(v, m, self.scorer) for v, m in zip(videos, mazes)]
         out = list(self.pool.map(_score_one, jobs, chunksize=32)) if self.pool else [_score_one(j) for j in jobs]
         return np.array([o[0] for o in out], bool), [o[1] for o in out]
 
@@ -189,20 +204,49 @@ def add_options(parser):
                         help="seconds of merges before writing (default: the preset's)")
     parser.add_argument("--workers", type=int, default=1, help="processes scoring videos")
     parser.add_argument("--deadline", type=float, default=None, help="Unix time by which all runs must end")
+    parser.add_argument("--groups", dest="group_names", nargs="+", default=None, choices=sorted(MAZE_SEED),
+                        help="maze groups to run, in this order of priority; the screening runs on the first unless "
+                        "the preset's screening group is among them (default: the preset's)")
+    parser.add_argument("--count", type=int, default=None, help="mazes per group (default: the preset's)")
+    parser.add_argument("--kmax", type=int, default=None, help="seeds per maze of the base runs (default: the preset's)")
+    parser.add_argument("--ks", type=int, nargs="+", default=None, help="merge sizes K (default: the preset's)")
+    parser.add_argument("--screen-n", type=int, default=None, help="mazes of the screening subset (default: the preset's)")
+
+
+def configured(args) -> dict:
+    """The preset's settings with those given on the command line in their place (groups, count, kmax, ks, screen_n)."""
+    from interp.errors import InputError
+
+    cfg = dict(PRESETS[args.preset])
+    groups = cfg["groups"]
+    if args.group_names is not None:
+        known = {g[0]: g for g in PRESETS["gpu"]["groups"]} | {g[0]: g for g in cfg["groups"]}
+        groups = [known[name] for name in dict.fromkeys(args.group_names)]
+    if args.count is not None:
+        groups = [(name, size, cells, args.count) for name, size, cells, _ in groups]
+    cfg.update(groups=groups, kmax=args.kmax, ks=args.ks, screen_n=args.screen_n)
+    if cfg["kmax"] < 3 or not all(2 <= k <= cfg["kmax"] for k in cfg["ks"]):
+        raise InputError(f"--kmax {cfg['kmax']} must be at least 3 (the screening merges 3 seeds) and --ks "
+                         f"{cfg['ks']} lie in 2..kmax")
+    return cfg
 
 
 def measure(args) -> dict:
     """Base runs, then merges in priority order while the budget lasts: the raw measurements."""
     args.device = args.device or "cpu"
-    cfg = dict(PRESETS[args.preset])
+    cfg = configured(args)
     t0 = time.time()
     budget = args.budget_s or cfg["budget_s"]
     if args.deadline is not None:
         budget = min(budget, args.deadline - t0)
     from interp.models import load_model
 
+    from interp.tasks.walk_score import scorer_for
+
     model = load_model(args.model, device=args.device, dtype=getattr(torch, cfg["dtype"]))
-    scorer = Scorer(args.workers)
+    scorer = Scorer(args.workers, scorer_for(model))
+    if scorer.scorer is not None:
+        cfg["prompt"] = scorer.scorer.prompt
     n_steps, kmax = cfg["num_steps"], cfg["kmax"]
     keep = sorted({*cfg["screen_steps"], cfg["window"][0]})
     groups, log = {}, []
