@@ -156,8 +156,8 @@ def run_size(model, args, size, rng, direction):
             if s == args.probe_step and direction is not None:
                 has = [i for i in range(len(mazes)) if cand[i].any()]
                 if has:
-                    # one token per unit and latent frame (the walker's temporal patch packs 4 frames)
-                    mask = M.unit_token_mask(cand[has], num_frames=frames_n // model.patch_size[0])
+                    # the block tokens covering the candidates (the walker's temporal patch packs 4 frames)
+                    mask = M.unit_block_mask(model, cand[has], like.shape)
                     order = has + has
                     dirs = {"probe": direction, "random": random_direction(torch.as_tensor(direction), seed=size)}
                     for name, d in dirs.items():

@@ -64,6 +64,31 @@ def unit_token_mask(units: np.ndarray, *, num_frames: int) -> np.ndarray:
     return np.repeat(units[:, None], num_frames, axis=1).reshape(units.shape[0], -1)
 
 
+def unit_block_mask(model, units: np.ndarray, latent_shape, *, frames: Sequence[int] | None = None) -> np.ndarray:
+    """Bool ``[B, T]`` over a pixel-space model's block tokens (:meth:`token_grid` order) covering the units
+    ``[B, U, U]`` in video ``frames`` (default all): a token covers a unit when its patch holds any of the
+    unit's pixels in any of the video frames it packs (the walker's temporal patch packs 4 frames into one
+    token frame, so its 16 frames make 4 token frames; the maze organism's packs 1).
+
+    Example:
+        >>> from types import SimpleNamespace as NS
+        >>> walker = NS(patch_size=(4, 2, 2), pixels_per_token=(2, 2), organism=NS(config=NS(px_per_unit=2)),
+        ...             token_grid=lambda shape: (shape[-3] // 4, shape[-2] // 2, shape[-1] // 2))
+        >>> units = np.zeros((1, 5, 5), bool); units[0, 1, 2] = True
+        >>> mask = unit_block_mask(walker, units, (1, 3, 16, 10, 10), frames=[5, 6])
+        >>> mask.shape, np.argwhere(mask.reshape(4, 5, 5)).tolist()
+        ((1, 100), [[1, 1, 2]])
+    """
+    units = np.asarray(units, bool)
+    ft, ht, wt = model.token_grid(tuple(latent_shape))
+    pt = model.patch_size[0]
+    ph, pw = model.pixels_per_token
+    num_frames, height, width = tuple(latent_shape)[-3:]
+    pixels = pixel_mask(units, num_frames=num_frames, px=model.organism.config.px_per_unit, frames=frames)
+    pixels = pixels.reshape(len(units), ft, pt, ht, ph, wt, pw)
+    return pixels.any(axis=(2, 4, 6)).reshape(len(units), -1)
+
+
 def answer_amount(frames_uint8: np.ndarray, units: int, palette: str = "default") -> np.ndarray:
     """Route colour amount of every unit of the last frame: ``[B, U, U]`` from uint8 ``[B, F, H, W, 3]``."""
     return route_amount(sample_units(np.asarray(frames_uint8)[:, -1], units), palette)
