@@ -96,11 +96,13 @@ class CosSample:
     perception_step: int | None
     action_step: int | None
     answers: list = field(default_factory=list, repr=False)
+    final_exact: bool | None = None
 
     @property
     def final_correct(self) -> bool:
-        """The last step's answer is a shortest route."""
-        return bool(self.answer_correct[-1])
+        """The last step's answer is a shortest route; where the model's own scorer read the final video
+        (``final_exact``, e.g. a walker's walk scorer: route and walk), what it says."""
+        return bool(self.answer_correct[-1]) if self.final_exact is None else bool(self.final_exact)
 
     @property
     def self_corrected(self) -> bool:
@@ -130,6 +132,8 @@ class CosSample:
                     "self_corrected": self.self_corrected, "working_memory_share": self.working_memory_share,
                     "perception_before_action": self.perception_before_action,
                     "answers": [[list(u) for u in sorted(a)] for a in self.answers]})
+        if self.final_exact is not None:
+            out["final_exact"] = bool(self.final_exact)
         return out
 
 

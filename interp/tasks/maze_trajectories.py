@@ -90,11 +90,20 @@ def same_size_batches(mazes, batch: int):
         lo = hi
 
 
-def cos_samples(traj: Trajectories, *, palette: str = "default", threshold: float = 0.5) -> list:
-    """:class:`~interp.metrics.cos.CosSample` of every maze of ``traj``."""
+def cos_samples(traj: Trajectories, *, palette: str = "default", threshold: float = 0.5, scorer=None) -> list:
+    """:class:`~interp.metrics.cos.CosSample` of every maze of ``traj``; with ``scorer`` (e.g.
+    :func:`interp.tasks.walk_score.scorer_for` a walker) its reading of each final video is the sample's
+    final answer (``final_exact``: right at the end, so self-correction is wrong at a step and then
+    exact by that scorer)."""
+    import dataclasses
+
     from interp.metrics.cos import cos_metrics
 
-    return [cos_metrics(x0, maze, palette=palette, threshold=threshold) for x0, maze in zip(traj.x0, traj.mazes)]
+    samples = [cos_metrics(x0, maze, palette=palette, threshold=threshold) for x0, maze in zip(traj.x0, traj.mazes)]
+    if scorer is None:
+        return samples
+    exact = [bool(scorer(video, maze).exact) for video, maze in zip(traj.videos, traj.mazes)]
+    return [dataclasses.replace(s, final_exact=e, self_correction=s.wrong & e) for s, e in zip(samples, exact)]
 
 
 def final_answers(videos: np.ndarray, mazes, *, palette: str = "default", scorer=None) -> tuple[list, np.ndarray]:
@@ -120,7 +129,7 @@ def sample_from_dict(d: dict):
                         "scaffold_agreement")}
     return CosSample(size=d["size"], seed=d["seed"], threshold=d["threshold"], steps=list(d["steps"]),
                      commitment_step=d["commitment_step"], perception_step=d["perception_step"],
-                     action_step=d["action_step"],
+                     action_step=d["action_step"], final_exact=d.get("final_exact"),
                      answers=[frozenset(tuple(u) for u in a) for a in d["answers"]], **arrays)
 
 
@@ -130,13 +139,21 @@ def cached_samples(model, *, sizes, count: int, thresholds=(0.5,), num_steps: in
 
     Several experiments read the same trajectories; with ``cache`` (a JSON path) the metrics of
     a previous call with the same settings and the same model weights are reused, so that one
-    sampling run serves them all.
+    sampling run serves them all. A walker's final videos are read by its walk scorer
+    (:func:`interp.tasks.walk_score.scorer_for`: right at the end means route and walk exact).
     """
     import json
+    import os
+    from dataclasses import asdict
     from pathlib import Path
 
+    from interp.tasks.walk_score import scorer_for
+
+    scorer = scorer_for(model)
     key = {"sizes": list(sizes), "count": count, "thresholds": list(thresholds), "num_steps": num_steps,
            "noise_seed": noise_seed, "first_seed": FIRST_SEED, "model": model.fingerprint()}
+    if scorer is not None:
+        key["scorer"] = {"name": type(scorer).__name__, **asdict(scorer)}
     path = Path(cache) if cache else None
     if path is not None and path.exists():
         stored = json.loads(path.read_text())
@@ -144,9 +161,11 @@ def cached_samples(model, *, sizes, count: int, thresholds=(0.5,), num_steps: in
             return {float(t): [sample_from_dict(d) for d in rows] for t, rows in stored["samples"].items()}
     traj = trace_x0(model, heldout(sizes, count, multi_route=True), num_steps=num_steps, noise_seed=noise_seed,
                     batch=batch)
-    out = {float(t): cos_samples(traj, palette=palette, threshold=t) for t in thresholds}
+    out = {float(t): cos_samples(traj, palette=palette, threshold=t, scorer=scorer) for t in thresholds}
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"key": key, "samples": {str(t): [s.to_dict() for s in rows]
+        part = path.with_name(f"{path.name}.{os.getpid()}.part")     # whole or absent: runs in parallel share the file
+        part.write_text(json.dumps({"key": key, "samples": {str(t): [s.to_dict() for s in rows]
                                                              for t, rows in out.items()}}))
+        os.replace(part, path)
     return out

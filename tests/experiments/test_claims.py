@@ -115,3 +115,28 @@ def test_controlled_patch_claim_ignores_block_zero_and_asks_for_the_final_video(
     assert record["figures"]["best_early_past_block0_final_video"]["value"] == 0.0
     assert patch_claim_controlled(transient, _grid({(2, 5): 0.7}))["verdict"] == "holds"
     assert patch_claim_controlled(transient, _grid({(2, 10): 0.7}))["verdict"] == "partly"   # late: no
+
+
+def test_a_walkers_sample_is_right_at_the_end_only_when_its_walk_is_exact():
+    """A final video whose route is right but whose agent goes back (frames 1 and 3 swapped): the maze
+    scorer's reading counts the early wrong step as corrected, the walk scorer's does not."""
+    from interp.tasks.maze_trajectories import Trajectories, cos_samples
+    from interp.tasks.walk import walk_for_maze, walk_video
+    from interp.tasks.walk_score import WalkScorer, score_walk
+
+    maze = heldout([5], 1, multi_route=True)[0]
+    walk = walk_for_maze(maze)
+    good = walk_video(walk, "goal", 16)
+    back = good.copy()
+    back[[1, 3]] = good[[3, 1]]
+    assert score_walk(good, walk, "goal").exact and not score_walk(back, walk, "goal").exact
+    wall = next((r, c) for r in range(maze.units) for c in range(maze.units) if maze.walls[r, c]
+                and 0 < r < maze.units - 1 and 0 < c < maze.units - 1)
+    wrong = good.copy()
+    wrong[:, 2 * wall[0]:2 * wall[0] + 2, 2 * wall[1]:2 * wall[1] + 2] = (0, 90, 255)   # step 0: route colour on a wall
+    for final, walked in ((good, True), (back, False)):
+        traj = Trajectories([maze], np.stack([np.stack([wrong, final])]), final[None], 2, 0)
+        (plain,), (read,) = cos_samples(traj), cos_samples(traj, scorer=WalkScorer())
+        assert plain.wrong[0] and plain.final_correct and plain.self_corrected
+        assert read.final_correct == read.self_corrected == walked
+        assert sample_from_dict(read.to_dict()).final_correct == walked
