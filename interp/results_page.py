@@ -310,6 +310,44 @@ def build(results: str | Path = RESULTS, page: str | Path = PAGE) -> Path:
     return page
 
 
+def model_verdicts(model: str, results: str | Path = RESULTS) -> str:
+    """A markdown table of ``model``'s published verdicts, from its records alone: every claim of the registry
+    with a record of ``model`` at a preset other than ``cpu`` (its folder below ``results``; negative controls
+    aside), in the registry's order, with the verdict, its n against the registry's, what the rule read (the
+    figures its expression reads, with their 95% intervals; otherwise the rule's own words on the record),
+    the negative control, the command and the record. A docs hook puts it on the walker's page.
+
+    Example:
+        >>> import tempfile
+        >>> from interp.results import write_result
+        >>> root = Path(tempfile.mkdtemp())
+        >>> _ = write_result(root / "walker" / "self_correction", name="self_correction", preset="gpu", seconds=9,
+        ...                  figures={"share_self_correcting": {"value": 0.16, "ci95": [0.13, 0.19], "n": 600}},
+        ...                  command="python -m interp.experiment self_correction --preset gpu --model walker",
+        ...                  device="NVIDIA H200", dtype="float32", model="walker")
+        >>> print(model_verdicts("walker", root).splitlines()[2])  # doctest: +ELLIPSIS
+        | Observation 4: self-correction | **holds** | n=600 of 600 needed | share_self_correcting 0.16 (0.13 to 0.19) | ...
+    """
+    results = Path(results)
+    records = [r for r in (load_results(results) if results.is_dir() else [])
+               if r.get("model", "organism") == model and r.get("preset") != "cpu"
+               and not r["where"].startswith(("negative/", "cpu/"))]
+    lines = ["| claim | verdict | n | what the rule read | negative control | command | record |",
+             "|" + " --- |" * 7]
+    for name in registry.names():
+        record = _primary([r for r in records if r["name"] == name], model)
+        if record is None:
+            continue
+        entry = registry.latest(name)
+        path = record["folder"] / "result.json"
+        shown = path.relative_to(ROOT).as_posix() if path.resolve().is_relative_to(ROOT) else record["where"]
+        cells = [registry.history(name)[0].label, f"**{VERDICT_MARK.get(record['verdict'], record['verdict'])}**",
+                 _n_text(record, entry.n), _judged_figures(record, entry, most=4) or record.get("why", ""),
+                 _negative_text(record), f"`{record.get('command', '')}`", f"`{shown}`"]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n" if len(lines) > 2 else f"No published record of {model} yet.\n"
+
+
 def _anchor(title: str) -> str:
     """The id mkdocs' toc extension gives a heading (lower case, punctuation dropped, spaces to '-')."""
     import re

@@ -104,3 +104,39 @@ def test_a_script_cannot_give_a_registered_claim_its_own_verdict(tmp_path):
     assert record["rule"] == registry.latest("self_correction").as_record() and record["n_verdict"] == 600
     with pytest.raises(InputError, match="unknown verdict None"):
         write_result(tmp_path / "x", name="my_claim", figures={}, preset="cpu")
+
+
+def test_the_walkers_table_quotes_its_published_records_only(tmp_path):
+    from interp.results_page import model_verdicts
+
+    results = tmp_path / "results"
+    _write(results, "walker/self_correction", SELF_CORRECTION, model="walker")
+    _write(results, "walker/cpu/self_correction", {"share_self_correcting": {"value": 0.5, "ci95": [0.2, 0.8], "n": 4}},
+           preset="cpu", model="walker")
+    _write(results, "negative/walker/self_correction", {"share_self_correcting": {"value": 0.0, "ci95": [0, 0.1], "n": 9}},
+           model="walker")
+    _write(results, "self_correction", {"share_self_correcting": {"value": 0.3, "ci95": [0.2, 0.4], "n": 600}})
+    rows = model_verdicts("walker", results).splitlines()
+    assert len(rows) == 3                                     # header, rule, one claim
+    cells = [c.strip() for c in rows[2].strip("|").split(" | ")]
+    record = json.loads((results / "walker/self_correction/result.json").read_text())
+    assert cells[1] == f"**{record['verdict']}**" == "**holds**"
+    assert cells[2] == f"n={record['n_verdict']} of {registry.latest('self_correction').n} needed"
+    assert cells[3] == "share_self_correcting 0.13 (0.11 to 0.16)"
+    assert cells[5] == f"`{record['command']}`" and cells[6].endswith("walker/self_correction`")
+    assert model_verdicts("walker", tmp_path / "none") == "No published record of walker yet.\n"
+
+
+def test_the_walkers_page_quotes_the_shipped_records():
+    """docs/organism.md gets the table when the docs are built; every shipped walker record is in it."""
+    from pathlib import Path
+
+    from interp.results import RESULTS
+    from interp.results_page import model_verdicts
+
+    assert "<!-- walker-verdicts -->" in (Path(__file__).resolve().parents[2] / "docs" / "organism.md").read_text()
+    table = model_verdicts("walker")
+    for path in sorted((RESULTS / "walker").glob("*/result.json")):
+        record = json.loads(path.read_text())
+        assert f"`experiments/results/walker/{path.parent.name}/result.json`" in table
+        assert f"n={record['n_verdict']} of" in table
