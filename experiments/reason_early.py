@@ -4,7 +4,7 @@ On the walker the answers are read as walks (route and walk, :func:`interp.tasks
 to the target of its default prompt.
 
     python experiments/reason_early.py --preset cpu
-    python experiments/reason_early.py --preset gpu --model walker --sizes 5 7 --count 50 --renoise-sizes 5 7 --renoise-count 200
+    python experiments/reason_early.py --preset gpu --model walker --sizes 5 7 --count 96 --renoise-sizes 5 7 --renoise-count 200
 """
 
 import sys
