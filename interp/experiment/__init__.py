@@ -170,11 +170,11 @@ class Experiment:
         from interp.results import write_result
 
         kept = {}
-        if args.replot:         # the record's own measurement, rebuilt: it keeps its preset, command, date, machine
+        if args.replot:         # the record's own measurement, rebuilt: it keeps its preset, command, date, machine, device, model
             record = replot_args(args, args.out)
             args.from_raw = args.from_raw or str(args.out / self.raw)
             args.preset = record["preset"]
-            kept = {key: record[key] for key in ("command", "date", "machine") if key in record}
+            kept = {key: record[key] for key in ("command", "date", "machine", "device", "model") if key in record}
         if args.from_raw:
             raw = rawjson.load(args.from_raw)
         else:
@@ -187,8 +187,8 @@ class Experiment:
         fields = {key: summary.pop(key) for key in ("dtype", "seconds", "settings") if key in summary}
         images = draw(self.figures({"figures": table, **summary}, args, args.out, raw))
         write_result(args.out, name=self.name, claim=self.claim, why=reading, figures=table, preset=args.preset,
-                     images=images, device=str(device), command=kept.pop("command", self.command(argv)),
-                     extra={**summary, **kept}, **fields)
+                     images=images, device=kept.pop("device", str(device)), model=kept.pop("model", model_name(args.model)),
+                     command=kept.pop("command", self.command(argv)), extra={**summary, **kept}, **fields)
         print(f"{args.out}/result.json: {read_verdict(args.out)}")
         return 0
 

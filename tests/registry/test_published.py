@@ -52,19 +52,27 @@ def test_seed_ensemble_summary_rebuilds_from_its_raw_record():
     assert report["verdict"] == published["verdict"]
 
 
-def test_a_published_record_rebuilds_byte_identically_with_replot(tmp_path, monkeypatch):
+# (record folder, script, files compared): one record judged from its figures, one rebuilt from its raw
+# measurements on another machine (its device, model, command and date must survive the rebuild)
+REPLOTTED = [r for r in [("layer_swap", "layer_swap", ("result.json", "layer_swap.png")),
+                         ("walker/seed_ensemble", "seed_ensemble", ("result.json",))]
+             if (RESULTS / r[0] / "result.json").is_file()]
+
+
+@pytest.mark.parametrize("folder, script, files", REPLOTTED, ids=[r[0] for r in REPLOTTED])
+def test_a_published_record_rebuilds_byte_identically_with_replot(tmp_path, monkeypatch, folder, script, files):
     import runpy
     import shutil
     import sys
 
-    source = RESULTS / "layer_swap"
-    out = tmp_path / "swap"
+    source = RESULTS / folder
+    out = tmp_path / "record"
     shutil.copytree(source, out, ignore=shutil.ignore_patterns("every_step_cpu"))
-    monkeypatch.setattr(sys, "argv", ["layer_swap.py", "--replot", "--out", str(out)])
+    monkeypatch.setattr(sys, "argv", [f"{script}.py", "--replot", "--out", str(out)])
     with pytest.raises(SystemExit) as done:
-        runpy.run_path(str(RESULTS.parents[1] / "experiments" / "layer_swap.py"), run_name="__main__")
+        runpy.run_path(str(RESULTS.parents[1] / "experiments" / f"{script}.py"), run_name="__main__")
     assert done.value.code in (0, None)
-    for name in ("result.json", "layer_swap.png"):
+    for name in files:
         assert (out / name).read_bytes() == (source / name).read_bytes(), name
 
 
