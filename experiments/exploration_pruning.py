@@ -10,11 +10,9 @@ x_t; at step 0 also independent seeds), on the first mazes of the same held-out 
     python experiments/exploration_pruning.py --preset gpu --model walker --sizes 5 7 --count 96 --avg-sizes 5 --avg-count 96
 """
 
-import sys
 import time
 
 from interp.models import load_model
-from interp.paths import recorded_command
 from interp.reproduce.averaging import averaging_figures, averaging_runs
 from interp.reproduce.claims import FAINT, exploration_claim
 from interp.experiment import finish, options, parse, replotted
@@ -39,4 +37,4 @@ if __name__ == "__main__":
     record = exploration_claim(samples, args.out, averaging=averaging_figures(runs), num_steps=num_steps)
     record.setdefault("extra", {})["averaging_settings"] = {k: s[k] for k in s if k.startswith("avg_")}
     record["settings"] = walker_prompt(model)
-    finish(NAME, args, started, record, command=recorded_command(["python", f"experiments/{NAME}.py", *sys.argv[1:]]))
+    finish(NAME, args, started, record)

@@ -122,7 +122,6 @@ if __name__ == "__main__":
     record["extra"]["grid"] = {"folder": shown(source or work), "command": meta.get("command") or GRID_COMMANDS.get(str(source)),
                                "seconds": meta.get("seconds"), "device": meta.get("device"), "dtype": meta.get("dtype")}
     if source is not None:
-        record["command_suffix"] = f" --from {source}" + (f" --final {final}" if final else "")
         args.device = "NVIDIA H200 (cuda)" if meta.get("device") == "cuda" else args.device
     record["settings"] = {key: args.settings[key] for key in ("pairs", *SWEPT)} if source is None else {}
     if source is None and args.model != "organism":
@@ -130,5 +129,5 @@ if __name__ == "__main__":
         from interp.reproduce.shared_samples import walker_prompt
 
         record["settings"].update(walker_prompt(load_model(args.model)))
-    finish(NAME, args, started, record, dtype=meta.get("dtype") or "float32", shared=False,
-           command=None if source is not None else recorded_command(["python", f"experiments/{NAME}.py", *sys.argv[1:]]))
+    # the command as run: --from and --final too, which the script reads before parse()
+    finish(NAME, args, started, record, dtype=meta.get("dtype") or "float32", shared=False, argv=sys.argv[1:])

@@ -61,6 +61,4 @@ if __name__ == "__main__":
     record = probe_claim(json.loads((args.out / "localisation.json").read_text()), n_mazes=p["count"])
     record["images"] = sorted(f.name for f in args.out.glob("*.png"))
     record["settings"] = {"count": p["count"], "steps": p["steps"], "twin_seed": args.twin_seed}
-    if args.twin_seed:
-        record["command_suffix"] = f" --twin-seed {args.twin_seed}"
     finish(NAME, args, started, record, shared=False)

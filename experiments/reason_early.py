@@ -7,11 +7,9 @@ to the target of its default prompt.
     python experiments/reason_early.py --preset gpu --model walker --sizes 5 7 --count 96 --renoise-sizes 5 7 --renoise-count 200
 """
 
-import sys
 import time
 
 from interp.models import load_model
-from interp.paths import recorded_command
 from interp.reproduce.claims import reason_early_claim
 from interp.reproduce.renoise import renoise_runs
 from interp.experiment import finish, options, parse, replotted
@@ -34,4 +32,4 @@ if __name__ == "__main__":
     redrawn = renoise_runs(model, mazes, s["ks"], num_steps=num_steps, batch=s["batch"])
     record = reason_early_claim(samples_for(args, model)[0.5], redrawn, args.out, num_steps=num_steps)
     record["settings"] = {**record.get("settings", {}), **walker_prompt(model)}
-    finish(NAME, args, started, record, command=recorded_command(["python", f"experiments/{NAME}.py", *sys.argv[1:]]))
+    finish(NAME, args, started, record)

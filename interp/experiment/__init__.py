@@ -9,7 +9,8 @@ entry alone (``measure = "module:function"``, run by :func:`run`):
   the preset's value; the output folder comes from configuration
   (:func:`interp.results.result_folder`, one folder per model) and is checked before any work;
 * :func:`draw`: the figures, a plotting failure never costing the measured numbers;
-* :func:`finish`: ``result.json``, judged by the registry (:func:`interp.results.write_result`);
+* :func:`finish`: ``result.json``, judged by the registry (:func:`interp.results.write_result`), with
+  the command that was run (:func:`stated_command`: the script and the arguments :func:`parse` parsed);
 * :func:`replot_args` and :func:`rejudge`: ``--replot`` rebuilds a written record's figures and
   verdict from the record alone (``--from-raw`` where an experiment keeps a raw record).
 
@@ -65,9 +66,12 @@ def parse(parser, presets: dict, argv=None, *, outputs=OUTPUTS):
     """Parse ``argv``: every option left unset (and every preset setting without an option) takes
     the chosen preset's value, ``args.settings`` is the preset with the options given in its place
     (what the run uses and its record states), ``args.out`` the output folder, checked here before
-    any work. Bad input: one line ``<script>: error: ...`` and exit 2."""
+    any work; ``args.argv`` the arguments parsed, for the record's command (:func:`stated_command`). Bad input:
+    one line ``<script>: error: ...`` and exit 2."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
+        args.argv = argv
         args.settings = dict(presets[args.preset])
         for key, value in args.settings.items():
             if getattr(args, key, None) is None:
@@ -85,7 +89,7 @@ def recorded(args) -> dict:
     """The settings a record states: every option of ``args`` (a path as text, relative to the repository
     root: :func:`interp.paths.recorded_path`), not the preset table."""
     return {k: stated_path(v) if isinstance(v, (str, Path)) else v for k, v in vars(args).items()
-            if k not in ("settings", "replot")}
+            if k not in ("settings", "replot", "argv")}
 
 
 @dataclass
@@ -137,7 +141,7 @@ class Experiment:
 
     def command(self, argv=None) -> str:
         """The command that made a record, as run from the repository root."""
-        return recorded_command(["python", f"experiments/{self.name}.py", *(sys.argv[1:] if argv is None else argv)])
+        return stated_command(f"experiments/{self.name}.py", argv)
 
     def main(self, argv=None) -> int:
         """Preset -> measure -> figures table -> figures -> ``result.json`` judged by the registry;
@@ -233,11 +237,20 @@ def rejudge(folder, record: dict | None = None) -> dict:
     return record
 
 
+def stated_command(script: str, argv=None) -> str:
+    """The command that made a record, as run from the repository root: ``python SCRIPT`` (a script's
+    path, or ``-m MODULE ...``) and the arguments it was given (``argv``; default: this process's),
+    every absolute path as a record states it (:func:`interp.paths.recorded_command`)."""
+    return recorded_command(["python", *script.split(), *(sys.argv[1:] if argv is None else argv)])
+
+
 def finish(name: str, args, started: float, record: dict, *, dtype: str = "float32", shared: bool = True,
-           command: str | None = None) -> Path:
+           script: str | None = None, argv=None) -> Path:
     """Write ``result.json`` for a claim summary (``figures``, ``reading``, ``images``, ``extra``, see
     :mod:`interp.reproduce.claims`), judged by the claims registry, and print the verdict. ``shared``:
-    the record was made from the preset's settings, so they are recorded."""
+    the record was made from the preset's settings, so they are recorded. The record's command is
+    ``python SCRIPT`` (default: ``experiments/NAME.py``) with ``argv`` (default: the arguments
+    :func:`parse` parsed, ``args.argv``; a script that reads some options itself gives them all)."""
     import platform
 
     from interp.results import write_result
@@ -250,10 +263,9 @@ def finish(name: str, args, started: float, record: dict, *, dtype: str = "float
     record = dict(record)
     settings = {"preset": args.preset, "device": args.device, "dtype": dtype, **(args.settings if shared else {}),
                 **record.pop("settings", {})}
-    command = (command or f"python experiments/{name}.py --preset {args.preset}" + _model_option(args)) + record.pop(
-        "command_suffix", "")
+    stated = stated_command(script or f"experiments/{name}.py", args.argv if argv is None else argv)
     folder = write_result(args.out, name=name, preset=args.preset, device=device, dtype=dtype, settings=settings,
-                          seconds=record.pop("seconds", 0.0) + time.perf_counter() - started, command=command,
+                          seconds=record.pop("seconds", 0.0) + time.perf_counter() - started, command=stated,
                           model=model_name(getattr(args, "model", MODEL)), **record)
     print(f"{name}: {read_verdict(folder)} ({platform.node()}, {time.perf_counter() - started:.0f} s)", file=sys.stdout)
     return folder
@@ -313,14 +325,8 @@ def run(name: str, argv=None) -> int:
         record["settings"] = {**record.get("settings", {}), **prompt}
         record["reading"] = (record.get("reading", "") + f" A final answer is right when the walk scorer calls it "
                              f"exact (route and walk, to the target of the prompt {prompt['prompt']!r}).")
-    finish(name, args, started, record,
-           command=f"python -m interp.experiment {name} --preset {args.preset}" + _model_option(args))
+    finish(name, args, started, record, script=f"-m interp.experiment {name}")
     return 0
-
-
-def _model_option(args) -> str:
-    model = getattr(args, "model", MODEL)
-    return "" if model == MODEL else f" --model {recorded_command([model])}"
 
 
 def main(argv=None) -> int:

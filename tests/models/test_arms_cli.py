@@ -1,5 +1,6 @@
 """``cos noise``, ``cos erase`` and ``cos swap`` on a prompt list or prompt pairs, from the command
-line, on tiny random Wan2.2 (two experts) and LTX folders.
+line, on tiny random Wan2.2 (two experts) and LTX folders (the distances also on CogVideoX, which
+samples by DDIM).
 
 Oracles independent of the code: noise of std 0, the erasure of no token and a swap of a layer with
 its own run are no edit at all (the output is the clean run's); an erasure at a step where sigma is
@@ -18,7 +19,8 @@ from interp.cli.main import main as cos
 
 from tiny_folders import GEOMETRY
 
-SHARED = {"wan22-a14b": dict(height=16, width=16, num_frames=5), "ltx": dict(height=32, width=32, num_frames=9)}
+SHARED = {"wan22-a14b": dict(height=16, width=16, num_frames=5), "ltx": dict(height=32, width=32, num_frames=9),
+          "cogvideox": dict(height=16, width=16, num_frames=5)}
 
 
 def command(folders, name, experiment, out, *extra):
@@ -59,18 +61,19 @@ def test_erase_of_nothing_and_at_pure_noise_are_identities(folders, prompts, tmp
     assert min(arm(result, "step1/all")["relative_distance"]["values"]) > 1e-3
 
 
-def test_distances_equal_a_direct_computation(folders, tmp_path):
+@pytest.mark.parametrize("name, guidance", [("wan22-a14b", "4"), ("cogvideox", "3")])
+def test_distances_equal_a_direct_computation(folders, name, guidance, tmp_path):
     """Noise at step 1 on prompt pairs, re-run here with the executor: preference and distance by hand."""
     from interp.interventions import At, Intervention, Noise, run
     from interp.models import load_model
     from interp.tasks.input_pairs import InputPairTask
 
-    result = command(folders, "wan22-a14b", "noise", tmp_path, "--prompt-pairs", str(folders["pairs"]),
-                     "--steps", "1", "--std", "1", "--guidance", "4", "--noise-seed", "3")
+    result = command(folders, name, "noise", tmp_path, "--prompt-pairs", str(folders["pairs"]),
+                     "--steps", "1", "--std", "1", "--guidance", guidance, "--noise-seed", "3")
     pairs = json.loads(folders["pairs"].read_text())
-    model = load_model(str(folders["wan22-a14b"]))
+    model = load_model(str(folders[name]))
     task = InputPairTask([{"prompt": p["clean"]} for p in pairs], [{"prompt": p["corrupt"]} for p in pairs],
-                         shared={**SHARED["wan22-a14b"], "guidance_scale": 4.0})
+                         shared={**SHARED[name], "guidance_scale": float(guidance)})
     clean, corrupt = (task.inputs(model, which, [3, 4]) for which in ("clean", "corrupt"))
     a = run(model, clean, num_steps=3, progress=False).latents.double()
     b = run(model, corrupt, num_steps=3, progress=False).latents.double()

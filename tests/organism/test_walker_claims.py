@@ -104,9 +104,12 @@ def test_memory_claim_writes_a_judged_record_with_its_negative_control(tmp_path,
     monkeypatch.setitem(walker_runs.PRESETS, "cpu", {**walker_runs.PRESETS["cpu"], "count": 1, "batch": 1,
                                                       "num_steps": 4, "hide_steps": [0, 2]})
     monkeypatch.setattr(walker_runs, "CACHE", tmp_path / "cache")
-    assert walker_runs.main("working_memory_frames", ["--preset", "cpu", "--out", str(tmp_path / "out")]) == 0
+    argv = ["--preset", "cpu", "--device", "cpu", "--out", str(tmp_path / "out")]
+    assert walker_runs.main("working_memory_frames", argv) == 0
     record = json.loads((tmp_path / "out" / "result.json").read_text())
-    assert record["model"] == "walker" and record["command"].endswith("--preset cpu --model walker")
+    # the command as run (the walker is the script's default model); a temporary folder by its name alone
+    assert record["model"] == "walker"
+    assert record["command"] == "python experiments/working_memory_frames.py --preset cpu --device cpu --out out"
     with pytest.raises(InputError, match="walker only"):
         walker_runs.main("working_memory_frames", ["--model", "organism", "--out", str(tmp_path / "o")])
     assert walker_runs.main("working_memory_frames", ["--preset", "cpu", "--replot", "--out", str(tmp_path / "out")]) == 0

@@ -142,3 +142,56 @@ def test_every_claim_runs_on_the_template():
         text = script.read_text()
         assert uses.search(text), f"{script.name} does not run on interp.experiment"
         assert "write_result" not in text and "argparse" not in text, f"{script.name} has a scaffold of its own"
+
+
+def _samples(count=3):
+    """Chain-of-Steps samples of perfect videos on held-out mazes (no model run)."""
+    import numpy as np
+
+    from interp.metrics.cos import cos_metrics
+    from interp.reproduce.trajectories import heldout
+    from interp.tasks import ground_truth_video
+
+    videos = [(maze, ground_truth_video(maze, 3, px_per_unit=2)) for maze in heldout([5], count, multi_route=True)]
+    return [cos_metrics(np.stack([video] * 3), maze) for maze, video in videos]
+
+
+def test_a_registry_run_records_its_command_line_and_its_arguments_parse_to_its_settings(tmp_path, monkeypatch):
+    from interp.reproduce import shared_samples
+
+    used = []
+
+    def samples_for(args, model):               # the preset's sampling, left out: the command is under test
+        used.append(dict(args.settings))
+        return {0.25: _samples(), 0.5: _samples()}
+
+    monkeypatch.setattr(shared_samples, "samples_for", samples_for)
+    argv = ["--preset", "gpu", "--device", "cpu", "--out", str(tmp_path / "run")]
+    assert experiment.main(["self_correction", *argv]) == 0
+    record = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert record["command"] == "python -m interp.experiment self_correction --preset gpu --device cpu --out run"
+    words = record["command"].split()
+    assert words[:4] == ["python", "-m", "interp.experiment", "self_correction"]
+    presets = shared_samples.PRESETS
+    again = experiment.parse(experiment.options("self_correction", "a claim", presets), presets,
+                             [*words[4:], "--out", str(tmp_path / "again")])      # the record's folder is taken
+    assert used == [again.settings] and again.settings["sizes"] == [5, 7, 9] and again.device == "cpu"
+    assert {key: record["settings"][key] for key in again.settings} == again.settings
+
+
+def test_a_scripts_record_states_its_own_options(tmp_path):
+    from interp.reproduce.shared_samples import PRESETS, sample_options
+
+    def parser():
+        made = sample_options(experiment.options("self_correction", "a claim", PRESETS), "sizes", "count")
+        made.add_argument("--twin-seed", type=int, default=0)
+        return made
+
+    argv = ["--sizes", "5", "7", "--count", "64", "--twin-seed", "1", "--out", str(tmp_path / "x")]
+    args = experiment.parse(parser(), PRESETS, argv)
+    figures = {"share_self_correcting": {"value": 0.13, "ci95": [0.11, 0.16], "n": 600}}
+    experiment.finish("self_correction", args, 0.0, {"figures": figures})
+    command = json.loads((tmp_path / "x" / "result.json").read_text())["command"]
+    assert command == "python experiments/self_correction.py --sizes 5 7 --count 64 --twin-seed 1 --out x"
+    again = experiment.parse(parser(), PRESETS, [*command.split()[2:], "--out", str(tmp_path / "again")])
+    assert (again.settings, again.twin_seed) == (args.settings, 1) and again.settings["count"] == 64
