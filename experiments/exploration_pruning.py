@@ -7,7 +7,7 @@ x_t; at step 0 also independent seeds), on the first mazes of the same held-out 
 :func:`interp.tasks.walk_score.scorer_for`), to the target of its default prompt.
 
     python experiments/exploration_pruning.py --preset cpu
-    python experiments/exploration_pruning.py --preset gpu --model walker --sizes 5 7 --count 96 --avg-sizes 5 --avg-count 96
+    python experiments/exploration_pruning.py --preset gpu --model walker --sizes 5 7 --count 96 --avg-sizes 5 --avg-count 192
 """
 
 import time

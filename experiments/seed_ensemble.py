@@ -20,7 +20,7 @@ and ``--screen-n`` set the preset's groups, mazes per group, seeds and screening
 
     python experiments/seed_ensemble.py --preset cpu
     python experiments/seed_ensemble.py --preset gpu --device cuda --out $OUT/seed_ensemble
-    python experiments/seed_ensemble.py --preset gpu --model walker --groups 5x5 7x7 --count 150 --kmax 3 --ks 3
+    python experiments/seed_ensemble.py --preset gpu --model walker --device cuda --groups 5x5 7x7 --count 300 --kmax 3 --ks 3 --screen-n 100 --budget-s 400
 """
 
 from __future__ import annotations

@@ -139,4 +139,4 @@ def test_the_walkers_page_quotes_the_shipped_records():
     for path in sorted((RESULTS / "walker").glob("*/result.json")):
         record = json.loads(path.read_text())
         assert f"`experiments/results/walker/{path.parent.name}/result.json`" in table
-        assert f"n={record['n_verdict']} of" in table
+        assert f"n={'-' if record['n_verdict'] is None else record['n_verdict']} of" in table
