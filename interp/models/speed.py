@@ -27,6 +27,8 @@ from interp.errors import InputError
 
 #: torch.compile modes; "none" leaves the blocks eager.
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+#: modes that replay CUDA graphs: every block of one shape replays one graph into one output buffer
+CUDA_GRAPH_MODES = ("reduce-overhead", "max-autotune")
 #: "auto" lets torch choose, as it does without the switch.
 ATTENTION_BACKENDS = ("auto", "flash", "efficient", "cudnn", "math")
 
@@ -51,14 +53,27 @@ def compile_blocks(model, mode: str = "default", *, backend: str = "inductor"):
             setattr(config, name, max(getattr(config, name), 64))
     blocks = [block for expert in model.experts for block in model.blocks(expert)]
     for block in blocks:
-        block.forward = torch.compile(block.forward, mode=None if mode == "default" else mode,
-                                      backend=backend, dynamic=False)
+        compiled = torch.compile(block.forward, mode=None if mode == "default" else mode, backend=backend,
+                                 dynamic=False)
+        block.forward = _owned_outputs(compiled) if mode in CUDA_GRAPH_MODES else compiled
 
     def undo():
         for block in blocks:
             block.__dict__.pop("forward", None)
 
     return undo
+
+
+def _owned_outputs(forward):
+    """``forward`` with its output tensors copied out: the next block's replay of the shared CUDA
+    graph would otherwise overwrite the output this block handed on (the residual stream, a capture)."""
+    import torch
+    from torch.utils._pytree import tree_map
+
+    def owned(*args, **kwargs):
+        return tree_map(lambda t: t.clone() if isinstance(t, torch.Tensor) else t, forward(*args, **kwargs))
+
+    return owned
 
 
 @contextlib.contextmanager

@@ -68,3 +68,38 @@ def test_look_alike_names_are_told_apart(profile):
     assert profile.kernel_class("void cutlass::Kernel2<cutlass_80_tensorop_bf16_s16816gemm_relu_bf16_64x64_64x4"
                                 "_tn_align8>") == "matmul"
     assert profile.kernel_class("something_never_seen") == "other"
+
+
+# CUDA kernels of the published H200 profile (experiments/results/profile_patching/cuda_bfloat16_2026-12-05.json),
+# the class of each written by hand from what the kernel does
+GPU_KERNELS = {
+    "triton_per_fused__fused_rms_norm_add_copy_mul_slice_sub_unbind_view_1": "compiled fused (triton)",
+    "triton_poi_fused_gelu_view_6": "compiled fused (triton)",
+    "nvjet_sm90_tst_128x160_64x5_2x1_v_bz_coopA_bias_TNT": "matmul",
+    "cudnn_generated_fort_native_sdpa_sm90_flash_fprop_wgmma_f16_knob_7_64x128x64_4x1x1_cga1x1x1_kernel0_0": "attention",
+    "sm90_xmma_fprop_implicit_gemm_bf16bf16_bf16f32_f32_nhwckrsc_nhwc_tilesize128x256x64_warpgroupsize2x1x1_g1_execute"
+    "_segment_k_off_kernel__5x_cudnn": "convolution",
+    "void at::native::(anonymous namespace)::vectorized_layer_norm_kernel<c10::BFloat16, float, true>(int, float, "
+    "c10::BFloat16 const*, c10::BFloat16 const*, c10::BFloat16 const*, float*, float*, c10::BFloat16*)": "norm",
+    "void at::native::vectorized_elementwise_kernel<4, at::native::CUDAFunctor_add<float>, std::array<char*, 3ul> >"
+    "(int, at::native::CUDAFunctor_add<float>, std::array<char*, 3ul>)": "element-wise",
+    "void at::native::vectorized_elementwise_kernel<8, at::native::bfloat16_copy_kernel_cuda(at::TensorIteratorBase&)"
+    "::{lambda(float)#1}, std::array<char*, 2ul> >(int, at::native::bfloat16_copy_kernel_cuda(at::TensorIteratorBase&)"
+    "::{lambda(float)#1}, std::array<char*, 2ul>)": "copy, cast",
+}
+
+
+@pytest.mark.parametrize("name", sorted(GPU_KERNELS))
+def test_gpu_kernels_land_in_their_class(profile, name):
+    assert profile.kernel_class(name) == GPU_KERNELS[name]
+
+
+def test_the_published_gpu_profile_leaves_no_time_unclassed(profile):
+    """Every kernel of the published profile has a class other than ``other``, the one its name gives today."""
+    for path in sorted((ROOT / "experiments" / "results" / "profile_patching").glob("cuda_*.json")):
+        record = json.loads(path.read_text())
+        for arm in record["arms"]:
+            for kernel in record[arm]["kernels"]:
+                assert kernel["class"] != "other", kernel["name"]
+                if len(kernel["name"]) < 400:          # longer names are cut in the record
+                    assert profile.kernel_class(kernel["name"]) == kernel["class"], kernel["name"]
