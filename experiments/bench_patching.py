@@ -78,6 +78,7 @@ def sweep(folder, *, device: str, dtype: str, pairs: int, steps, regions: str, b
 
 
 def main(argv=None) -> int:
+    from interp.paths import recorded_text
     from interp.results import ScriptParser, claim_output
 
     parser = ScriptParser(description=__doc__.splitlines()[0])
@@ -155,7 +156,7 @@ def main(argv=None) -> int:
             except Exception as error:  # a compiler failure must not cost the other arms: record it, run eager
                 if options.get("compile", "none") == "none":
                     raise
-                record.setdefault("errors", []).append(f"{name}: {type(error).__name__}: {str(error)[:500]}")
+                record.setdefault("errors", []).append(recorded_text(f"{name}: {type(error).__name__}: {str(error)[:500]}"))
                 record["compile"] = mode = "none"
                 study = sweep(folder, model=model, context=context, **dict(settings, compile="none"))
             if main_rank:

@@ -12,18 +12,21 @@ Example:
     ('outputs/trace.h5', 'run/trace.h5')
     >>> recorded_command(["python", "experiments/layer_swap.py", "--out", str(RESULTS / "layer_swap")])
     'python experiments/layer_swap.py --out experiments/results/layer_swap'
+    >>> recorded_text('File "/tmp/site/diffusers/transformer_wan.py", line 502 (and/or 1/2)')
+    'File "transformer_wan.py", line 502 (and/or 1/2)'
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # a checkout's experiments/results, or COS_RESULTS
 RESULTS = Path(os.environ.get("COS_RESULTS", ROOT / "experiments" / "results"))
 
-__all__ = ["ROOT", "RESULTS", "recorded_command", "recorded_path", "recorded_words", "stated_path"]
+__all__ = ["ROOT", "RESULTS", "recorded_command", "recorded_path", "recorded_text", "recorded_words", "stated_path"]
 
 
 def recorded_path(path, folder=None) -> str:
@@ -44,6 +47,12 @@ def stated_path(value, folder=None) -> str:
     through :func:`recorded_path`, anything else (a name, a relative path) as given."""
     value = str(value)
     return recorded_path(value, folder) if os.path.isabs(value) else value
+
+
+def recorded_text(text: str, folder=None) -> str:
+    """Free text (an error message, a stack trace) with every absolute path in it through
+    :func:`recorded_path`: a record never states where the machine keeps its files."""
+    return re.sub(r"(?<![\w.~])/(?:[\w.+-]+/)*[\w.+-]+", lambda m: recorded_path(m.group(0), folder), str(text))
 
 
 def recorded_words(argv, folder=None) -> list[str]:
