@@ -56,7 +56,8 @@ def run_study(args, experiment: str, build, *, sites=(), other_sites=(), partner
     record = dict(command=args.command_line, date=datetime.date.today().isoformat(), machine=platform.node(),
                   device=args.device, dtype=args.dtype, family=model.spec.family)
     summary = save_study(out, run_arms(model, runs, arms, experiment, partner=partner, record=record))
-    metric = next(iter(summary["clean"]))
+    # the first metric with a value: a swap with the run itself has no preference, only distances
+    metric = next((m for m, v in summary["clean"].items() if v["value"] is not None), next(iter(summary["clean"])))
     shown = ", ".join(f"{a['name']} {a[metric]['value']}" for a in summary["arms"][:6])
     print(f"{out}: {len(arms)} arms x {summary['n_inputs']} inputs on {model.spec.family} in "
           f"{summary['meta']['seconds']:.1f} s; {metric}: {shown}{' ...' if len(arms) > 6 else ''}")

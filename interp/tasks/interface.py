@@ -131,8 +131,9 @@ class Distance:
             return {"clean_distance": d_clean, "relative_distance": d_clean / size}
         d_corrupt = _rms(outputs, self.corrupt[rows])
         between = np.where(self.between[rows] > 0, self.between[rows], np.nan)
-        return {"preference": (d_corrupt - d_clean) / between, "flip": (d_clean < d_corrupt).astype(float),
-                "clean_distance": d_clean}
+        # a pair whose two runs are one (a swap with the run itself) has no side to flip to
+        flip = np.where(np.isnan(between), np.nan, (d_clean < d_corrupt).astype(float))
+        return {"preference": (d_corrupt - d_clean) / between, "flip": flip, "clean_distance": d_clean}
 
 
 def _rms(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -42,7 +42,7 @@ def prompts(folders, tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", ["wan22-a14b", "ltx"])
-def test_edits_that_change_nothing_leave_the_clean_run(folders, prompts, name, tmp_path):
+def test_edits_that_change_nothing_leave_the_clean_run(folders, prompts, name, tmp_path, capsys):
     noise = command(folders, name, "noise", tmp_path / "n", "--prompts", str(prompts), "--steps", "1",
                     "--std", "0,2", "--guidance", "3")
     np.testing.assert_allclose(arm(noise, "step1/std0")["clean_distance"]["values"], 0.0, atol=1e-5)
@@ -51,6 +51,9 @@ def test_edits_that_change_nothing_leave_the_clean_run(folders, prompts, name, t
                    "--steps", "1", "--partner", "self", "--guidance", "3")
     np.testing.assert_allclose(arm(swap, "step1/layer0")["clean_distance"]["values"], 0.0, atol=1e-5)
     assert (tmp_path / "s" / "arms.png").is_file() and swap["meta"]["family"].startswith(name[:3])
+    # with itself as the partner there is no other side: no preference and no flip, and the line says distance
+    assert arm(swap, "step1/layer0")["preference"]["value"] is None and arm(swap, "step1/layer0")["flip"]["value"] is None
+    assert "; clean_distance: step1/layer0 0" in capsys.readouterr().out
 
 
 def test_erase_of_nothing_and_at_pure_noise_are_identities(folders, prompts, tmp_path):
