@@ -1,11 +1,11 @@
-"""The causal commands (noise, erase, swap, patch, cos-metrics, ensemble) on tiny CogVideoX and HunyuanVideo (1.0 and 1.5) folders.
+"""The causal commands (noise, erase, swap, patch, cos-metrics, ensemble) on tiny CogVideoX, HunyuanVideo (1.0 and 1.5) and Mochi folders.
 
 CogVideoX samples by DDIM, runs both guidance branches in one batched call and reads prompts at
 the text length its transformer fixes (16 tokens in the tiny config, 226 in the released ones);
 HunyuanVideo encodes a prompt with two text encoders (a Llama decoder and CLIP) and embeds its
-guidance. Oracles independent of the code: the diffusers pipeline loaded from the same folder,
-given the same prompt (final latents bitwise); noise of std 0 and a swap with the run's own
-values change nothing; the last step's estimate is the final output (CogVideoX's noise distances,
+guidance; Mochi reads a T5 prompt with its attention mask and compresses time by 6. Oracles
+independent of the code: the diffusers pipeline loaded from the same folder, given the same prompt
+(final latents bitwise); noise of std 0 and a swap with the run's own values change nothing; the last step's estimate is the final output (CogVideoX's noise distances,
 against a direct torch computation: tests/models/test_arms_cli.py).
 """
 
@@ -21,7 +21,7 @@ from interp.cli.main import main as cos
 
 from tiny_folders import GEOMETRY
 
-FAMILIES = ["cogvideox", "hunyuan-video"]
+FAMILIES = ["cogvideox", "hunyuan-video", "mochi"]
 SIZE = dict(height=16, width=16, num_frames=5)
 
 

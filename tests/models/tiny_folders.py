@@ -6,4 +6,5 @@ GEOMETRY = {"wan22-a14b": ["--height", "16", "--width", "16", "--frames", "5"],
             "wan21-i2v": ["--height", "16", "--width", "16", "--frames", "5"],
             "cogvideox": ["--height", "16", "--width", "16", "--frames", "5"],
             "hunyuan-video": ["--height", "16", "--width", "16", "--frames", "5"],
-            "hunyuan-video-1.5": ["--height", "32", "--width", "32", "--frames", "5"]}
+            "hunyuan-video-1.5": ["--height", "32", "--width", "32", "--frames", "5"],
+            "mochi": ["--height", "16", "--width", "16", "--frames", "7"]}
