@@ -16,6 +16,9 @@ def add_pair_options(parser, *, singles: bool = False) -> None:
     group.add_argument("--prompt", default=None, help="the prompt every run of --image-pairs shares")
     group.add_argument("--negative-prompt", default=None, help="negative prompt (with guidance)")
     group.add_argument("--guidance", type=float, default=None, help="guidance scale (default: the model's)")
+    group.add_argument("--true-cfg", type=float, default=None,
+                       help="classifier-free guidance scale with --negative-prompt, for a family whose --guidance "
+                            "is distilled into the transformer (HunyuanVideo: true_cfg_scale, a second call per step)")
     group.add_argument("--height", type=int, default=None, help="video height in pixels (default: the model's)")
     group.add_argument("--width", type=int, default=None, help="video width in pixels (default: the model's)")
     group.add_argument("--frames", type=int, default=None, help="video frames (default: the model's)")
@@ -44,7 +47,10 @@ def task_from_args(args, regions: tuple[str, ...] = ("all",)):
         raise InputError(f"give one of {', '.join(given)}, not several")
     shared = {key: value for key, value in (("height", args.height), ("width", args.width),
                                             ("num_frames", args.frames), ("guidance_scale", args.guidance),
-                                            ("negative_prompt", args.negative_prompt)) if value is not None}
+                                            ("negative_prompt", args.negative_prompt),
+                                            ("true_cfg_scale", getattr(args, "true_cfg", None))) if value is not None}
+    if "true_cfg_scale" in shared and args.negative_prompt is None:
+        raise InputError("--true-cfg needs --negative-prompt: its unconditional branch reads the negative prompt")
     options = {"shared": shared, "region_names": regions,
                "user_metric": load_metric(args.metric) if args.metric else None}
     if args.prompt_pairs:

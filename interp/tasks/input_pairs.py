@@ -24,6 +24,8 @@ Example:
 
 from __future__ import annotations
 
+import inspect
+
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -117,6 +119,12 @@ class InputPairTask:
             raise InputError("these inputs have no corrupted partners: give pairs (--prompt-pairs, --image-pairs)")
         if self.kind == "images" and not getattr(model, "image_to_video", False):
             raise InputError(f"{model.name} is not an image-to-video model: give it prompts, not first frames")
+        accepted = inspect.signature(model.prepare).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+            unknown = sorted(set(self.shared) - set(accepted))
+            if unknown:
+                raise InputError(f"{model.name} takes no {', '.join(unknown)}: its inputs are "
+                                 f"{', '.join(k for k in accepted if k != 'self')}")
         members = {"clean": self.clean, "corrupt": self.corrupt}[which]
         if len(seeds) != len(members):
             raise InputError(f"need one seed per pair: got {len(seeds)} for {len(members)} pairs")

@@ -186,3 +186,32 @@ def test_hunyuan_video_15_self_swap_from_the_command_line(folders, tmp_path):
     swap = command(folders, "hunyuan-video-1.5", "swap", tmp_path, *H15, "--layers", "1", "--partner", "self",
                    "--site", "attn1.out")
     np.testing.assert_allclose(arm(swap, "step1/layer1")["clean_distance"]["values"], 0.0, atol=1e-5)
+
+
+def test_true_guidance_from_the_command_line_samples_as_the_pipeline_does(folders, prompts, tmp_path, capsys):
+    """HunyuanVideo's --guidance is distilled; --true-cfg with --negative-prompt adds classifier-free
+    guidance (a second call per step): the clean run equals the pipeline's with ``true_cfg_scale``.
+    Without a negative prompt, or on a family without it, the option is refused in one line."""
+    from interp.cli.main import parse
+    from interp.cli.pair_inputs import task_from_args
+    from interp.interventions import run
+    from interp.models import load_model
+
+    folder = str(folders["hunyuan-video"])
+    args = parse(["noise", "--model", folder, *GEOMETRY["hunyuan-video"], "--prompt", "a red ball rolls left",
+                  "--negative-prompt", "blurry", "--true-cfg", "3", "--guidance", "6", "--out", str(tmp_path / "o")])
+    model = load_model(folder)
+    inputs = task_from_args(args).inputs(model, "clean", [3])
+    assert inputs.do_guidance
+    result = run(model, inputs, num_steps=2, decode=False, progress=False)
+    expected = model.pipe(prompt="a red ball rolls left", negative_prompt="blurry", true_cfg_scale=3.0,
+                          guidance_scale=6.0, num_inference_steps=2, max_sequence_length=256,
+                          generator=torch.Generator().manual_seed(3), output_type="latent", **SIZE).frames
+    assert torch.equal(model.pipeline_latents(result.latents), expected)
+    assert cos(["noise", "--model", folder, *GEOMETRY["hunyuan-video"], "--prompts", str(prompts), "--true-cfg", "3",
+                "--out", str(tmp_path / "a")]) == 2
+    assert "--true-cfg needs --negative-prompt" in capsys.readouterr().err
+    assert cos(["noise", "--model", str(folders["cogvideox"]), *GEOMETRY["cogvideox"], "--prompts", str(prompts),
+                "--negative-prompt", "blurry", "--true-cfg", "3", "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "takes no true_cfg_scale" in err and "Traceback" not in err
