@@ -72,8 +72,10 @@ def test_patch_claim_finds_the_strongest_early_cell():
               "ci95": [0.5, 1.0] if (layer, step) == (3, 0) else [-0.1, 0.3], "flip_share": 0.0}
              for layer in range(4) for step in (0, 8)]
     record = patch_claim({"n_pairs": 6, "cells": cells})
-    # the rule of 2026-12-04 reads the controlled figures (past block 0, final video), which this grid lacks
-    assert judged("patch_localisation", {**record, **record["extra"]}) == ["holds", "holds", "not testable here", None]
+    # the rules of 2026-12-04 17:00 and 2026-12-05 read the controlled figures (past block 0, final video),
+    # which this grid lacks
+    assert judged("patch_localisation", {**record, **record["extra"]}) == ["holds", "holds", "not testable here", None,
+                                                                          None]
     assert record["figures"]["best_cell_preference"]["layer"] == 3
 
 
