@@ -109,9 +109,21 @@ def _made(model, num_steps: int, shift, inputs):
     if key not in made:
         scheduler = model.make_scheduler(shift)
         model.set_timesteps(scheduler, num_steps, inputs)
+        if getattr(scheduler, "sigmas", None) is not None:  # kept on the scheduler, so every copy has them
+            host_sigmas(scheduler)
         made[key] = scheduler, (scheduler.timesteps.detach().cpu().numpy(),
                                 model.noise_levels(scheduler).detach().cpu().numpy())
     return made[key]
+
+
+def host_sigmas(scheduler) -> np.ndarray:
+    """``scheduler.sigmas`` as a host array, read from the device once per scheduler and kept on it
+    (a deep copy keeps the pair of tensor and array, so a copy's own sigmas are recognised)."""
+    kept = getattr(scheduler, "_interp_host_sigmas", None)
+    if kept is None or kept[0] is not scheduler.sigmas:
+        kept = (scheduler.sigmas, scheduler.sigmas.detach().cpu().numpy())
+        scheduler._interp_host_sigmas = kept
+    return kept[1]
 
 
 @torch.no_grad()

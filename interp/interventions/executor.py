@@ -105,8 +105,9 @@ class _Entry:
     steps: frozenset
     expert: str | None
     rows: torch.Tensor | None
+    row_list: list[int] | None  # the rows as the host indexes them, with no read of a tensor per step
     mask: torch.Tensor
-    full_mask: bool
+    full_mask: bool  # Tokens.all(): no masking (known from the choice, not by reading the mask)
     action: object
     reduce: object = None
     moved: dict = field(default_factory=dict)
@@ -185,8 +186,8 @@ def plan(model: VideoModel, inputs: LoopInputs, interventions: Sequence[Interven
                          branch="guided" if branch is None else branch)
             out.entries[(str(site), branch)].append(_Entry(
                 index, site, branch, frozenset(steps), at.expert,
-                None if rows is None else torch.tensor(rows, dtype=torch.long),
-                mask, bool(mask.all()), action, reduce))
+                None if rows is None else torch.tensor(rows, dtype=torch.long), None if rows is None else list(rows),
+                mask, at.tokens.kind == "all", action, reduce))
         if site.is_block:
             out.block_sites.add(site)
     return out
@@ -206,13 +207,14 @@ class _Executor:
         grid = self.grids.setdefault(site, site_grid(self.model, self.inputs, site))
         x_t = None
         for entry in self.plan.find(site, branch, step, expert):
-            rows = None if entry.rows is None else entry.rows.tolist()
+            rows = entry.row_list
             x = tokens if rows is None else take_rows(tokens, rows)
-            row_ids = torch.arange(tokens.shape[0]) if entry.rows is None else entry.rows
             if not entry.action.edits:
                 label = "guided" if branch is None else branch
-                self.collector(site, label, step, row_ids.tolist(), entry.reduce.apply(x, grid))
+                self.collector(site, label, step, list(range(tokens.shape[0]) if rows is None else rows),
+                               entry.reduce.apply(x, grid))
                 continue
+            row_ids = torch.arange(tokens.shape[0]) if entry.rows is None else entry.rows
             if x_t is None and not site.is_block and self.x_t is not None:
                 x_t = latent_tokens(self.x_t)[0]
             mask = entry.on_device(tokens.device)

@@ -32,7 +32,7 @@ from interp.interventions.intervention import Intervention
 from interp.interventions.executor import observe, run
 from interp.interventions.where import At, Tokens
 from interp.rows import take_rows
-from interp.sampling import schedule
+from interp.sampling import host_schedule, schedule
 from interp.sites import Site
 
 RESIDUAL_KINDS = ("resid_pre", "resid_post")
@@ -59,7 +59,7 @@ class CellRunner:
     corrupt: object
     metric: object
     names: list
-    masks: dict
+    masks: dict          # region name -> per pair, a host boolean array [1, T]
     layers: list
     steps: list
     site: str
@@ -122,8 +122,8 @@ class CellRunner:
         rows = [p for _, _, p in chunk]
         items = []
         for (r, l), members in cell_groups(chunk).items():
-            mask = torch.cat([self.masks[self.names[r]][chunk[i][2]] for i in members])
-            tokens = Tokens.all() if bool(mask.all()) else Tokens.from_mask(mask)
+            mask = np.concatenate([self.masks[self.names[r]][chunk[i][2]] for i in members])
+            tokens = Tokens.all() if mask.all() else Tokens.from_mask(mask)
             items.append(Intervention(At(Site(self.site, self.layers[l]), steps=[step], samples=members, tokens=tokens),
                                       Patch("clean", take=[chunk[i][2] for i in members])))
         residual = None
@@ -139,11 +139,13 @@ class CellRunner:
 
     def _clean_velocity_step(self, step: int, pairs: list[int]) -> torch.Tensor:
         """The loop's own arithmetic for one step from x_s with the clean run's velocity."""
-        scheduler, timesteps, sigmas = schedule(self.model, self.num_steps, self.shift)
+        # The runs' own schedule (made before the cells), its noise levels read on the host.
+        scheduler, timesteps, _ = schedule(self.model, self.num_steps, self.shift, self.corrupt)
         scheduler.set_begin_index(step)
         latents, velocity = take_rows(self.saved[step], pairs), take_rows(self.clean_velocity[step], pairs)
         if self.read_at == "patched":
-            return latents - float(sigmas[step]) * velocity.to(latents.dtype)
+            sigma = float(host_schedule(self.model, self.num_steps, self.shift, self.corrupt)[1][step])
+            return latents - sigma * velocity.to(latents.dtype)
         return scheduler.step(velocity, timesteps[step], latents, return_dict=False)[0]
 
     def _score(self, step: int, states: torch.Tensor, rows: list[int]) -> dict:

@@ -292,12 +292,13 @@ def patch_sweep(
                      {"region": names, "layer": layers, "step": steps, "pair": list(range(pairs))}, meta)
 
 
-def _region_masks(region, grid, pairs: int) -> list[torch.Tensor]:
-    """One boolean ``[1, T]`` mask per pair."""
+def _region_masks(region, grid, pairs: int) -> list[np.ndarray]:
+    """One boolean ``[1, T]`` mask per pair, as host arrays: the cells' token choices are made from
+    them with no read of a tensor per batch."""
     if isinstance(region, Tokens):
-        mask = region.mask(grid)
+        mask = region.mask(grid).numpy()
         return [mask] * pairs
-    return [region(p).mask(grid) for p in range(pairs)]
+    return [region(p).mask(grid).numpy() for p in range(pairs)]
 
 
 def _rerun(model, corrupt, metric, batch, si, steps, names, masks, layers, site, num_steps, shift, source,
@@ -307,8 +308,8 @@ def _rerun(model, corrupt, metric, batch, si, steps, names, masks, layers, site,
     rows = [p for _, _, p in batch]
     items = []
     for (r, l), members in cell_groups(batch).items():
-        mask = torch.cat([masks[names[r]][batch[i][2]] for i in members])
-        tokens = Tokens.all() if bool(mask.all()) else Tokens.from_mask(mask)
+        mask = np.concatenate([masks[names[r]][batch[i][2]] for i in members])
+        tokens = Tokens.all() if mask.all() else Tokens.from_mask(mask)
         items.append(Intervention(At(Site(site, layers[l]), steps=[step], samples=members, tokens=tokens),
                                   Patch("clean", take=[batch[i][2] for i in members])))
     if read_at == "patched":

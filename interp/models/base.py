@@ -23,7 +23,7 @@ from torch import nn
 
 from interp.errors import InputError, check_choice
 from interp.models.inputs import LoopInputs, cat_inputs, generators_for, repeat_to_batch  # noqa: F401
-from interp.sampling import denoise
+from interp.sampling import denoise, host_sigmas
 
 BRANCHES = ("cond", "uncond")
 GUIDANCE_LAYOUTS = ("separate", "batched")
@@ -230,7 +230,8 @@ class VideoModel(nn.Module):
         ``(1, s - s_end)``, i.e. ``(1, sigma)``; a family that predicts something else
         (CogVideoX's v-prediction) overrides this.
         """
-        return 1.0, float(scheduler.sigmas[step]) - float(scheduler.sigmas[-1])
+        sigmas = host_sigmas(scheduler)  # a read of the device's sigmas would make the host wait
+        return 1.0, float(sigmas[step]) - float(sigmas[-1])
 
     def step_latents(self, scheduler, step: int, timestep, prediction: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
         """x_t of the next step from the guided prediction, with the pipeline's scheduler call."""

@@ -61,7 +61,8 @@ class OrganismModel(VideoModel):
         pixels = self.organism.frames_to_model(torch.from_numpy(frames)).to(device=device, dtype=torch.float32)
         condition = self.organism.condition(pixels, num_frames)
         shape = (batch, 3, num_frames, height, width)
-        latents = torch.cat([torch.randn((1, *shape[1:]), generator=g).to(device) for g in generator])
+        # Drawn on the host, then one copy to the device (a copy per seed makes the host wait each time).
+        latents = torch.cat([torch.randn((1, *shape[1:]), generator=g) for g in generator]).to(device)
         prompt = self.organism.prompt_embeds(batch, task=task).to(device=device, dtype=self.dtype)
         return LoopInputs(
             latents=latents,

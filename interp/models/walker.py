@@ -87,7 +87,8 @@ class WalkerModel(OrganismModel):
         pixels = self.organism.frames_to_model(torch.from_numpy(frames)).to(device=device, dtype=torch.float32)
         condition = self.organism.condition(pixels, num_frames)
         shape = (3, num_frames, frames.shape[1], frames.shape[2])
-        latents = torch.cat([torch.randn((1, *shape), generator=g).to(device) for g in generator])
+        # Drawn on the host, then one copy to the device (a copy per seed makes the host wait each time).
+        latents = torch.cat([torch.randn((1, *shape), generator=g) for g in generator]).to(device)
         cond = {"encoder_hidden_states": self.organism.prompt_embeds(batch, prompt).to(device, self.dtype)}
         uncond = None
         if scale != 1.0:
