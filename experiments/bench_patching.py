@@ -6,9 +6,11 @@ device, one after the other, so their ratios are measured in one run; the clock 
 own (``grid.json``'s ``meta.seconds``: the clean and corrupted runs plus every cell, scored), not
 model loading or figures. The arms:
 
-* ``fast``: every switch (start at the patched block, shared states, and on CUDA compiled blocks
-  and the attention kernel given); run twice when compiled, the first run paying the compile
-  (every arm shares one loaded model, so the second reuses the first's compiled blocks);
+* ``fast``: every switch (start at the patched block, shared states, and on CUDA compiled blocks,
+  the attention kernel given and the stacked rotary form); run twice when compiled, the first
+  run paying the compile (every arm shares one loaded model, so the second reuses the first's
+  compiled blocks);
+* ``stock_rotary``: the fast arm with diffusers' own rotary embedding (what ``stacked`` saves);
 * ``plain``: the sweep from the corrupted run's saved x_s alone (eager, no other switch);
 * ``naive``: every cell rerun from step 0 (eager).
 
@@ -43,11 +45,11 @@ PRESETS = {
     # 2 pairs, every layer, step 0, read at the patched step: the script's own test.
     "tiny": dict(pairs=2, steps=(0,), regions="all,changed", batch_size=64, read_at="patched"),
 }
-ARMS = {"fast": {}, "plain": dict(reuse_layers=False, share_states=False), "naive": dict(naive=True)}
+ARMS = {"fast": {}, "stock_rotary": dict(rotary="stock"), "plain": dict(reuse_layers=False, share_states=False), "naive": dict(naive=True)}
 
 
 def sweep(folder, *, device: str, dtype: str, pairs: int, steps, regions: str, batch_size: int, read_at: str,
-          compile: str = "none", attention: str = "auto", naive: bool = False, reuse_layers: bool = True,
+          compile: str = "none", attention: str = "auto", rotary: str = "stock", naive: bool = False, reuse_layers: bool = True,
           share_states: bool = True, model=None, context=None):
     """One patching sweep of minimal wall-pair mazes on the shipped organism, as ``cos patch`` runs it
     (no effect maps); saves the grid into ``folder`` and returns the study (``None`` on other ranks)."""
@@ -55,11 +57,12 @@ def sweep(folder, *, device: str, dtype: str, pairs: int, steps, regions: str, b
 
     from interp.causal.pair_patch import patch_pairs
     from interp.models import load_model
-    from interp.models.speed import attention_backend, compile_blocks
+    from interp.models.speed import attention_backend, compile_blocks, rotary_form
     from interp.tasks import make_pairs
     from interp.tasks.maze_task import MazePairTask
 
     model = model or load_model("organism", device=device, dtype=getattr(torch, dtype))
+    stock = rotary_form(model, rotary)  # before compiling: the compiled blocks trace the processor
     eager = compile_blocks(model, compile)
     try:
         with attention_backend(attention):
@@ -67,10 +70,11 @@ def sweep(folder, *, device: str, dtype: str, pairs: int, steps, regions: str, b
             study = patch_pairs(model, task, steps=list(steps), num_steps=model.organism.config.num_inference_steps,
                                 batch_size=batch_size, reuse_prefix=not naive, read_at=read_at, effect_maps=0,
                                 context=context, record=dict(device=device, dtype=dtype, compile=compile,
-                                                             attention=attention),
+                                                             attention=attention, rotary=rotary),
                                 sweep_options=dict(reuse_layers=reuse_layers, share_states=share_states))
     finally:
         eager()
+        stock()
     if study is not None:
         Path(folder).mkdir(parents=True, exist_ok=True)
         study.grid.save(folder)
@@ -90,6 +94,8 @@ def main(argv=None) -> int:
     parser.add_argument("--compile", default=None, help="compile mode of the fast arm (default: 'default' on CUDA, "
                                                         "'none' on the CPU)")
     parser.add_argument("--attention", default="auto", help="attention kernel of the fast arm")
+    parser.add_argument("--rotary", default=None, help="rotary form of the fast arm (default: 'stacked' on CUDA, "
+                                                       "'stock' on the CPU)")
     parser.add_argument("--once", action="store_true",
                         help="run the compiled fast arm once (its time then includes compiling)")
     parser.add_argument("--note", default=None, help="kept in the record (e.g. what else ran on the device)")
@@ -100,7 +106,7 @@ def main(argv=None) -> int:
     unknown = [a for a in arms if a not in ARMS]
     if unknown or not arms:
         parser.error(f"--arms {args.arms!r}: choose from {', '.join(ARMS)}")
-    claim_output(args, ["fast_cold", *arms])
+    claim_output(args, [*(f"{a}_cold" for a in arms), *arms])
 
     import numpy as np
     import torch
@@ -111,6 +117,7 @@ def main(argv=None) -> int:
     cuda = args.device.startswith("cuda")
     dtype = args.dtype or ("bfloat16" if cuda else "float32")
     mode = args.compile or ("default" if cuda else "none")
+    rotary = args.rotary or ("stacked" if cuda else "stock")
     world = int(os.environ.get("WORLD_SIZE", "1"))
     main_rank = int(os.environ.get("RANK", "0")) == 0
     if world > 1:
@@ -119,7 +126,7 @@ def main(argv=None) -> int:
     record = {"preset": args.preset, "device": args.device, "dtype": dtype, "world_size": world,
               "machine": platform.node(),
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "torch": torch.__version__, "compile": mode, "attention": args.attention,
+              "torch": torch.__version__, "compile": mode, "attention": args.attention, "rotary": rotary,
               "grid": {k: list(v) if isinstance(v, range) else v for k, v in PRESETS[args.preset].items()},
               "load_before": os.getloadavg(), "cpu_threads": torch.get_num_threads()}
     if cuda:
@@ -136,9 +143,9 @@ def main(argv=None) -> int:
     runs = []
     for arm in arms:
         options = dict(ARMS[arm])
-        if arm == "fast":
-            options.update(compile=mode, attention=args.attention)
-            runs += [("fast_cold", options)] if mode != "none" and not args.once else []
+        if arm in ("fast", "stock_rotary"):
+            options = {"compile": mode, "attention": args.attention, "rotary": rotary, **options}
+            runs += [(f"{arm}_cold", options)] if mode != "none" and not args.once else []
         runs.append((arm, options))
     record.update(runs=[name for name, _ in runs], note=args.note)
     write(record)
@@ -172,7 +179,7 @@ def main(argv=None) -> int:
     if not main_rank:
         return 0
     record["load_after"] = os.getloadavg()
-    for other in ("plain", "naive"):
+    for other in ("stock_rotary", "plain", "naive"):
         if f"{other}_seconds" in record and "fast_seconds" in record:
             record[f"speedup_vs_{other}"] = round(record[f"{other}_seconds"] / record["fast_seconds"], 3)
             fast, slow = PatchGrid.load(out / "fast"), PatchGrid.load(out / other)

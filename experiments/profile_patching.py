@@ -3,8 +3,8 @@
 Runs the sweep of ``cos patch`` (``bench_patching.sweep``) under ``torch.profiler`` on the GPU
 preset's pairs with a short step axis (the last ``--steps`` steps, so a profile stays small), once
 per arm (``--arms``), on one loaded model: the plain sweep (eager, the saved x_s only) and the fast
-one (every switch, compiled blocks with ``--compile``'s mode, 'default' on CUDA; warmed up by one
-unprofiled run). Kernels (on the CPU: aten operators' own time) are sorted into classes by name
+one (every switch, compiled blocks with ``--compile``'s mode, 'default' on CUDA, and on CUDA the
+stacked rotary form; warmed up by one unprofiled run). Kernels (on the CPU: aten operators' own time) are sorted into classes by name
 (:func:`kernel_class`: matmul, attention, norm, copy and cast, element-wise, reduction, index and
 cat, convolution, compiled fused kernels, random numbers; ``other`` for names no rule knows). The
 record gives each class's device time and share, every kernel with its class (to check the
@@ -138,6 +138,8 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=4, help="profile the last N of 20 steps")
     parser.add_argument("--read-at", default="final", choices=("final", "patched"))
     parser.add_argument("--batch-size", type=int, default=1536)
+    parser.add_argument("--rotary", default=None, help="rotary form of the fast arm (default: 'stacked' on CUDA, "
+                                                       "'stock' on the CPU)")
     parser.add_argument("--compile", default=None, help="compile mode of the fast arm (default: 'default' on CUDA, "
                                                         "'none' on the CPU)")
     parser.add_argument("--arms", default="plain,fast", help="comma list of plain, fast (profiled in this order)")
@@ -158,7 +160,8 @@ def main(argv=None) -> int:
 
     out = Path(args.out)
     cuda = args.device.startswith("cuda")
-    fast = {"compile": args.compile or ("default" if cuda else "none")}
+    fast = {"compile": args.compile or ("default" if cuda else "none"),
+            "rotary": args.rotary or ("stacked" if cuda else "stock")}
     record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "device": torch.cuda.get_device_name(0) if cuda else f"cpu, {torch.get_num_threads()} threads",
               "machine": platform.node(), "torch": torch.__version__, "dtype": args.dtype, "grid": grid_args(args),

@@ -19,7 +19,7 @@ import time
 # and the regions it knows (the module imports nothing heavy, so `cos --help` stays light).
 from interp.causal.pair_patch import OUTPUTS  # noqa: E402
 from interp.tasks.maze_task import REGIONS  # noqa: E402
-from interp.models.speed import ATTENTION_BACKENDS, COMPILE_MODES  # noqa: E402
+from interp.models.speed import ATTENTION_BACKENDS, COMPILE_MODES, ROTARY_FORMS  # noqa: E402
 
 
 def register(subparsers) -> None:
@@ -52,6 +52,9 @@ def register(subparsers) -> None:
                         help="torch.compile mode for the transformer blocks (default: none, eager)")
     parser.add_argument("--attention", default="auto", choices=ATTENTION_BACKENDS,
                         help="scaled-dot-product attention kernel (default: torch's choice)")
+    parser.add_argument("--rotary", default="stock", choices=ROTARY_FORMS,
+                        help="Wan's rotary embedding: 'stacked' is bitwise equal eager and compiles into "
+                             "lighter kernels (default: stock, diffusers' own)")
     parser.add_argument("--effect-maps", type=int, default=3,
                         help="draw the effect map of this many strongest cells (3 full samples each, 0: none)")
     parser.add_argument("--device", default="cpu", help="torch device")
@@ -106,8 +109,9 @@ def run(args: argparse.Namespace) -> int:
             check_range("step", step, 0, num_steps - 1)
         record = dict(command=args.command_line, date=datetime.date.today().isoformat(), machine=platform.node(),
                       device=args.device, world_size=ctx.world_size, dtype=args.dtype, **describe(model))
-        from interp.models.speed import attention_backend, compile_blocks
+        from interp.models.speed import attention_backend, compile_blocks, rotary_form
 
+        stock = rotary_form(model, args.rotary)
         eager = compile_blocks(model, args.compile)
         with attention_backend(args.attention):
             study = patch_pairs(model, task, noise_seed=args.noise_seed, layers=layers, steps=steps, site=args.site,
@@ -116,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
                                 began=began, sweep_options={"reuse_layers": not args.no_reuse_layers,
                                                             "share_states": not args.no_share_states})
         eager()
+        stock()
         if study is None:  # another rank's share of the sweep
             return 0
         save_patch_study(out, study)
@@ -137,7 +142,7 @@ def _maze_task(args):
     check_choice("pair kind", args.kind, ("wall", "goal"))
     pairs = load_pairs(args.pairs_from) if args.pairs_from else make_pairs(args.size, args.pairs, args.seed,
                                                                             kind=args.kind)
-    describe = lambda model: dict(compile=args.compile, attention=args.attention,  # noqa: E731
+    describe = lambda model: dict(compile=args.compile, attention=args.attention, rotary=args.rotary,  # noqa: E731
                                   pairs={"size": args.size, "kind": args.kind, "seed": args.seed})
     return MazePairTask(pairs, args.region or "all,changed"), describe
 

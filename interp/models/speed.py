@@ -1,6 +1,7 @@
-"""Speed switches for an adapter's transformers: compiled blocks and a chosen attention kernel.
+"""Speed switches for an adapter's transformers: compiled blocks, a chosen attention kernel and
+Wan's rotary embedding as one stacked expression.
 
-Both are opt-in. :func:`compile_blocks` compiles each block's ``forward`` only, so the hooks
+All are opt-in. :func:`compile_blocks` compiles each block's ``forward`` only, so the hooks
 that the executor and capture put on a block itself (``resid_pre``, ``resid_post``) run eagerly
 around the compiled code as before; hooks on a block's submodules (``attn1.out`` ...) would be
 traced into it, so leave compiling off for those sites. :func:`attention_backend` picks the kernel behind
@@ -31,6 +32,8 @@ COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune", "max-auto
 CUDA_GRAPH_MODES = ("reduce-overhead", "max-autotune")
 #: "auto" lets torch choose, as it does without the switch.
 ATTENTION_BACKENDS = ("auto", "flash", "efficient", "cudnn", "math")
+#: "stock" leaves diffusers' processors; "stacked" installs :class:`~interp.models.wan_rotary.StackedRotaryProcessor`.
+ROTARY_FORMS = ("stock", "stacked")
 
 
 def compile_blocks(model, mode: str = "default", *, backend: str = "inductor"):
@@ -74,6 +77,32 @@ def _owned_outputs(forward):
         return tree_map(lambda t: t.clone() if isinstance(t, torch.Tensor) else t, forward(*args, **kwargs))
 
     return owned
+
+
+def rotary_form(model, form: str = "stock"):
+    """Rotate queries and keys of every Wan self-attention in the ``form`` given; returns a function
+    that restores the processors. ``stacked`` is bitwise equal eager and compiles into lighter kernels."""
+    if form not in ROTARY_FORMS:
+        raise InputError(f"unknown rotary form {form!r}: valid are {', '.join(ROTARY_FORMS)}")
+    if form == "stock":
+        return lambda: None
+    from diffusers.models.transformers.transformer_wan import WanAttention, WanAttnProcessor
+
+    from interp.models.wan_rotary import StackedRotaryProcessor
+
+    stock = [m for expert in model.experts.values() for m in expert.modules()
+             if isinstance(m, WanAttention) and type(m.processor) is WanAttnProcessor]
+    if not stock:
+        raise InputError(f"rotary form {form!r} rewrites Wan attention; this {model.spec.family} model has none")
+    originals = [m.processor for m in stock]
+    for m in stock:
+        m.set_processor(StackedRotaryProcessor())
+
+    def undo():
+        for m, processor in zip(stock, originals):
+            m.set_processor(processor)
+
+    return undo
 
 
 @contextlib.contextmanager

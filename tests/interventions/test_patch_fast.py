@@ -16,7 +16,7 @@ from interp.errors import InputError
 from interp.interventions import At, Intervention, Patch, Tokens, observe, patch_sweep, run, run_with_cache
 from interp.tasks.maze_task import PairMetric, changed_region
 from interp.interventions.patch_cells import same_conditioning
-from interp.models.speed import attention_backend, compile_blocks
+from interp.models.speed import attention_backend, compile_blocks, rotary_form
 from interp.models.tiny import tiny_wan_inputs
 from interp.tasks import make_pairs, render_maze
 
@@ -120,8 +120,8 @@ def test_balanced_dealing_evens_the_ranks_where_round_robin_does_not():
 
 
 def test_speed_switches_leave_the_patch_in_place(setup):
-    """Compiled blocks (traced, run by the eager backend: the same operations) and a named
-    attention kernel keep every hook's effect; the defaults are off."""
+    """Compiled blocks (traced, run by the eager backend: the same operations), a named
+    attention kernel and the stacked rotary form keep every hook's effect; the defaults are off."""
     model, metric, clean, corrupt, _ = setup
     cache = run_with_cache(model, clean, ["blocks.1.resid_post"], num_steps=STEPS, progress=False).cache
     item = Intervention(At("blocks.1.resid_post", steps=[1]), Patch("clean"))
@@ -137,10 +137,19 @@ def test_speed_switches_leave_the_patch_in_place(setup):
     with attention_backend("math"):
         math = run(model, corrupt, [item], sources={"clean": cache}, num_steps=STEPS, progress=False).latents
     torch.testing.assert_close(math, eager, rtol=0, atol=1e-5)
+    undo = rotary_form(model, "stacked")
+    try:
+        stacked = run(model, corrupt, [item], sources={"clean": cache}, num_steps=STEPS, progress=False).latents
+    finally:
+        undo()
+    assert torch.equal(stacked, eager)
+    assert type(model.transformer.blocks[0].attn1.processor).__name__ == "WanAttnProcessor"
     plain = run(model, corrupt, num_steps=STEPS, progress=False).latents
     assert not torch.equal(plain, eager)  # the patch did something the checks above could lose
     with pytest.raises(InputError, match="compile mode"):
         compile_blocks(model, "fastest")
+    with pytest.raises(InputError, match="rotary form"):
+        rotary_form(model, "complex")
     with pytest.raises(InputError, match="attention backend"):
         with attention_backend("turbo"):
             pass
