@@ -97,6 +97,8 @@ def _n_text(record: dict, needed: int | None) -> str:
     n = record.get("n_verdict")
     if record.get("verdict") == "not testable here":
         return "n: none judged"
+    if n is None:  # e.g. "does not hold" because a figure the rule needs is absent (a control not run)
+        return f"n: none behind the verdict, the rule's figures are absent ({_number(needed)} needed)"
     short = needed is not None and n is not None and n < needed
     return f"n={_number(n)} of {_number(needed)} needed" + (": a check, not evidence" if short else "")
 

@@ -139,4 +139,13 @@ def test_the_walkers_page_quotes_the_shipped_records():
     for path in sorted((RESULTS / "walker").glob("*/result.json")):
         record = json.loads(path.read_text())
         assert f"`experiments/results/walker/{path.parent.name}/result.json`" in table
-        assert f"n={'-' if record['n_verdict'] is None else record['n_verdict']} of" in table
+        assert (f"n={record['n_verdict']} of" if record["n_verdict"] is not None else "n: none behind") in table
+
+
+def test_a_verdict_resting_on_an_absent_figure_says_so_instead_of_an_n(tmp_path):
+    """``does not hold`` because the rule's figure is absent (its control did not run) has no n behind it."""
+    results = tmp_path / "results"
+    _write(results, "seed_ensemble", {"best_merge": {"value": 0.47, "ci95": [0.43, 0.51], "n": 600}})
+    text = build(results, tmp_path / "docs" / "results.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| [Observation 7: seed ensemble]"))
+    assert "**does not hold** (n: none behind the verdict, the rule's figures are absent (1200 needed)" in row
