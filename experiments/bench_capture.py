@@ -32,7 +32,6 @@ import numpy as np
 import torch
 
 from interp.capture import BLOCK_KINDS, LOOP_SITES, CaptureSpec, capture
-from nnsight import NNsight
 from interp.interventions import run
 from interp.paths import recorded_command
 from interp.store import layout
@@ -268,6 +267,8 @@ def bench_gpu(workdir: Path, num_steps: int, device: str = "cuda", size: dict = 
     clear(workdir / "pooled_plus_full.h5")
 
     # nnsight's own cache of the same 4 full blocks, kept in memory (host, then GPU)
+    from nnsight import NNsight  # only this arm needs it; bench_scale imports the helpers without it
+
     wrapped = NNsight(model)
     for where, device_arg in (("host", torch.device("cpu")), ("gpu", None)):
         gpu_reset_peak()
