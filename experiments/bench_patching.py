@@ -45,12 +45,13 @@ PRESETS = {
     # 2 pairs, every layer, step 0, read at the patched step: the script's own test.
     "tiny": dict(pairs=2, steps=(0,), regions="all,changed", batch_size=64, read_at="patched"),
 }
-ARMS = {"fast": {}, "stock_rotary": dict(rotary="stock"), "plain": dict(reuse_layers=False, share_states=False), "naive": dict(naive=True)}
+ARMS = {"fast": {}, "stock_rotary": dict(rotary="stock"), "plain": dict(reuse_layers=False, share_states=False),
+        "naive": dict(naive=True)}
 
 
 def sweep(folder, *, device: str, dtype: str, pairs: int, steps, regions: str, batch_size: int, read_at: str,
-          compile: str = "none", attention: str = "auto", rotary: str = "stock", naive: bool = False, reuse_layers: bool = True,
-          share_states: bool = True, model=None, context=None):
+          compile: str = "none", attention: str = "auto", rotary: str = "stock", naive: bool = False,
+          reuse_layers: bool = True, share_states: bool = True, model=None, context=None):
     """One patching sweep of minimal wall-pair mazes on the shipped organism, as ``cos patch`` runs it
     (no effect maps); saves the grid into ``folder`` and returns the study (``None`` on other ranks)."""
     import torch

@@ -4,9 +4,10 @@ Runs the sweep of ``cos patch`` (``bench_patching.sweep``) under ``torch.profile
 preset's pairs with a short step axis (the last ``--steps`` steps, so a profile stays small), once
 per arm (``--arms``), on one loaded model: the plain sweep (eager, the saved x_s only) and the fast
 one (every switch, compiled blocks with ``--compile``'s mode, 'default' on CUDA, and on CUDA the
-stacked rotary form; warmed up by one unprofiled run). Kernels (on the CPU: aten operators' own time) are sorted into classes by name
-(:func:`kernel_class`: matmul, attention, norm, copy and cast, element-wise, reduction, index and
-cat, convolution, compiled fused kernels, random numbers; ``other`` for names no rule knows). The
+stacked rotary form; warmed up by one unprofiled run). Kernels (on the CPU: aten operators' own
+time) are sorted into classes by name (:func:`kernel_class`: matmul, attention, norm, copy and
+cast, element-wise, reduction, index and cat, convolution, compiled fused kernels, random
+numbers; ``other`` for names no rule knows). The
 record gives each class's device time and share, every kernel with its class (to check the
 classes), the aten operators that launched the kernels (CUDA), the sweep's wall time and the share
 of it the device was busy, and how often the host waited for the device (``host_waits``). It is
