@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from interp.cli.main import main
@@ -36,6 +37,14 @@ def test_patch_reads_saved_pairs(tmp_path):
                  "--region", "changed", "--out", str(tmp_path / "out")])
     assert code == 0
     assert json.loads((tmp_path / "out" / "result.json").read_text())["n_pairs"] == 2
+    # the stacked rotary form gives the same grid bitwise (eager), and the record says which form ran
+    assert main(["patch", "--pairs-from", str(folder), "--num-steps", "2", "--layers", "0", "--steps", "0",
+                 "--read-at", "patched", "--region", "changed", "--rotary", "stacked",
+                 "--out", str(tmp_path / "stacked")]) == 0
+    stock, stacked = (np.load(tmp_path / name / "grid.npz") for name in ("out", "stacked"))
+    assert stock.files == stacked.files and all(np.array_equal(stock[k], stacked[k]) for k in stock.files)
+    record = json.loads((tmp_path / "stacked" / "grid.json").read_text())
+    assert "stacked" in json.dumps(record)
 
 
 @pytest.mark.parametrize("argv, needle", [
