@@ -3,7 +3,7 @@
 An :class:`Intervention` is where (:class:`At`: a site, steps, guidance branch, expert, samples,
 tokens) plus what (an action: :class:`Set`, :class:`Add`, :class:`Zero`, :class:`Scale`,
 :class:`Mean`, :class:`Noise`, :class:`Project`, :class:`Patch`, :class:`Swap`, :class:`Merge`,
-:class:`Collect`, :class:`Apply`, :class:`Redraw`). :func:`run` executes a list of them and is the
+:class:`Collect`, :class:`Apply`, :class:`Redraw`, :class:`Cool`). :func:`run` executes a list of them and is the
 one way to run or observe a model (:func:`observe` collects ``x_t`` / ``x0``); :func:`run_with_cache`
 is the in-memory capture; :func:`interp.capture.capture` streams ``collect`` into a store.
 
@@ -15,7 +15,7 @@ Example:
 """
 
 from interp.interventions.actions import (
-    ACTIONS, Action, Add, Apply, Collect, Context, Mean, Merge, Noise, Patch, Project, Redraw, RenoiseMerge, Scale, Set,
+    ACTIONS, Action, Add, Apply, Collect, Context, Cool, Mean, Merge, Noise, Patch, Project, Redraw, RenoiseMerge, Scale, Set,
     Swap, Zero,
     action_from_dict,
 )
@@ -26,7 +26,7 @@ from interp.interventions.sources import run_with_cache
 from interp.interventions.where import At, Tokens
 
 __all__ = [
-    "ACTIONS", "Action", "ActivationCache", "Add", "Apply", "At", "Collect", "Context", "Intervention", "Mean",
+    "ACTIONS", "Action", "ActivationCache", "Add", "Apply", "At", "Collect", "Context", "Cool", "Intervention", "Mean",
     "Merge", "Noise", "Patch", "Project", "Redraw", "RenoiseMerge", "RunResult", "Scale", "Set", "Swap", "Tokens", "Zero",
     "action_from_dict", "dumps", "loads", "observe", "plan", "run", "run_with_cache",
 ]

@@ -24,7 +24,8 @@ which wraps a Python function and cannot be written to JSON.
 
 ``renoise_merge`` (:class:`RenoiseMerge`, at the ``x0`` site) merges each group's clean estimates
 and re-noises the merge with one seed's noise; ``redraw`` (:class:`Redraw`, at ``x0``) gives the
-next state fresh noise (both in :mod:`interp.interventions.merging`).
+next state fresh noise; ``cool`` (:class:`Cool`, at ``x0``) scales the next state's own noise
+(all in :mod:`interp.interventions.merging`).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import torch
 
 from interp.errors import InputError, check_choice
 from interp.interventions.context import Action, Context, check_width, as_value
-from interp.interventions.merging import Merge, Redraw, RenoiseMerge
+from interp.interventions.merging import Cool, Merge, Redraw, RenoiseMerge
 
 
 @dataclass
@@ -253,7 +254,8 @@ class Apply(Action):
 
 
 ACTIONS: dict[str, type[Action]] = {
-    cls.kind: cls for cls in (Set, Add, Zero, Scale, Mean, Noise, Project, Patch, Swap, Merge, RenoiseMerge, Redraw, Collect)
+    cls.kind: cls for cls in (Set, Add, Zero, Scale, Mean, Noise, Project, Patch, Swap, Merge, RenoiseMerge, Redraw, Cool,
+                            Collect)
 }
 
 

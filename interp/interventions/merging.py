@@ -2,7 +2,8 @@
 
 ``merge`` makes every row of a group its (weighted) mean; ``renoise_merge`` (at ``x0``) merges a
 group's clean estimates and re-noises the merge with one seed's noise; ``redraw`` (at ``x0``)
-keeps a row's clean estimate and gives the next state fresh noise from a new seed.
+keeps a row's clean estimate and gives the next state fresh noise from a new seed; ``cool`` (at
+``x0``) keeps both and scales the noise part of the next state: one seed standing in for a merge.
 """
 
 from __future__ import annotations
@@ -167,4 +168,45 @@ class Redraw(Action):
         x_t = ctx.x_t[ctx.rows.to(ctx.x_t.device)].to(x.dtype)
         a = self.sigma_next / self.sigma  # weight of x_t in the Euler step
         state = (1 - self.sigma_next) * x + self.sigma_next * eps
+        return (state - a * x_t) / (1 - a)
+
+
+@dataclass
+class Cool(Action):
+    """At the ``x0`` site of step ``k``: the state entering step ``k + 1`` keeps each row's clean
+    estimate and its own noise, the noise scaled by ``factor``.
+
+    The Euler step lands on ``(1 - sigma_next) x0 + sigma_next eps`` with ``eps = (x_t - (1 - sigma)
+    x0) / sigma``, the noise as the step sees it; the mean of K such states of independent seeds
+    has its noise part shrunk by about 1/sqrt(K), so ``factor=1/sqrt(K)`` on one seed is the matched
+    control of a merge of K states at step ``k + 1`` (at step 0, of a colder start). The x0 given
+    back solves the Euler step ``x_next = a x_t + (1 - a) x0'`` (``a = sigma_next / sigma``) for
+    that state; ``factor=1`` changes nothing but rounding.
+
+    Example:
+        >>> Cool(factor=0.5, sigma=0.9, sigma_next=0.8).to_dict()["kind"]
+        'cool'
+    """
+
+    factor: float = 1.0
+    sigma: float = 1.0
+    sigma_next: float = 0.0
+    kind: ClassVar[str] = "cool"
+
+    def __post_init__(self):
+        if not (0 < self.sigma_next < self.sigma <= 1):
+            raise InputError(f"cool needs 0 < sigma_next < sigma <= 1 (no noise is left after the last step); "
+                             f"got sigma {self.sigma}, sigma_next {self.sigma_next}")
+        if not 0 <= self.factor < float("inf"):
+            raise InputError(f"cool factor {self.factor} must be finite and not negative")
+
+    def check(self, *, site, **_):
+        if str(site) != "x0":
+            raise InputError(f"cool acts at the x0 site, not {site}")
+
+    def __call__(self, x, ctx):
+        x_t = ctx.x_t[ctx.rows.to(ctx.x_t.device)].to(x.dtype)
+        eps = (x_t - (1 - self.sigma) * x) / self.sigma
+        a = self.sigma_next / self.sigma  # weight of x_t in the Euler step
+        state = (1 - self.sigma_next) * x + self.sigma_next * self.factor * eps
         return (state - a * x_t) / (1 - a)

@@ -111,3 +111,32 @@ def test_an_ensemble_run_can_be_captured(organism, tmp_path):
     before = [store.read(i, "x_t", branch="guided", steps=[0], dtype=None)[0] for i in ids]
     np.testing.assert_allclose(after[0], after[2], atol=1e-6)  # merged entering step 1
     assert not np.allclose(before[0], before[2])
+
+
+def test_cool_lands_one_seed_on_its_own_state_with_the_noise_scaled(organism):
+    """The next state is (1 - s') x0 + s' f eps from the unedited step's own x_t and x0 (the oracle);
+    f = 1 is the unedited run, and at f = 1/sqrt(K) the state's spread from x0 matches the mean of K seeds'."""
+    from interp.interventions import At, Cool, Intervention
+    from interp.sampling import schedule
+
+    inputs = maze_inputs(organism, [1, 2])
+    sigmas = schedule(organism, STEPS, None)[2].double().tolist()
+    base = run(organism, inputs, observe("x_t", "x0", steps=[1]), num_steps=STEPS, end_step=2, decode=False,
+               progress=False)
+    x_t, x0 = base.at("x_t", 1), base.at("x0", 1)
+    eps = (x_t - (1 - sigmas[1]) * x0) / sigmas[1]
+
+    def cooled(factor):
+        edit = Intervention(At("x0", steps=[1]), Cool(factor, sigmas[1], sigmas[2]))
+        return run(organism, inputs, [edit], num_steps=STEPS, end_step=2, decode=False, progress=False).latents
+
+    torch.testing.assert_close(cooled(1.0), base.latents, atol=1e-5, rtol=1e-4)
+    half = cooled(0.5)
+    torch.testing.assert_close(half, (1 - sigmas[2]) * x0 + sigmas[2] * 0.5 * eps, atol=1e-5, rtol=1e-4)
+    assert (half - base.latents).abs().max() > 0.1  # negative control: the edit is not lost in the tolerance
+    assert action_from_dict(Cool(0.5, 0.9, 0.8).to_dict()) == Cool(0.5, 0.9, 0.8)
+    with pytest.raises(InputError, match="x0 site"):
+        run(organism, inputs, [Intervention(At("x_t", steps=[0]), Cool(0.5, 0.9, 0.8))], num_steps=STEPS,
+            progress=False)
+    with pytest.raises(InputError, match="factor"):
+        Cool(-1.0, 0.9, 0.8)
