@@ -118,6 +118,7 @@ class Group:
         self.chunk_rows = max(cfg["kmax"], int(cfg["rows_5x5"] * 121 / tokens))
         self.frames = first_frames(mazes, model.organism)
         self.more, self.cold, self.colder = {}, {}, {}  # {K: correct}, {K: correct}, {std: correct}
+        self.cooled = {}  # {(K, step): correct}
 
     def inputs(self, maze_ids, seeds_per_maze):
         frames = np.repeat(self.frames[maze_ids], seeds_per_maze, axis=0)
@@ -195,6 +196,23 @@ def run_cold_start(group, scorer, std):
     correct = []
     for ids in group.chunks(1):
         out = run(group.model, group.inputs(ids, 1), colder, num_steps=group.cfg["num_steps"], progress=False)
+        correct.append(scorer(out.video, [group.mazes[i] for i in ids])[0])
+    return np.concatenate(correct)
+
+
+def run_cooled(group, scorer, k, step):
+    """Seed 0 of every maze, the noise part of its state entering ``step`` scaled by 1/sqrt(K)
+    (:class:`~interp.interventions.Cool` at ``x0`` of ``step - 1``): the matched control of ``xt_mean``
+    at ``step`` > 0, as the cold start is at step 0."""
+    from interp.interventions import At, Cool, Intervention, run
+    from interp.sampling import schedule
+
+    correct = []
+    for ids in group.chunks(1):
+        inputs = group.inputs(ids, 1)
+        sigmas = schedule(group.model, group.cfg["num_steps"], None, inputs)[2].detach().cpu().double().tolist()
+        cool = [Intervention(At("x0", steps=[step - 1]), Cool(1 / math.sqrt(k), sigmas[step - 1], sigmas[step]))]
+        out = run(group.model, inputs, cool, num_steps=group.cfg["num_steps"], progress=False)
         correct.append(scorer(out.video, [group.mazes[i] for i in ids])[0])
     return np.concatenate(correct)
 
@@ -306,6 +324,13 @@ def measure(args) -> dict:
         for group in groups.values():
             if affordable(group, group.n * n_steps, f"{group.name} cold start K={k}"):
                 group.cold[k] = run_cold_start(group, scorer, 1 / math.sqrt(k))
+    # (B'+) the matched control of a merge of x_t after step 0: one seed whose state entering the step has
+    # its noise part shrunk by 1/sqrt(K)
+    if best_op == "xt_mean" and best_step > 0:
+        for k in sorted(cfg["ks"], reverse=True):
+            for group in groups.values():
+                if affordable(group, group.n * n_steps, f"{group.name} cooled at step {best_step} K={k}"):
+                    group.cooled[(k, best_step)] = run_cooled(group, scorer, k, best_step)
     # (B'') colder still: where does accuracy peak against the starting noise's std?
     for std in cfg["colder_stds"]:
         for group in groups.values():
@@ -326,7 +351,7 @@ def measure(args) -> dict:
         if affordable(group, group.n * (3 * (hi + 1) + n_steps - hi - 1), label):
             merges[(group.name, best_op, 3, f"{lo}-{hi}", "all")] = run_merge(group, scorer, best_op, 3,
                                                                               list(range(lo, hi + 1)))
-    kept = ("n", "kmax", "correct", "answers", "spread", "more", "cold", "colder")
+    kept = ("n", "kmax", "correct", "answers", "spread", "more", "cold", "colder", "cooled")
     raw = {"groups": {name: {key: getattr(g, key) for key in kept} for name, g in groups.items()},
            "merges": merges, "cfg": cfg, "best_op": best_op, "best_step": best_step, "screened": screened, "log": log,
            "skipped": skipped, "screen": {"group": screen.name, "n": int(len(screen_ids)), "k": 3},

@@ -7,7 +7,9 @@ Everything here reads plain measurements, as a run records them (``raw.json.gz``
   ``answers[i]`` the kmax drawn answers of maze i (bytes, ``None`` when unreadable); ``spread``
   ``{(step, k): [n]}`` the early x0 disagreement of the first k seeds; ``more`` ``{k: bool [n]}``
   one seed with k times the steps; ``cold`` ``{k: bool [n]}`` one seed started at noise std
-  1/sqrt(k); ``colder`` ``{std: bool [n]}`` one seed started at noise std ``std``.
+  1/sqrt(k); ``colder`` ``{std: bool [n]}`` one seed started at noise std ``std``; ``cooled``
+  ``{(k, step): bool [n]}`` one seed whose state entering ``step`` has its noise part scaled by
+  1/sqrt(k) (the matched control of ``xt_mean`` at that step).
 * ``merges``: ``{(group, operator, k, steps, scope): bool [n]}``; ``steps`` is one step (``"2"``)
   or a window (``"0-3"``); scope ``"all"`` (every maze) or ``"screen"`` (the group's first mazes).
 * ``cfg``: the run's settings; read here are ``num_steps``, ``kmax`` and ``probe_steps``.
@@ -122,6 +124,12 @@ def pooled_best(rows: list[dict], groups: dict, merges: dict, best_op: str, n_st
         if best_op == "xt_mean" and steps == "0" and all(c is not None for c in cold):
             cold = np.concatenate(cold)
             entry.update(cold_start=accuracy(cold), vs_cold_start=mcnemar(merged, cold))
+        if best_op == "xt_mean" and steps.isdigit():  # the matched control: cold start at step 0, cooled after
+            per_group = [groups[r["group"]].get("cold", {}).get(k) if steps == "0"
+                         else groups[r["group"]].get("cooled", {}).get((k, int(steps))) for r in rs]
+            if all(c is not None for c in per_group):
+                matched = np.concatenate(per_group)
+                entry.update(matched=accuracy(matched), vs_matched=mcnemar(merged, matched))
         if best is None or entry["merge"]["value"] > best["merge"]["value"]:
             best = entry
     return best
@@ -228,6 +236,10 @@ def best_figures(best: dict | None) -> dict:
     if control is not None:
         figures["best_vs_cold_start_difference"] = {"value": control["difference"], "p_mcnemar": control["p"], "n": n}
         figures["cold_start"] = {**best["cold_start"], "std": 1 / math.sqrt(best["k"])}
+    matched = best.get("vs_matched")
+    if matched is not None:
+        figures["best_vs_matched_difference"] = {"value": matched["difference"], "p_mcnemar": matched["p"], "n": n}
+        figures["matched_control"] = {**best["matched"], "std": 1 / math.sqrt(best["k"]), "step": int(best["steps"])}
     figures["best_merge"] = {**best["merge"], "setting": {k: best[k] for k in ("operator", "k", "steps", "nfe")}}
     figures["best_vs_single_difference"] = {"value": best["vs_single"]["difference"],
                                             "p_mcnemar": best["vs_single"]["p"], "n": n}

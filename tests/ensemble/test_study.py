@@ -37,8 +37,8 @@ def test_self_consistency_gets_the_seeds_the_compute_affords():
 
 
 def _first_rules(report):
-    """The verdicts of the registry's earlier seed-ensemble rules on the report's figures, oldest first."""
-    return [v["verdict"] for v in registry.verdicts({"name": "seed_ensemble", "figures": report["figures"]})][:-1]
+    """The verdicts of the registry's two first seed-ensemble rules (2026-11-30) on the report's figures."""
+    return [v["verdict"] for v in registry.verdicts({"name": "seed_ensemble", "figures": report["figures"]})][:2]
 
 
 def test_a_merge_that_wins_every_maze_against_one_seed_and_self_consistency_holds_only_by_the_first_rules():
@@ -123,3 +123,24 @@ def test_matched_verdict_reads_the_merge_against_its_cold_start_only():
     later = summarise(_groups(), _merges("x0_renoise"), CFG, "x0_renoise", 0)
     assert _first_rules(later)[0] == "holds" and later["matched_verdict"]["verdict"] == "does not hold"
     assert later["verdict"] == "does not hold"
+
+
+def test_a_merge_after_step_0_is_judged_against_its_cooled_seed():
+    """The rule of 2026-12-05: at step 2 the matched control is one seed cooled entering step 2; without it
+    the merge does not hold; at step 0 the matched control is the cold start, as before."""
+    merges = _merges("xt_mean", steps="2")
+    no_control = summarise(_groups(colder={0.25: np.zeros(N, bool)}), merges, CFG, "xt_mean", 2)
+    assert no_control["verdict"] == "does not hold" and "best_vs_matched_difference" not in no_control["figures"]
+    as_good = summarise(_groups(cooled={(3, 2): np.ones(N, bool)}, colder={0.25: np.zeros(N, bool)}), merges, CFG,
+                        "xt_mean", 2)
+    assert as_good["figures"]["best_vs_matched_difference"]["value"] == 0.0 and as_good["verdict"] == "does not hold"
+    beaten = summarise(_groups(cooled={(3, 2): np.zeros(N, bool)}, colder={0.25: np.zeros(N, bool)}), merges, CFG,
+                       "xt_mean", 2)
+    assert beaten["figures"]["matched_control"] == {"value": 0.0, **{k: beaten["figures"]["matched_control"][k]
+                                                                     for k in ("ci95", "n")}, "std": 1 / np.sqrt(3),
+                                                    "step": 2}
+    assert beaten["verdict"] == "holds", beaten["figures"]
+    at_step0 = summarise(_groups(cold={3: np.zeros(N, bool)}, colder={0.25: np.zeros(N, bool)}), _merges("xt_mean"),
+                         CFG, "xt_mean", 0)
+    figures = at_step0["figures"]
+    assert figures["best_vs_matched_difference"]["value"] == figures["best_vs_cold_start_difference"]["value"] == 1.0
