@@ -11,6 +11,8 @@ model loading or figures. The arms:
   run paying the compile (every arm shares one loaded model, so the second reuses the first's
   compiled blocks);
 * ``stock_rotary``: the fast arm with diffusers' own rotary embedding (what ``stacked`` saves);
+* ``highest_matmul``: the fast arm with float32 matrix products in float32 (what ``--matmul high``,
+  TF32 tensor cores, saves and how far it moves the grid);
 * ``plain``: the sweep from the corrupted run's saved x_s alone (eager, no other switch);
 * ``naive``: every cell rerun from step 0 (eager).
 
@@ -25,6 +27,8 @@ Usage::
 
     python experiments/bench_patching.py --preset gpu --device cuda --out /tmp/bp           # 64 pairs, 12 x 20
     python experiments/bench_patching.py --preset gpu --device cuda --dtype float32 --arms fast --out /tmp/bp32
+    python experiments/bench_patching.py --preset gpu --device cuda --dtype float32 --matmul high \
+        --arms fast,highest_matmul --out /tmp/bp32                                         # TF32 against float32
     python experiments/bench_patching.py --preset cpu --arms fast,plain --out /tmp/bp       # 8 pairs, 12 x 5
     torchrun --nproc-per-node 2 experiments/bench_patching.py --preset gpu --device cuda --arms fast --out /tmp/bp2
 """
@@ -45,12 +49,13 @@ PRESETS = {
     # 2 pairs, every layer, step 0, read at the patched step: the script's own test.
     "tiny": dict(pairs=2, steps=(0,), regions="all,changed", batch_size=64, read_at="patched"),
 }
-ARMS = {"fast": {}, "stock_rotary": dict(rotary="stock"), "plain": dict(reuse_layers=False, share_states=False),
-        "naive": dict(naive=True)}
+ARMS = {"fast": {}, "stock_rotary": dict(rotary="stock"), "highest_matmul": dict(matmul="highest"),
+        "plain": dict(reuse_layers=False, share_states=False), "naive": dict(naive=True)}
 
 
 def sweep(folder, *, device: str, dtype: str, pairs: int, steps, regions: str, batch_size: int, read_at: str,
-          compile: str = "none", attention: str = "auto", rotary: str = "stock", naive: bool = False,
+          compile: str = "none", attention: str = "auto", rotary: str = "stock", matmul: str = "highest",
+          naive: bool = False,
           reuse_layers: bool = True, share_states: bool = True, model=None, context=None):
     """One patching sweep of minimal wall-pair mazes on the shipped organism, as ``cos patch`` runs it
     (no effect maps); saves the grid into ``folder`` and returns the study (``None`` on other ranks)."""
@@ -58,7 +63,7 @@ def sweep(folder, *, device: str, dtype: str, pairs: int, steps, regions: str, b
 
     from interp.causal.pair_patch import patch_pairs
     from interp.models import load_model
-    from interp.models.speed import attention_backend, compile_blocks, rotary_form
+    from interp.models.speed import attention_backend, compile_blocks, matmul_precision, rotary_form
     from interp.tasks import make_pairs
     from interp.tasks.maze_task import MazePairTask
 
@@ -66,12 +71,12 @@ def sweep(folder, *, device: str, dtype: str, pairs: int, steps, regions: str, b
     stock = rotary_form(model, rotary)  # before compiling: the compiled blocks trace the processor
     eager = compile_blocks(model, compile)
     try:
-        with attention_backend(attention):
+        with attention_backend(attention), matmul_precision(matmul):
             task = MazePairTask(make_pairs(5, pairs, 910_000, kind="wall"), regions)
             study = patch_pairs(model, task, steps=list(steps), num_steps=model.organism.config.num_inference_steps,
                                 batch_size=batch_size, reuse_prefix=not naive, read_at=read_at, effect_maps=0,
                                 context=context, record=dict(device=device, dtype=dtype, compile=compile,
-                                                             attention=attention, rotary=rotary),
+                                                             attention=attention, rotary=rotary, matmul=matmul),
                                 sweep_options=dict(reuse_layers=reuse_layers, share_states=share_states))
     finally:
         eager()
@@ -97,6 +102,8 @@ def main(argv=None) -> int:
     parser.add_argument("--attention", default="auto", help="attention kernel of the fast arm")
     parser.add_argument("--rotary", default=None, help="rotary form of the fast arm (default: 'stacked' on CUDA, "
                                                        "'stock' on the CPU)")
+    parser.add_argument("--matmul", default="highest", choices=("highest", "high", "medium"), help="float32 matrix-product precision of the fast arm "
+                                                            "('high': TF32 tensor cores)")
     parser.add_argument("--once", action="store_true",
                         help="run the compiled fast arm once (its time then includes compiling)")
     parser.add_argument("--note", default=None, help="kept in the record (e.g. what else ran on the device)")
@@ -128,6 +135,7 @@ def main(argv=None) -> int:
               "machine": platform.node(),
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "torch": torch.__version__, "compile": mode, "attention": args.attention, "rotary": rotary,
+              "matmul": args.matmul,
               "grid": {k: list(v) if isinstance(v, range) else v for k, v in PRESETS[args.preset].items()},
               "load_before": os.getloadavg(), "cpu_threads": torch.get_num_threads()}
     if cuda:
@@ -144,8 +152,9 @@ def main(argv=None) -> int:
     runs = []
     for arm in arms:
         options = dict(ARMS[arm])
-        if arm in ("fast", "stock_rotary"):
-            options = {"compile": mode, "attention": args.attention, "rotary": rotary, **options}
+        if arm in ("fast", "stock_rotary", "highest_matmul"):
+            options = {"compile": mode, "attention": args.attention, "rotary": rotary, "matmul": args.matmul,
+                       **options}
             runs += [(f"{arm}_cold", options)] if mode != "none" and not args.once else []
         runs.append((arm, options))
     record.update(runs=[name for name, _ in runs], note=args.note)
@@ -180,7 +189,7 @@ def main(argv=None) -> int:
     if not main_rank:
         return 0
     record["load_after"] = os.getloadavg()
-    for other in ("stock_rotary", "plain", "naive"):
+    for other in ("stock_rotary", "highest_matmul", "plain", "naive"):
         if f"{other}_seconds" in record and "fast_seconds" in record:
             record[f"speedup_vs_{other}"] = round(record[f"{other}_seconds"] / record["fast_seconds"], 3)
             fast, slow = PatchGrid.load(out / "fast"), PatchGrid.load(out / other)

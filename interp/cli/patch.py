@@ -19,7 +19,7 @@ import time
 # and the regions it knows (the module imports nothing heavy, so `cos --help` stays light).
 from interp.causal.pair_patch import OUTPUTS  # noqa: E402
 from interp.tasks.maze_task import REGIONS  # noqa: E402
-from interp.models.speed import ATTENTION_BACKENDS, COMPILE_MODES, ROTARY_FORMS  # noqa: E402
+from interp.models.speed import ATTENTION_BACKENDS, COMPILE_MODES, MATMUL_PRECISIONS, ROTARY_FORMS  # noqa: E402
 
 
 def register(subparsers) -> None:
@@ -55,6 +55,9 @@ def register(subparsers) -> None:
     parser.add_argument("--rotary", default="stock", choices=ROTARY_FORMS,
                         help="Wan's rotary embedding: 'stacked' is bitwise equal eager and compiles into "
                              "lighter kernels (default: stock, diffusers' own)")
+    parser.add_argument("--matmul", default="highest", choices=MATMUL_PRECISIONS,
+                        help="precision of float32 matrix products: 'high' runs them on TF32 tensor cores, "
+                             "faster on a GPU and no longer float32 exactly (default: highest)")
     parser.add_argument("--effect-maps", type=int, default=3,
                         help="draw the effect map of this many strongest cells (3 full samples each, 0: none)")
     parser.add_argument("--device", default="cpu", help="torch device")
@@ -108,12 +111,13 @@ def run(args: argparse.Namespace) -> int:
         for step in steps:
             check_range("step", step, 0, num_steps - 1)
         record = dict(command=args.command_line, date=datetime.date.today().isoformat(), machine=platform.node(),
-                      device=args.device, world_size=ctx.world_size, dtype=args.dtype, **describe(model))
-        from interp.models.speed import attention_backend, compile_blocks, rotary_form
+                      device=args.device, world_size=ctx.world_size, dtype=args.dtype, compile=args.compile,
+                      attention=args.attention, rotary=args.rotary, matmul=args.matmul, **describe(model))
+        from interp.models.speed import attention_backend, compile_blocks, matmul_precision, rotary_form
 
         stock = rotary_form(model, args.rotary)
         eager = compile_blocks(model, args.compile)
-        with attention_backend(args.attention):
+        with attention_backend(args.attention), matmul_precision(args.matmul):
             study = patch_pairs(model, task, noise_seed=args.noise_seed, layers=layers, steps=steps, site=args.site,
                                 num_steps=num_steps, batch_size=args.batch_size, reuse_prefix=not args.naive,
                                 read_at=args.read_at, effect_maps=args.effect_maps, context=ctx, record=record,
@@ -142,8 +146,7 @@ def _maze_task(args):
     check_choice("pair kind", args.kind, ("wall", "goal"))
     pairs = load_pairs(args.pairs_from) if args.pairs_from else make_pairs(args.size, args.pairs, args.seed,
                                                                             kind=args.kind)
-    describe = lambda model: dict(compile=args.compile, attention=args.attention, rotary=args.rotary,  # noqa: E731
-                                  pairs={"size": args.size, "kind": args.kind, "seed": args.seed})
+    describe = lambda model: dict(pairs={"size": args.size, "kind": args.kind, "seed": args.seed})  # noqa: E731
     return MazePairTask(pairs, args.region or "all,changed"), describe
 
 

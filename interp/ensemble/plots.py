@@ -34,13 +34,16 @@ def _accuracy_panel(ax, rows: list[dict], curve: list[dict], vote_seeds: int) ->
     line("self-consistency", fmt="-o", color="tab:blue", label="self-consistency (vote of K)")
     line("best-of-K (verifier, upper bound)", fmt="--", color="tab:gray", label="best-of-K (verifier, upper bound)")
     line("more steps", fmt="-^", color="tab:green", label="one seed, K x steps")
-    cold = [r for r in rows if r["method"] == "cold start"]
-    if cold:
-        ax.scatter([r["nfe"] for r in cold], [100 * r["value"] for r in cold], color="tab:olive", marker="v",
-                   label="one seed, noise std 1/sqrt(K) (control)", zorder=3)
+    for method, colour, label in (("cold start", "tab:olive", "one seed, noise std 1/sqrt(K) (control)"),
+                                  ("cooled seed", "tab:brown", "one seed, noise part x 1/sqrt(K) at the merge step "
+                                                               "(control)")):
+        cold = [r for r in rows if r["method"] == method]
+        if cold:
+            ax.scatter([r["nfe"] for r in cold], [100 * r["value"] for r in cold], color=colour, marker="v",
+                       label=label, zorder=3)
         for r in cold:
-            ax.annotate(f"K={r['k']}", (r["nfe"], 100 * r["value"]), textcoords="offset points", xytext=(4, -3),
-                        fontsize=6, color="tab:olive")
+            ax.annotate(f"K={r['k']}" + (f", step {r['step']}" if "step" in r else ""), (r["nfe"], 100 * r["value"]),
+                        textcoords="offset points", xytext=(4, -3), fontsize=6, color=colour)
     for op, colour in OPERATOR_COLOURS.items():
         rs = sorted((r for r in rows if r["method"] == f"merge {op}" and r.get("scope") == "all"),
                     key=lambda r: r["nfe"])

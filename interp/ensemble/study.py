@@ -51,7 +51,7 @@ def sc_at(group: dict, nfe: float, n_steps: int):
 
 
 def baseline_rows(name: str, group: dict, n_steps: int) -> list[dict]:
-    """One seed, self-consistency, best-of-K, more steps and the colder starts of one group."""
+    """One seed, self-consistency, best-of-K, more steps, the cooled seeds and the colder starts of one group."""
     single = group["correct"][:, 0]
     rows = [{"group": name, "method": "single seed", "k": 1, "nfe": n_steps, **accuracy(single)}]
     for k in range(2, group["kmax"] + 1):
@@ -67,6 +67,9 @@ def baseline_rows(name: str, group: dict, n_steps: int) -> list[dict]:
     for k, correct in group.get("cold", {}).items():
         rows.append({"group": name, "method": "cold start", "k": k, "nfe": n_steps, "std": 1 / math.sqrt(k),
                      **accuracy(correct), "vs_single": mcnemar(correct, single)})
+    for (k, step), correct in group.get("cooled", {}).items():
+        rows.append({"group": name, "method": "cooled seed", "k": k, "step": step, "nfe": n_steps,
+                     "std": 1 / math.sqrt(k), **accuracy(correct), "vs_single": mcnemar(correct, single)})
     for std, correct in group.get("colder", {}).items():
         rows.append({"group": name, "method": "colder start", "nfe": n_steps, "std": std, **accuracy(correct),
                      "vs_single": mcnemar(correct, single)})
@@ -146,8 +149,7 @@ def verdict(best: dict | None, n_groups: int, n_steps: int) -> tuple[str, str]:
     from interp import registry
 
     p, p_sc = best["vs_single"]["p"], best["vs_self_consistency"]["p"]
-    control = best.get("vs_cold_start")
-    beats_control = control is None or _beats(control)
+    control = best.get("vs_matched")
     outcome = registry.judge_record({"name": "seed_ensemble", "figures": best_figures(best)})["verdict"]
     why = (f"Best setting {best['operator']} with K={best['k']} merged at step {best['steps']} ({best['nfe']} NFE per "
            f"maze), pooled over {n_groups} groups (n={best['merge']['n']}): {100 * best['merge']['value']:.1f}% exact "
@@ -157,13 +159,20 @@ def verdict(best: dict | None, n_groups: int, n_steps: int) -> tuple[str, str]:
               else "; at this compute self-consistency affords only one seed")
            + ". Setting chosen on the screening mazes, which are part of the pool.")
     if control is not None:
-        why += (f" Matched control, one seed started at noise std 1/sqrt({best['k']}) ({n_steps} NFE): "
-                f"{100 * best['cold_start']['value']:.1f}% (merge minus control {100 * control['difference']:+.1f} "
+        why += (f" Matched control, {_control_name(best)} ({n_steps} NFE): "
+                f"{100 * best['matched']['value']:.1f}% (merge minus control {100 * control['difference']:+.1f} "
                 f"points, McNemar p={control['p']:.3g}): "
-                + ("merging beats the colder start." if beats_control else
-                   "merging does not beat one seed started as cold: what it gains is a colder start, not a "
+                + ("merging beats one seed as cold." if _beats(control) else
+                   "merging does not beat one seed as cold: what it gains is a colder state, not a "
                    "combination of seeds."))
     return outcome, why
+
+
+def _control_name(best: dict) -> str:
+    """What the matched control of the best setting is, in words."""
+    if best["steps"] == "0":
+        return f"one seed started at noise std 1/sqrt({best['k']})"
+    return f"one seed whose noise part entering step {best['steps']} is scaled by 1/sqrt({best['k']})"
 
 
 def colder_pooled(groups: dict) -> dict:
@@ -173,21 +182,23 @@ def colder_pooled(groups: dict) -> dict:
 
 
 def matched_verdict(best: dict | None, groups: dict, merged: np.ndarray | None = None) -> tuple[str, str]:
-    """The ensemble judged against its matched control only: does merging K seeds beat one seed started as cold?
+    """The ensemble judged against its matched control only: does merging K seeds beat one seed as cold?
 
     Merging the x_t of K seeds at step 0 hands the run a start of noise std 1/sqrt(K); one seed
-    started at that std (``cold_start``) is the matched control. ``holds`` when the merge beats it
-    (McNemar, positive difference, p < 0.05) and every colder start that ran on every group;
-    ``partly`` when it beats the matched control but some colder start does as well; ``does not
-    hold`` ("not as an ensemble") when the merge does not beat its matched control: merge <= colder
-    start. Without a matched control for the best setting (not a step-0 ``xt_mean``), or without a
-    setting that ran on every group, it ``does not hold``, saying why.
+    started at that std (``cold_start``) is the matched control. At a later step the mean of K
+    states keeps about one clean estimate and 1/sqrt(K) of the noise; one seed whose noise part
+    entering that step is scaled by 1/sqrt(K) (``cooled``) is the matched control. ``holds`` when
+    the merge beats it (McNemar, positive difference, p < 0.05) and every colder start that ran on
+    every group; ``partly`` when it beats the matched control but some colder start does as well;
+    ``does not hold`` ("not as an ensemble") when the merge does not beat its matched control. Without
+    a matched control for the best setting (an operator other than ``xt_mean``, or the control did
+    not run), or without a setting that ran on every group, it ``does not hold``, saying why.
 
     ``merged``: the best setting's pooled bool outcomes in the groups' order (for the colder starts).
     """
     if best is None:
         return "does not hold", "no merge setting ran on every group within the time budget"
-    control = best.get("vs_cold_start")
+    control = best.get("vs_matched")
     if control is None:
         return "does not hold", (f"the best setting ({best['operator']} at step {best['steps']}) has no matched "
                                  "control here: a gain over one seed cannot be told from a colder start")
@@ -196,17 +207,17 @@ def matched_verdict(best: dict | None, groups: dict, merged: np.ndarray | None =
         colder = {std: mcnemar(merged, c) for std, c in colder_pooled(groups).items()}
     beaten = [std for std, t in colder.items() if _beats(t)]
     text = (f"{best['operator']} K={best['k']} at step {best['steps']} (n={best['merge']['n']}): "
-            f"{100 * best['merge']['value']:.1f}% exact vs {100 * best['cold_start']['value']:.1f}% for one seed "
-            f"started at noise std 1/sqrt({best['k']}) (difference {100 * control['difference']:+.1f} points, McNemar "
+            f"{100 * best['merge']['value']:.1f}% exact vs {100 * best['matched']['value']:.1f}% for "
+            f"{_control_name(best)} (difference {100 * control['difference']:+.1f} points, McNemar "
             f"p={control['p']:.3g})")
     if colder:
         text += "; against colder starts " + ", ".join(
             f"std {std:g}: {100 * t['difference']:+.1f} points (p={t['p']:.3g})" for std, t in colder.items())
     if not _beats(control):
-        return "does not hold", (f"not as an ensemble: merging does not beat one seed started as cold; {text}")
+        return "does not hold", (f"not as an ensemble: merging does not beat one seed as cold; {text}")
     if len(beaten) < len(colder):
         return "partly", f"merging beats its matched control, but a colder start does as well; {text}"
-    return "holds", f"merging beats one seed started as cold and every colder start; {text}"
+    return "holds", f"merging beats one seed as cold and every colder start; {text}"
 
 
 def colder_figures(merged: np.ndarray | None, groups: dict) -> dict:

@@ -1,5 +1,5 @@
-"""Speed switches for an adapter's transformers: compiled blocks, a chosen attention kernel and
-Wan's rotary embedding as one stacked expression.
+"""Speed switches for an adapter's transformers: compiled blocks, a chosen attention kernel,
+Wan's rotary embedding as one stacked expression and the precision of float32 matrix products.
 
 All are opt-in. :func:`compile_blocks` compiles each block's ``forward`` only, so the hooks
 that the executor and capture put on a block itself (``resid_pre``, ``resid_post``) run eagerly
@@ -9,6 +9,9 @@ traced into it, so leave compiling off for those sites. :func:`attention_backend
 
 Compiled results agree with eager ones within floating-point tolerance (the compiler fuses
 element-wise work and may reorder sums), not bitwise; the attention kernels likewise.
+:func:`matmul_precision` ``"high"`` lets float32 matrix products run on TF32 tensor cores (a 10-bit
+mantissa for the products' inputs): a float32 model then changes beyond reordering, by an amount
+each benchmark record states.
 
 Example:
     >>> from interp.models.speed import attention_backend, compile_blocks   # doctest: +SKIP
@@ -34,6 +37,9 @@ CUDA_GRAPH_MODES = ("reduce-overhead", "max-autotune")
 ATTENTION_BACKENDS = ("auto", "flash", "efficient", "cudnn", "math")
 #: "stock" leaves diffusers' processors; "stacked" installs :class:`~interp.models.wan_rotary.StackedRotaryProcessor`.
 ROTARY_FORMS = ("stock", "stacked")
+#: torch's float32 matrix-product precisions: "highest" is float32 throughout, "high" TF32 (or
+#: three bfloat16 products), "medium" bfloat16.
+MATMUL_PRECISIONS = ("highest", "high", "medium")
 
 
 def compile_blocks(model, mode: str = "default", *, backend: str = "inductor"):
@@ -119,3 +125,17 @@ def attention_backend(name: str = "auto"):
               "cudnn": SDPBackend.CUDNN_ATTENTION, "math": SDPBackend.MATH}[name]
     with sdpa_kernel([kernel]):
         yield
+
+
+@contextlib.contextmanager
+def matmul_precision(name: str = "highest"):
+    """Run the enclosed code with float32 matrix products at ``name`` precision
+    (:func:`torch.set_float32_matmul_precision`); the process's own setting comes back after."""
+    if name not in MATMUL_PRECISIONS:
+        raise InputError(f"unknown matmul precision {name!r}: valid are {', '.join(MATMUL_PRECISIONS)}")
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision(name)
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(before)

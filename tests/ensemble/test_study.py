@@ -58,7 +58,7 @@ def test_the_same_merge_matched_by_its_cold_start_control_does_not_hold():
     report = summarise(groups, _merges("xt_mean"), CFG, "xt_mean", 0)
     assert _first_rules(report) == ["holds", "partly"] and report["verdict"] == "does not hold"
     assert report["best"]["vs_cold_start"]["difference"] == 0.0
-    assert "what it gains is a colder start" in report["why"]
+    assert "what it gains is a colder state" in report["why"]
     assert report["figures"]["cold_start"]["std"] == 1 / np.sqrt(3)
     cold_rows = [r for r in report["rows"] if r["method"] == "cold start"]
     assert len(cold_rows) == 2 and all(r["vs_single"]["difference"] == 1.0 for r in cold_rows)
@@ -140,6 +140,11 @@ def test_a_merge_after_step_0_is_judged_against_its_cooled_seed():
                                                                      for k in ("ci95", "n")}, "std": 1 / np.sqrt(3),
                                                     "step": 2}
     assert beaten["verdict"] == "holds", beaten["figures"]
+    assert beaten["matched_verdict"]["verdict"] == "holds", beaten["matched_verdict"]["why"]
+    assert "noise part entering step 2 is scaled by 1/sqrt(3)" in beaten["why"]
+    cooled_rows = [r for r in beaten["rows"] if r["method"] == "cooled seed"]
+    assert [(r["k"], r["step"], r["value"]) for r in cooled_rows] == [(3, 2, 0.0)] * 2
+    assert as_good["matched_verdict"]["why"].startswith("not as an ensemble")
     at_step0 = summarise(_groups(cold={3: np.zeros(N, bool)}, colder={0.25: np.zeros(N, bool)}), _merges("xt_mean"),
                          CFG, "xt_mean", 0)
     figures = at_step0["figures"]

@@ -47,10 +47,11 @@ def test_a_full_run_records_the_ratio_and_equal_grids(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(EXPERIMENTS))
     bench = importlib.import_module("bench_patching")
     record_path = tmp_path / "record.json"
-    assert bench.main(["--preset", "tiny", "--arms", "fast,stock_rotary,plain", "--rotary", "stacked",
+    assert bench.main(["--preset", "tiny", "--arms", "fast,stock_rotary,highest_matmul,plain", "--rotary", "stacked",
                        "--out", str(tmp_path / "out"), "--record", str(record_path)]) == 0
     record = json.loads(record_path.read_text())
     assert record["speedup_vs_plain"] == round(record["plain_seconds"] / record["fast_seconds"], 3)
-    assert record["rotary"] == "stacked"
-    for other in ("plain", "stock_rotary"):  # eager, the stacked rotary form is the stock one bitwise
+    assert (record["rotary"], record["matmul"]) == ("stacked", "highest")
+    # eager, the stacked rotary form is the stock one bitwise; at --matmul highest the arms are one
+    for other in ("plain", "stock_rotary", "highest_matmul"):
         assert record[f"max_abs_diff_vs_{other}"] == {"preference": 0.0, "flip": 0.0}

@@ -44,7 +44,7 @@ def test_patch_reads_saved_pairs(tmp_path):
     stock, stacked = (np.load(tmp_path / name / "grid.npz") for name in ("out", "stacked"))
     assert stock.files == stacked.files and all(np.array_equal(stock[k], stacked[k]) for k in stock.files)
     record = json.loads((tmp_path / "stacked" / "grid.json").read_text())
-    assert "stacked" in json.dumps(record)
+    assert "stacked" in json.dumps(record) and '"matmul": "highest"' in json.dumps(record)
 
 
 @pytest.mark.parametrize("argv, needle", [
