@@ -174,11 +174,13 @@ class Experiment:
         from interp.results import write_result
 
         kept = {}
-        if args.replot:         # the record's own measurement, rebuilt: it keeps its preset, command, date, machine, device, model
+        if args.replot:  # the record's own measurement, rebuilt: it keeps its preset, command, date, machine, device,
+            # model and the negative control embedded in it
             record = replot_args(args, args.out)
             args.from_raw = args.from_raw or str(args.out / self.raw)
             args.preset = record["preset"]
-            kept = {key: record[key] for key in ("command", "date", "machine", "device", "model") if key in record}
+            kept = {key: record[key] for key in ("command", "date", "machine", "device", "model", "negative")
+                    if key in record}
         if args.from_raw:
             raw = rawjson.load(args.from_raw)
         else:
