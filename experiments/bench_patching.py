@@ -55,8 +55,7 @@ ARMS = {"fast": {}, "stock_rotary": dict(rotary="stock"), "highest_matmul": dict
 
 def sweep(folder, *, device: str, dtype: str, pairs: int, steps, regions: str, batch_size: int, read_at: str,
           compile: str = "none", attention: str = "auto", rotary: str = "stock", matmul: str = "highest",
-          naive: bool = False,
-          reuse_layers: bool = True, share_states: bool = True, model=None, context=None):
+          naive: bool = False, reuse_layers: bool = True, share_states: bool = True, model=None, context=None):
     """One patching sweep of minimal wall-pair mazes on the shipped organism, as ``cos patch`` runs it
     (no effect maps); saves the grid into ``folder`` and returns the study (``None`` on other ranks)."""
     import torch
@@ -102,8 +101,8 @@ def main(argv=None) -> int:
     parser.add_argument("--attention", default="auto", help="attention kernel of the fast arm")
     parser.add_argument("--rotary", default=None, help="rotary form of the fast arm (default: 'stacked' on CUDA, "
                                                        "'stock' on the CPU)")
-    parser.add_argument("--matmul", default="highest", choices=("highest", "high", "medium"), help="float32 matrix-product precision of the fast arm "
-                                                            "('high': TF32 tensor cores)")
+    parser.add_argument("--matmul", default="highest", choices=("highest", "high", "medium"),
+                        help="float32 matrix-product precision of the fast arm ('high': TF32 tensor cores)")
     parser.add_argument("--once", action="store_true",
                         help="run the compiled fast arm once (its time then includes compiling)")
     parser.add_argument("--note", default=None, help="kept in the record (e.g. what else ran on the device)")

@@ -187,7 +187,8 @@ def _history(name: str, records: list[dict]) -> list[str]:
         cells = []
         for r in shown:
             v = next((v for v in r["verdicts"] if v["fixed"] == entry.fixed), None)
-            cells.append("-" if v is None else f"{VERDICT_MARK.get(v['verdict'], v['verdict'])} (n={_number(v['n'])})")
+            n = "no n behind it" if v is None or v["n"] is None else f"n={_number(v['n'])}"
+            cells.append("-" if v is None else f"{VERDICT_MARK.get(v['verdict'], v['verdict'])} ({n})")
         mark = " (current)" if i == len(entries) - 1 else ""
         lines.append(f"| {entry.fixed[:16].replace('T', ' ')}{mark} | {entry.rule_text} | " + " | ".join(cells) + " |")
     earlier = [(r, h) for r in records for h in r.get("verdict_history", [])]
@@ -302,8 +303,10 @@ def build(results: str | Path = RESULTS, page: str | Path = PAGE) -> Path:
         cells += [_cell(_primary(found, key), entry.n, anchor, _absent(entry, key), entry)
                   + (f" Reading (after the data): {notes[key][name]}" if name in notes.get(key, {}) else "")
                   for key in orgs]
+        n = cpu and cpu.get("n_verdict")
+        n = "n: none behind the verdict" if n is None else f"n={_number(n)}"
         cells.append("not run" if cpu is None else f"{VERDICT_MARK.get(cpu['verdict'], cpu['verdict'])} "
-                                                   f"(n={_number(cpu.get('n_verdict'))}, {_time(cpu.get('seconds'))})")
+                                                   f"({n}, {_time(cpu.get('seconds'))})")
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines.append("")
     lines += [section(name, found, assets, page.parent, orgs) for name, found in by_name.items()]

@@ -53,6 +53,15 @@ def test_page_rows_state_rule_n_provenance_and_link_the_history(tmp_path):
     assert (tmp_path / "docs" / "results" / "self_correction" / "curve.png").exists()
 
 
+def test_a_cpu_check_whose_figures_carry_no_n_says_so_instead_of_a_dash(tmp_path):
+    results = tmp_path / "results"
+    _write(results, "self_correction", SELF_CORRECTION)
+    _write(results, "cpu/self_correction", {"share_self_correcting": {"value": 0.1, "ci95": [0.02, 0.3]}}, preset="cpu")
+    text = build(results, tmp_path / "docs" / "results.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| [Observation 4: self-correction]"))
+    assert row.endswith("(n: none behind the verdict, 12 s) |") and "n=-" not in row
+
+
 def test_changed_rules_show_their_verdicts_side_by_side(tmp_path):
     results = tmp_path / "results"
     _write(results, "working_memory", {"share_scaffold_every_step": {"value": 0.96, "ci95": [0.85, 0.99], "n": 600},
@@ -64,7 +73,7 @@ def test_changed_rules_show_their_verdicts_side_by_side(tmp_path):
     lines = [line for line in history.splitlines() if line.startswith("| 2026-")]
     # the first rule (interval above 0.9) and the later (share >= 0.95, interval above 0.8) disagree here
     assert [line.split(" | ")[-1] for line in lines] == ["partly holds (n=600) |", "holds (n=600) |",
-                                                         "not testable here (n=-) |"]
+                                                         "not testable here (no n behind it) |"]
     assert "(current)" in lines[-1]
     assert "**On maze-wan-tiny: not testable here** (rule fixed 2026-12-04): true by construction" in text
 
