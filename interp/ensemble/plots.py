@@ -35,7 +35,7 @@ def _accuracy_panel(ax, rows: list[dict], curve: list[dict], vote_seeds: int) ->
     line("best-of-K (verifier, upper bound)", fmt="--", color="tab:gray", label="best-of-K (verifier, upper bound)")
     line("more steps", fmt="-^", color="tab:green", label="one seed, K x steps")
     for method, colour, label in (("cold start", "tab:olive", "one seed, noise std 1/sqrt(K) (control)"),
-                                  ("cooled seed", "tab:brown", "one seed, noise part x 1/sqrt(K) at the merge step "
+                                  ("cooled seed", "tab:pink", "one seed, noise part x 1/sqrt(K) at the merge step "
                                                                "(control)")):
         cold = [r for r in rows if r["method"] == method]
         if cold:
