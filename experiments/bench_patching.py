@@ -87,6 +87,7 @@ def sweep(folder, *, device: str, dtype: str, pairs: int, steps, regions: str, b
 
 
 def main(argv=None) -> int:
+    from interp.models.speed import MATMUL_PRECISIONS
     from interp.paths import recorded_text
     from interp.results import ScriptParser, claim_output
 
@@ -101,7 +102,7 @@ def main(argv=None) -> int:
     parser.add_argument("--attention", default="auto", help="attention kernel of the fast arm")
     parser.add_argument("--rotary", default=None, help="rotary form of the fast arm (default: 'stacked' on CUDA, "
                                                        "'stock' on the CPU)")
-    parser.add_argument("--matmul", default="highest", choices=("highest", "high", "medium"),
+    parser.add_argument("--matmul", default="highest", choices=MATMUL_PRECISIONS,
                         help="float32 matrix-product precision of the fast arm ('high': TF32 tensor cores)")
     parser.add_argument("--once", action="store_true",
                         help="run the compiled fast arm once (its time then includes compiling)")

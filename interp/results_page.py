@@ -62,6 +62,11 @@ def load_results(results: str | Path = RESULTS) -> list[dict]:
     return found
 
 
+def _n(n) -> str:
+    """A verdict's n, short: ``n=600``, or that none stands behind it."""
+    return "n: none behind the verdict" if n is None else f"n={_number(n)}"
+
+
 def _number(value) -> str:
     if value is None:
         return "-"
@@ -187,8 +192,7 @@ def _history(name: str, records: list[dict]) -> list[str]:
         cells = []
         for r in shown:
             v = next((v for v in r["verdicts"] if v["fixed"] == entry.fixed), None)
-            n = "no n behind it" if v is None or v["n"] is None else f"n={_number(v['n'])}"
-            cells.append("-" if v is None else f"{VERDICT_MARK.get(v['verdict'], v['verdict'])} ({n})")
+            cells.append("-" if v is None else f"{VERDICT_MARK.get(v['verdict'], v['verdict'])} ({_n(v['n'])})")
         mark = " (current)" if i == len(entries) - 1 else ""
         lines.append(f"| {entry.fixed[:16].replace('T', ' ')}{mark} | {entry.rule_text} | " + " | ".join(cells) + " |")
     earlier = [(r, h) for r in records for h in r.get("verdict_history", [])]
@@ -303,10 +307,8 @@ def build(results: str | Path = RESULTS, page: str | Path = PAGE) -> Path:
         cells += [_cell(_primary(found, key), entry.n, anchor, _absent(entry, key), entry)
                   + (f" Reading (after the data): {notes[key][name]}" if name in notes.get(key, {}) else "")
                   for key in orgs]
-        n = cpu and cpu.get("n_verdict")
-        n = "n: none behind the verdict" if n is None else f"n={_number(n)}"
         cells.append("not run" if cpu is None else f"{VERDICT_MARK.get(cpu['verdict'], cpu['verdict'])} "
-                                                   f"({n}, {_time(cpu.get('seconds'))})")
+                                                   f"({_n(cpu.get('n_verdict'))}, {_time(cpu.get('seconds'))})")
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines.append("")
     lines += [section(name, found, assets, page.parent, orgs) for name, found in by_name.items()]

@@ -73,7 +73,7 @@ def test_changed_rules_show_their_verdicts_side_by_side(tmp_path):
     lines = [line for line in history.splitlines() if line.startswith("| 2026-")]
     # the first rule (interval above 0.9) and the later (share >= 0.95, interval above 0.8) disagree here
     assert [line.split(" | ")[-1] for line in lines] == ["partly holds (n=600) |", "holds (n=600) |",
-                                                         "not testable here (no n behind it) |"]
+                                                         "not testable here (n: none behind the verdict) |"]
     assert "(current)" in lines[-1]
     assert "**On maze-wan-tiny: not testable here** (rule fixed 2026-12-04): true by construction" in text
 
